@@ -1,0 +1,38 @@
+# riskstrat: two commands on a fresh machine (Python 3.11 and make).
+#   make demo   install, generate a synthetic landing zone, run the whole pipeline
+#   make test   install and run the lint checks and the test suite
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup demo test lint benchmark clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup
+	$(VENV)/bin/riskstrat demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+benchmark: setup
+	$(VENV)/bin/python benchmarks/generator_benchmark.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) riskstrat-home .pytest_cache .mypy_cache .ruff_cache
