@@ -363,7 +363,11 @@ def _library_rule(entry: DataQuality, common: dict[str, Any]) -> Rule:
         values = tuple(str(value) for value in arguments["validValues"])
         return Rule(**common, check="in_set", allowed_values=values)
     if entry.metric == "invalidValues" and "pattern" in arguments:
-        return Rule(**common, check="pattern", pattern=str(arguments["pattern"]))
+        pattern = str(arguments["pattern"])
+        # Anchored, so a search (Great Expectations) and a full match (DuckDB) agree.
+        if not (pattern.startswith("^") and pattern.endswith("$")):
+            raise ContractError(f"{name}: a pattern is anchored with ^ and $")
+        return Rule(**common, check="pattern", pattern=pattern)
     if entry.metric == "duplicateValues":
         return Rule(**common, check="unique")
     raise ContractError(f"{name}: unsupported library metric {entry.metric!r}")
