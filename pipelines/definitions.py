@@ -1,0 +1,27 @@
+"""The riskstrat Dagster code location: `dagster dev -m pipelines.definitions`.
+
+Configured by RISKSTRAT_LANDING and RISKSTRAT_HOME (see pipelines.settings).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.jobs import monthly_job, reference_job
+from pipelines.loading import assets as loading_assets
+from pipelines.loading import checks as loading_checks
+from pipelines.resources import Warehouse, warehouse_from_environment
+
+
+def build_definitions(warehouse: Warehouse) -> dg.Definitions:
+    """All assets, checks and jobs, bound to one home's warehouse."""
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([loading_assets]),
+        asset_checks=dg.load_asset_checks_from_modules([loading_checks]),
+        jobs=[reference_job, monthly_job],
+        resources={"warehouse": warehouse},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(warehouse_from_environment())

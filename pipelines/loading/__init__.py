@@ -1,0 +1,1 @@
+"""Loading: reference files and monthly deliveries into the raw layer."""

@@ -1,0 +1,45 @@
+"""Checks on deliveries: warnings a data team should see, never silent."""
+
+
+import dagster as dg
+
+from pipelines.loading.assets import deliveries
+from pipelines.partitions import extract_months
+from pipelines.resources import Warehouse
+
+
+@dg.asset_check(asset=deliveries, partitions_def=extract_months)
+def deliveries_every_file_matches_manifest(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    """Warn when any file of the month was rejected (its rows are not loaded)."""
+    month = context.partition_key
+    with warehouse.connect(read_only=False) as connection:
+        rejected = connection.execute(
+            "SELECT path, reason FROM raw.delivery_files "
+            "WHERE delivery_month = ? AND status = 'rejected' ORDER BY path",
+            [month],
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rejected_files": dg.MetadataValue.json([{"path": p, "reason": r} for p, r in rejected])},
+    )
+
+
+@dg.asset_check(asset=deliveries, partitions_def=extract_months)
+def deliveries_every_practice_delivered(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    """Warn when a known practice sent no GP extract this month (late or failed extract)."""
+    month = context.partition_key
+    with warehouse.connect() as connection:
+        row = connection.execute(
+            "SELECT status, missing_practices FROM raw.delivery_months WHERE delivery_month = ?", [month]
+        ).fetchone()
+    status, missing = row if row else ("unknown", [])
+    return dg.AssetCheckResult(
+        passed=status == "loaded" and not missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"status": status, "missing_practices": dg.MetadataValue.json(list(missing))},
+    )

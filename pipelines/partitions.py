@@ -1,0 +1,13 @@
+"""Extract months are partitions that exist once a month's delivery has been seen.
+
+Months are dynamic rather than a fixed monthly calendar because suppliers decide when a
+month arrives: the landing-zone sensor and the `riskstrat run` command add a month when
+its folder appears, and a month still without `manifest.csv` loads nothing.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+EXTRACT_MONTHS = "extract_months"
+extract_months = dg.DynamicPartitionsDefinition(name=EXTRACT_MONTHS)

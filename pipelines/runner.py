@@ -1,0 +1,128 @@
+"""Run the whole pipeline in-process through Dagster, month by month, for the CLI.
+
+Each month is its own Dagster run (partition), recorded in the instance under the home,
+so the Dagster UI shows the same history as the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.cli import RunStopped, configure_environment
+from pipelines.definitions import build_definitions
+from pipelines.partitions import EXTRACT_MONTHS
+from pipelines.resources import Warehouse
+from warehouse.connection import connect
+from warehouse.deliveries import extract_months as months_in_landing
+from warehouse.errors import InputError
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+INSTANCE_SETTINGS = """\
+# Written by riskstrat: run history for this home.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
+
+
+@dataclass
+class RunSummary:
+    home: Path
+    months: list[str] = field(default_factory=list)
+    month_status: dict[str, str] = field(default_factory=dict)
+    rows_loaded: int = 0
+    files_rejected: int = 0
+
+    def __str__(self) -> str:
+        incomplete = [m for m, s in self.month_status.items() if s != "loaded"]
+        lines = [
+            f"riskstrat: {len(self.months)} month(s) {self.months[0] if self.months else ''}"
+            f"{' .. ' + self.months[-1] if len(self.months) > 1 else ''}; "
+            f"{self.rows_loaded:,} rows loaded; {self.files_rejected} file(s) rejected.",
+        ]
+        if incomplete:
+            lines.append("  not loaded: " + ", ".join(f"{m} ({self.month_status[m]})" for m in incomplete))
+        lines += [
+            f"  warehouse        {self.home / 'warehouse.duckdb'}",
+            f"  delivery reports {self.home / 'reports' / 'deliveries'}",
+            f"  Dagster history  {self.home / 'dagster'} (DAGSTER_HOME)",
+        ]
+        return "\n".join(lines)
+
+
+def run_pipeline(landing: Path, home: Path, truth: Path | None = None) -> RunSummary:
+    """Materialise every asset for every month folder of `landing` into `home`."""
+    if truth is None and (landing.parent / "truth.csv").is_file():
+        truth = landing.parent / "truth.csv"
+    configure_environment(landing, home, truth)
+    settings = home / "dagster" / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text(INSTANCE_SETTINGS)
+    try:
+        months = months_in_landing(landing)
+    except InputError as error:
+        raise RunStopped(str(error)) from None
+    if not months:
+        raise RunStopped(f"{landing / 'extracts'} holds no YYYY-MM month folders: nothing to load.")
+
+    definitions = build_definitions(Warehouse(home=str(home), landing=str(landing)))
+    with dg.DagsterInstance.get() as instance:
+        new = [m for m in months if not instance.has_dynamic_partition(EXTRACT_MONTHS, m)]
+        if new:
+            instance.add_dynamic_partitions(EXTRACT_MONTHS, new)
+        execute(definitions, "reference_job", instance, None)
+        for month in months:
+            execute(definitions, "monthly_job", instance, month)
+    return summarise(home, months)
+
+
+def summarise(home: Path, months: list[str]) -> RunSummary:
+    """What the run left in the warehouse, read back rather than tallied on the way."""
+    summary = RunSummary(home=home, months=months)
+    with connect(home / "warehouse.duckdb", read_only=True) as connection:
+        for month, status in connection.execute(
+            "SELECT delivery_month, status FROM raw.delivery_months ORDER BY 1"
+        ).fetchall():
+            if month in months:
+                summary.month_status[month] = status
+        loaded, rejected = connection.execute(
+            "SELECT coalesce(sum(loaded_rows), 0), count(*) FILTER (WHERE status = 'rejected') "
+            "FROM raw.delivery_files"
+        ).fetchone() or (0, 0)
+    summary.rows_loaded, summary.files_rejected = int(loaded), int(rejected)
+    return summary
+
+
+def execute(
+    definitions: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None
+) -> dg.ExecuteInProcessResult:
+    job = definitions.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        instance=instance, partition_key=partition_key, run_config=QUIET_LOGS, raise_on_error=False
+    )
+    if not result.success:
+        where = f" for {partition_key}" if partition_key else ""
+        raise RunStopped(f"{job_name}{where}: {failure_message(result)}")
+    return result
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The first failing step's own words: a Failure's description, or the error's message."""
+    for event in result.all_events:
+        if event.event_type != dg.DagsterEventType.STEP_FAILURE:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        error = data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            return f"step {event.step_key} failed: {error.message.strip()}"
+    return "the run failed; see the Dagster run log in the home's dagster folder."

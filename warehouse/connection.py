@@ -1,0 +1,49 @@
+"""Open the riskstrat warehouse, one DuckDB file per home.
+
+DuckDB allows one writing process per file. A second process that tries to open the
+file while another holds it gets `WarehouseBusyError` (after waiting, if asked to), a
+clear message rather than a corrupted file or a raw IO traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+SCHEMAS = ("raw", "staged", "quarantine", "features", "scores")
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process holds the warehouse file open for writing."""
+
+
+def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse at `path`, creating it and its schemas if needed.
+
+    A lock held by another process is retried for up to `wait_seconds`, then reported as
+    `WarehouseBusyError` naming the file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            connection = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(
+                    f"The warehouse {path} is in use by another riskstrat run "
+                    f"(DuckDB allows one writer at a time). Wait for that run to finish and "
+                    f"try again."
+                ) from None
+            time.sleep(0.5)
+    if not read_only:
+        for schema in SCHEMAS:
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    # Deterministic output order from scans, and the same results on any core count.
+    connection.execute("SET preserve_insertion_order = true")
+    return connection

@@ -1,0 +1,354 @@
+"""Verify a month's delivery against its manifest and load it into the raw layer.
+
+The raw layer holds every delivered row of every accepted file as text, with its
+delivery month, file and 1-based data-row number, so that every later layer can account
+for each row. This module must never:
+- load anything from a month folder without `manifest.csv` (it is still being delivered);
+- load any row of a file that fails the manifest (digest, row count, presence), lacks a
+  required column, or is not valid UTF-8 CSV: such a file is rejected alone, with a reason;
+- keep rows of an earlier delivery of a month once that month is delivered again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from data_contracts import Contract, contract_for_path, load_contracts, practice_code_from_path
+from warehouse.errors import InputError
+from warehouse.files import sha256_of_file
+from warehouse.sql_files import read_sql
+
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MANIFEST = "manifest.csv"
+MANIFEST_COLUMNS = ("path", "rows", "sha256")
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    feed: str | None
+    manifest_rows: int | None
+    manifest_sha256: str | None
+    status: str = "loaded"  # loaded | rejected
+    reason: str | None = None
+    loaded_rows: int = 0
+    extra_columns: list[str] = field(default_factory=list)
+
+    def reject(self, reason: str) -> None:
+        self.status = "rejected"
+        self.reason = reason
+        self.loaded_rows = 0
+
+
+@dataclass
+class MonthOutcome:
+    month: str
+    status: str  # loaded | rejected | incomplete
+    reason: str | None
+    manifest_sha256: str | None
+    missing_practices: list[str]
+    files: list[FileOutcome]
+
+    @property
+    def loaded_rows(self) -> int:
+        return sum(outcome.loaded_rows for outcome in self.files)
+
+    @property
+    def rejected_files(self) -> int:
+        return sum(outcome.status == "rejected" for outcome in self.files)
+
+
+def extract_months(landing: Path) -> list[str]:
+    """The extract month folders present in the landing zone, oldest first."""
+    extracts = landing / "extracts"
+    if not extracts.is_dir():
+        raise InputError(
+            f"{extracts} does not exist: a landing zone holds reference/ and extracts/<YYYY-MM>/ "
+            "(see the extract-feed specification)."
+        )
+    return sorted(p.name for p in extracts.iterdir() if p.is_dir() and MONTH_PATTERN.match(p.name))
+
+
+def delivered_months(landing: Path) -> list[str]:
+    """Extract months whose delivery is complete (manifest.csv present), oldest first."""
+    return [m for m in extract_months(landing) if (landing / "extracts" / m / MANIFEST).is_file()]
+
+
+def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw tables: one per feed (all text) and the delivery bookkeeping tables."""
+    connection.execute(read_sql("raw/delivery_months.sql"))
+    connection.execute(read_sql("raw/delivery_files.sql"))
+    for contract in load_contracts().values():
+        columns = ",\n    ".join(f"{quote(name)} VARCHAR" for name in contract.column_names)
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS raw.{contract.feed} (\n"
+            "    delivery_month VARCHAR,\n    source_file VARCHAR NOT NULL,\n"
+            f"    line_number BIGINT NOT NULL,\n    {columns}\n)"
+        )
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def read_manifest(path: Path) -> dict[str, tuple[int, str]]:
+    """Parse manifest.csv into {path: (rows, sha256)}; an unusable manifest is an InputError."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not valid UTF-8 (byte {error.start}).") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(f"{path}: missing required column(s) {', '.join(missing)}.")
+    entries: dict[str, tuple[int, str]] = {}
+    for line, row in enumerate(reader, start=1):
+        relative = (row["path"] or "").strip()
+        rows_text = (row["rows"] or "").strip()
+        digest = (row["sha256"] or "").strip().lower()
+        if not relative or not rows_text.isdigit() or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise InputError(
+                f"{path}, line {line}: each entry needs a path, a whole number of rows and a "
+                "64-character hex sha256."
+            )
+        if relative in entries:
+            raise InputError(f"{path}, line {line}: {relative} is listed twice.")
+        entries[relative] = (int(rows_text), digest)
+    return entries
+
+
+def files_in_month(month_dir: Path) -> list[str]:
+    return sorted(
+        p.relative_to(month_dir).as_posix()
+        for p in month_dir.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    )
+
+
+def read_header(path: Path) -> list[str]:
+    """The header row's column names. Raises ValueError with a reason when unusable."""
+    with path.open("rb") as handle:
+        first_line = handle.readline()
+    try:
+        text = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"header is not valid UTF-8 (byte {error.start})") from None
+    if not text.strip():
+        raise ValueError("the file is empty: it has no header row")
+    header = next(csv.reader([text.rstrip("\r\n")]))
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise ValueError(f"column(s) named twice in the header: {', '.join(duplicated)}")
+    return header
+
+
+def parse_rows(
+    connection: duckdb.DuckDBPyConnection, path: Path, header: list[str], contract: Contract
+) -> pa.Table:
+    """Every data row of `path` as text, in file order, keeping only the contract's columns.
+
+    Raises ValueError naming the data row when the CSV is malformed or not UTF-8.
+    """
+    columns = "{" + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in header) + "}"
+    # Empty fields, quoted or not, are nulls (extract-feed.md, General rules).
+    selected = ", ".join(f"NULLIF({quote(name)}, '')" for name in contract.column_names)
+    query = (
+        f"SELECT {selected} FROM read_csv(?, columns = {columns}, header = true, delim = ',', "
+        "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+        "auto_detect = false, encoding = 'utf-8', parallel = false)"
+    )
+    try:
+        table = connection.sql(query, params=[str(path)]).to_arrow_table()
+    except duckdb.Error as error:
+        raise ValueError(describe_csv_error(str(error))) from None
+    return table.rename_columns(list(contract.column_names))
+
+
+def describe_csv_error(message: str) -> str:
+    """Turn DuckDB's CSV error into one line with a data-row number and no row content."""
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    where = f"data row {int(line.group(1)) - 1}: " if line else ""
+    if "unicode" in message.lower() or "utf-8" in message.lower():
+        return f"{where}not valid UTF-8"
+    if "unterminated quote" in message.lower():
+        return f"{where}malformed CSV (unterminated quote; the file may be truncated)"
+    columns = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if columns:
+        return f"{where}malformed CSV ({columns.group(2)} fields where the header has {columns.group(1)})"
+    return f"{where}malformed CSV"
+
+
+def load_month(
+    connection: duckdb.DuckDBPyConnection, landing: Path, month: str, known_practices: list[str]
+) -> MonthOutcome:
+    """Verify `month` against its manifest and replace its raw rows with the accepted files.
+
+    The whole month is replaced in one transaction: a re-delivery leaves nothing of the
+    earlier delivery behind, and loading the same delivery twice gives the same tables.
+    A month without a manifest is left untouched and reported as incomplete.
+    """
+    ensure_raw_schema(connection)
+    month_dir = landing / "extracts" / month
+    manifest_path = month_dir / MANIFEST
+    if not manifest_path.is_file():
+        waiting = MonthOutcome(
+            month, "incomplete",
+            "manifest.csv has not arrived: the month is still being delivered and is not loaded",
+            None, [], [],
+        )
+        record_incomplete(connection, waiting)
+        return waiting
+
+    manifest_sha256 = sha256_of_file(manifest_path)
+    try:
+        manifest = read_manifest(manifest_path)
+    except InputError as error:
+        unusable = MonthOutcome(month, "rejected", str(error), manifest_sha256, [], [])
+        replace_month(connection, unusable, {})
+        return unusable
+
+    present = set(files_in_month(month_dir))
+    outcomes: list[FileOutcome] = []
+    tables: dict[str, list[pa.Table]] = {}
+    for relative in sorted(set(manifest) | present):
+        rows, digest = manifest.get(relative, (None, None))
+        contract = contract_for_path(relative)
+        outcome = FileOutcome(relative, contract.feed if contract else None, rows, digest)
+        outcomes.append(outcome)
+        if relative not in manifest:
+            outcome.reject("present in the folder but not listed in manifest.csv")
+            continue
+        if relative not in present:
+            outcome.reject("listed in manifest.csv but absent from the folder")
+            continue
+        if contract is None or contract.scope == "reference":
+            outcome.reject("not a file of the extract specification")
+            continue
+        table = verify_and_parse(connection, month_dir / relative, outcome, contract)
+        if table is not None:
+            tables.setdefault(contract.feed, []).append(add_provenance(table, month, relative))
+
+    missing = missing_practices(known_practices, manifest)
+    result = MonthOutcome(month, "loaded", None, manifest_sha256, missing, outcomes)
+    replace_month(connection, result, tables)
+    return result
+
+
+def verify_and_parse(
+    connection: duckdb.DuckDBPyConnection, path: Path, outcome: FileOutcome, contract: Contract
+) -> pa.Table | None:
+    """Check one listed file against the manifest and its contract; its rows, or None if rejected."""
+    if sha256_of_file(path) != outcome.manifest_sha256:
+        outcome.reject("sha256 differs from manifest.csv: the file changed after the manifest was written")
+        return None
+    try:
+        header = read_header(path)
+    except ValueError as error:
+        outcome.reject(str(error))
+        return None
+    missing = [name for name in contract.column_names if name not in header]
+    if missing:
+        outcome.reject(f"missing required column(s): {', '.join(missing)}")
+        return None
+    outcome.extra_columns = [name for name in header if name not in contract.column_names]
+    try:
+        table = parse_rows(connection, path, header, contract)
+    except ValueError as error:
+        outcome.reject(str(error))
+        return None
+    if table.num_rows != outcome.manifest_rows:
+        outcome.reject(f"{table.num_rows} data rows where manifest.csv says {outcome.manifest_rows}")
+        return None
+    outcome.loaded_rows = table.num_rows
+    return table
+
+
+def add_provenance(table: pa.Table, month: str, relative: str) -> pa.Table:
+    rows = table.num_rows
+    provenance = pa.table(
+        {
+            "delivery_month": pa.array([month] * rows, pa.string()),
+            "source_file": pa.array([relative] * rows, pa.string()),
+            "line_number": pa.array(range(1, rows + 1), pa.int64()),
+        }
+    )
+    for name in table.column_names:
+        provenance = provenance.append_column(name, table.column(name).cast(pa.string()))
+    return provenance
+
+
+def missing_practices(known_practices: list[str], manifest: dict[str, tuple[int, str]]) -> list[str]:
+    """Known practices with no GP file in this month's manifest: late or failed extracts."""
+    delivered = {practice_code_from_path(path) for path in manifest}
+    return sorted(code for code in known_practices if code not in delivered)
+
+
+def replace_month(
+    connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome, tables: dict[str, list[pa.Table]]
+) -> None:
+    """Swap the month's raw rows and bookkeeping for this delivery, all or nothing."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        for contract in load_contracts().values():
+            if contract.scope != "reference":
+                connection.execute(f"DELETE FROM raw.{contract.feed} WHERE delivery_month = ?", [outcome.month])
+        connection.execute("DELETE FROM raw.delivery_files WHERE delivery_month = ?", [outcome.month])
+        connection.execute("DELETE FROM raw.delivery_months WHERE delivery_month = ?", [outcome.month])
+        for feed, parts in sorted(tables.items()):
+            batch = pa.concat_tables(parts)  # noqa: F841  (read by DuckDB's replacement scan)
+            connection.execute(f"INSERT INTO raw.{feed} SELECT * FROM batch")
+        for file in outcome.files:
+            connection.execute(
+                "INSERT INTO raw.delivery_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [outcome.month, file.path, file.feed, file.manifest_rows, file.manifest_sha256,
+                 file.loaded_rows, file.status, file.reason, file.extra_columns],
+            )
+        connection.execute(
+            "INSERT INTO raw.delivery_months VALUES (?, ?, ?, ?, ?)",
+            [outcome.month, outcome.status, outcome.reason, outcome.manifest_sha256,
+             outcome.missing_practices],
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def record_incomplete(connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome) -> None:
+    """Note a month still being delivered, keeping any earlier complete delivery's rows."""
+    existing = connection.execute(
+        "SELECT status FROM raw.delivery_months WHERE delivery_month = ?", [outcome.month]
+    ).fetchone()
+    if existing is None:
+        connection.execute(
+            "INSERT INTO raw.delivery_months VALUES (?, ?, ?, NULL, [])",
+            [outcome.month, outcome.status, outcome.reason],
+        )
+
+
+def delivery_report(outcome: MonthOutcome) -> dict[str, object]:
+    """The machine-readable report for `reports/deliveries/<YYYY-MM>.json`."""
+    return {
+        "month": outcome.month,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "missing_practices": outcome.missing_practices,
+        "files": [
+            {
+                "path": file.path,
+                "manifest_rows": file.manifest_rows,
+                "loaded_rows": file.loaded_rows,
+                "status": file.status,
+                "reason": file.reason,
+                "extra_columns": file.extra_columns,
+            }
+            for file in outcome.files
+        ],
+    }

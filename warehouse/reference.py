@@ -1,0 +1,61 @@
+"""Load the landing zone's reference files (practices, LSOA deprivation) into the raw layer.
+
+Reference files have no manifest: they are the current truth about practices and areas,
+replaced whole on every run. A reference file that is missing, unreadable or lacks a
+required column stops the run with an `InputError`: without the list of practices no
+delivery can be checked for missing practices, and no list can be routed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from data_contracts import load_contracts
+from warehouse.deliveries import add_provenance, ensure_raw_schema, parse_rows, read_header
+from warehouse.errors import InputError
+
+REFERENCE_FEEDS = ("practices", "lsoa_imd")
+
+
+def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict[str, int]:
+    """Replace raw.practices and raw.lsoa_imd with the landing zone's files; rows loaded per feed."""
+    ensure_raw_schema(connection)
+    contracts = load_contracts()
+    loaded: dict[str, int] = {}
+    tables = {}
+    for feed in REFERENCE_FEEDS:
+        contract = contracts[feed]
+        relative = f"reference/{contract.file_name}"
+        path = landing / relative
+        if not path.is_file():
+            raise InputError(f"{path} is missing: the landing zone must provide {relative}.")
+        try:
+            header = read_header(path)
+            missing = [name for name in contract.column_names if name not in header]
+            if missing:
+                raise ValueError(f"missing required column(s): {', '.join(missing)}")
+            table = parse_rows(connection, path, header, contract)
+        except ValueError as error:
+            raise InputError(f"{path}: {error}.") from None
+        tables[feed] = add_provenance(table, "", relative)
+        loaded[feed] = table.num_rows
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        for feed, table in tables.items():
+            batch = table  # noqa: F841  (read by DuckDB's replacement scan)
+            connection.execute(f"DELETE FROM raw.{feed}")
+            connection.execute(f"INSERT INTO raw.{feed} SELECT NULLIF(delivery_month, ''), * EXCLUDE (delivery_month) FROM batch")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return loaded
+
+
+def known_practices(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = connection.execute(
+        "SELECT DISTINCT practice_code FROM raw.practices WHERE practice_code IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    return [code for (code,) in rows]
