@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from pipelines.settings import DEFAULT_HOME, dagster_home
@@ -24,6 +25,9 @@ class RunStopped(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster's preview/beta notices (partitioned asset checks) are for developers, not for
+    # the person running a month; they stay visible under pytest and `dagster dev`.
+    warnings.filterwarnings("ignore", module=r"dagster\..*")
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:
