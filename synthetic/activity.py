@@ -100,6 +100,25 @@ def _uniform_day(rng: np.random.Generator, first: np.ndarray, last: np.ndarray) 
     return first + (rng.random(first.size) * (last - first + 1)).astype(np.int64)
 
 
+def _row_order(
+    practice: np.ndarray,
+    nhs_number: np.ndarray,
+    day_in_month: np.ndarray | None = None,
+    code: np.ndarray | None = None,
+) -> np.ndarray:
+    """Row order of a GP file: practice, NHS number, day, code, packed in one int64 key.
+
+    One integer sort instead of a multi-column string sort. numpy's default sort is
+    deterministic, so rows with equal keys still come out in the same order every run.
+    """
+    key = (practice.astype(np.int64) << 45) | (nhs_number.astype(np.int64) << 11)
+    if day_in_month is not None:
+        key |= day_in_month.astype(np.int64) << 6
+    if code is not None:
+        key |= code.astype(np.int64)
+    return np.argsort(key)
+
+
 def _ids(prefix: str, start: int, count: int) -> pl.Series:
     numbers = pl.DataFrame({"number": np.arange(start, start + count, dtype=np.int64)})
     return numbers.select(
@@ -141,15 +160,9 @@ def write_month(
 
 
 def _write_gp(writer: MonthWriter, frames: dict[str, pl.DataFrame], area: Area) -> None:
-    parts = {
-        name: frame.partition_by("practice", as_dict=True, maintain_order=True) for name, frame in frames.items()
-    }
-    for practice, code in enumerate(area.practice_codes.tolist()):
-        for name in GP_FILES:
-            part = parts[name].get((practice,))
-            if part is None:
-                part = frames[name].clear()
-            writer.write(f"gp/{code}/{name}.csv", part.drop("practice"))
+    practice_codes = area.practice_codes.tolist()
+    for name in GP_FILES:
+        writer.write_per_practice(name, frames[name], practice_codes)
 
 
 def _registrations(state: MonthState, population: Population, area: Area) -> pl.DataFrame:
@@ -174,7 +187,7 @@ def _registrations(state: MonthState, population: Population, area: Area) -> pl.
             "type1_opt_out": _yes_no(population.opt_out_month[people] <= state.index),
         }
     )
-    return frame.sort(["practice", "nhs_number"])
+    return frame[_row_order(frame["practice"].to_numpy(), frame["nhs_number"].to_numpy())]
 
 
 def _conditions(state: MonthState, population: Population, sharing: np.ndarray) -> pl.DataFrame:
@@ -196,7 +209,7 @@ def _conditions(state: MonthState, population: Population, sharing: np.ndarray) 
             "diagnosis_date": _dates(date),
         }
     )
-    return frame.sort(["practice", "nhs_number", "snomed_code", "diagnosis_date"])
+    return frame[_row_order(population.practice[person], population.nhs_number[person], code=code)]
 
 
 @dataclass
@@ -253,7 +266,8 @@ def _consultations(
             "mode": _lookup(codes.CONSULTATION_MODES, mode),
             "clinician": _lookup(codes.CLINICIANS, clinician),
         }
-    ).sort(["practice", "nhs_number", "consultation_date", "mode", "clinician"])
+    )
+    frame = frame[_row_order(population.practice[person], population.nhs_number[person], day - state.first_day, mode * 4 + clinician)]
     return Consultations(person=person, day=day), frame
 
 
@@ -267,26 +281,34 @@ def _medications(
     people = state.present[sharing]
     window_start = state.window_start[sharing]
     window_end = state.window_end[sharing]
-    persons: list[np.ndarray] = []
-    days: list[np.ndarray] = []
-    drugs: list[np.ndarray] = []
-    slot_number = 0
-    for condition_index, condition in enumerate(codes.CONDITIONS):
-        slots = codes.REPEAT_DRUGS[condition.name]
-        if not slots:
-            continue
-        diagnosed = population.diagnosis_date[people, condition_index]
-        on_treatment = np.nonzero(diagnosed <= window_end)[0]
-        for alternatives in slots:
-            issued = on_treatment[rng.random(on_treatment.size) < REPEAT_ISSUE_PROBABILITY]
-            person = people[issued]
-            first = np.maximum(window_start[issued], diagnosed[issued])
-            days.append(_uniform_day(rng, first, window_end[issued]))
-            choice = (population.drug_choice[person] // (3**slot_number)) % len(alternatives)
-            lookup = np.array([_DRUG_INDEX[drug] for drug in alternatives])
-            drugs.append(lookup[choice])
-            persons.append(person)
-            slot_number = (slot_number + 1) % 18
+    # Every (person, condition, drug slot) on treatment, from one pass over the record.
+    slot_alternatives = [
+        alternatives for condition in codes.CONDITIONS for alternatives in codes.REPEAT_DRUGS[condition.name]
+    ]
+    slot_condition = np.array(
+        [position for position, condition in enumerate(codes.CONDITIONS) for _ in codes.REPEAT_DRUGS[condition.name]]
+    )
+    slots_of_condition = np.bincount(slot_condition, minlength=len(codes.CONDITIONS))
+    first_slot = np.concatenate([[0], np.cumsum(slots_of_condition)[:-1]])
+    slot_drugs = np.full((len(slot_alternatives), 3), -1)
+    for position, alternatives in enumerate(slot_alternatives):
+        slot_drugs[position, : len(alternatives)] = [_DRUG_INDEX[drug] for drug in alternatives]
+    slot_choices = np.array([len(alternatives) for alternatives in slot_alternatives])
+
+    diagnosed = population.diagnosis_date[people]
+    rows, conditions = np.nonzero((diagnosed <= window_end[:, None]) & (slots_of_condition > 0)[None, :])
+    repeats = slots_of_condition[conditions]
+    rows = np.repeat(rows, repeats)
+    conditions = np.repeat(conditions, repeats)
+    slot = first_slot[conditions] + (np.arange(rows.size) - np.repeat(np.cumsum(repeats) - repeats, repeats))
+    issued = rng.random(rows.size) < REPEAT_ISSUE_PROBABILITY
+    rows, conditions, slot = rows[issued], conditions[issued], slot[issued]
+    person = people[rows]
+    first = np.maximum(window_start[rows], diagnosed[rows, conditions])
+    choice = (population.drug_choice[person] // (3 ** (slot % 18))) % slot_choices[slot]
+    persons = [person]
+    days = [_uniform_day(rng, first, window_end[rows])]
+    drugs = [slot_drugs[slot, choice]]
     repeat_count = sum(part.size for part in persons)
     acute = rng.random(consultations.person.size) < ACUTE_ISSUE_PROBABILITY
     persons.append(consultations.person[acute])
@@ -305,7 +327,9 @@ def _medications(
             "repeat": _yes_no(repeat),
         }
     )
-    return frame.sort(["practice", "nhs_number", "issue_date", "bnf_code", "repeat"])
+    return frame[
+        _row_order(population.practice[person], population.nhs_number[person], np.concatenate(days) - state.first_day, np.concatenate(drugs))
+    ]
 
 
 def _observations(
@@ -347,6 +371,7 @@ def _observations(
                     "observation_date": _dates(day[selected]),
                     "snomed_code": _lookup(_OBSERVATION_CODES, np.full(selected.size, code)),
                     "value": values.gather(selected),
+                    "_code": np.full(selected.size, code),
                 }
             )
         )
@@ -359,12 +384,18 @@ def _observations(
                 "observation_date": _dates(day[selected]),
                 "snomed_code": _lookup(_OBSERVATION_CODES, 3 + population.smoking[person[selected]]),
                 "value": pl.Series([None] * selected.size, dtype=pl.String),
+                "_code": 3 + population.smoking[person[selected]].astype(np.int64),
             }
         )
     )
-    return pl.concat(parts).sort(
-        ["practice", "nhs_number", "observation_date", "snomed_code", "value"], nulls_last=True
+    frame = pl.concat(parts)
+    order = _row_order(
+        frame["practice"].to_numpy(),
+        frame["nhs_number"].to_numpy(),
+        frame["observation_date"].to_physical().to_numpy() - state.first_day,
+        frame["_code"].to_numpy(),
     )
+    return frame[order].drop("_code")
 
 
 @dataclass

@@ -11,6 +11,7 @@ It must never write identifiable-looking data: NHS numbers are synthetic (nhs_nu
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from synthetic import activity, codes, landing
+from synthetic.faults import inject as inject_faults
 from synthetic.model import (
     CONSULTATION_FRAILTY_EFFECT,
     DEPRIVED_CONSULTATION_FACTOR,
@@ -30,7 +32,7 @@ from synthetic.model import (
 )
 from synthetic.population import NEVER, NEVER_MONTH, Population, ages_at, allocate_numbers
 from synthetic.reference import Area, build_area
-from synthetic.truth import HORIZON_MONTHS, true_risk
+from synthetic.truth import HORIZON_MONTHS, TruthInputs, true_risk
 
 BIRTHS_PER_YEAR = 0.0115
 MOVERS_IN_PER_MONTH = 0.0042
@@ -126,7 +128,10 @@ def generate(
 
     index_months = [month for month in range(months) if month + HORIZON_MONTHS < months]
     index_months.append(months - 1)
-    truth_frames: list[pl.DataFrame] = []
+    # The truth for an index date runs in a background thread on a copy of the state,
+    # overlapping with the next months' simulation and writing (numpy releases the GIL).
+    executor = ThreadPoolExecutor(max_workers=1)
+    truth_jobs: list[Future[pl.DataFrame]] = []
     rows: dict[str, int] = {}
     counters = activity.IdCounters()
     for month in range(months):
@@ -149,20 +154,17 @@ def generate(
         for kind, count in writer.rows_by_kind.items():
             rows[kind] = rows.get(kind, 0) + count
         if month in index_months:
-            truth_frames.append(
-                _truth_at(model, population, month, month_starts, truth_sequence)
-            )
+            truth_jobs.append(_submit_truth(executor, model, population, month, month_starts, truth_sequence))
 
     truth_path = out / "truth.csv"
-    truth = pl.concat(truth_frames).sort(["index_date", "nhs_number"])
+    truth = pl.concat([job.result() for job in truth_jobs]).sort(["index_date", "nhs_number"])
+    executor.shutdown()
     truth_path.write_bytes(_truth_bytes(truth))
     rows["truth"] = truth.height
 
     faults_path: Path | None = None
     if faults:
-        from synthetic import faults as fault_injection
-
-        faults_path = fault_injection.inject(out, labels, area, faults_rng)
+        faults_path = inject_faults(out, labels, area, faults_rng)
     outside = max(0, population.count - 909_091)
     return GenerationSummary(
         people=people,
@@ -185,37 +187,38 @@ def _truth_bytes(truth: pl.DataFrame) -> bytes:
     return landing.csv_bytes(frame.select("nhs_number", "index_date", "true_risk"))
 
 
-def _truth_at(
+def _submit_truth(
+    executor: ThreadPoolExecutor,
     model: Model,
     population: Population,
     month: int,
     month_starts: np.ndarray,
     truth_sequence: np.random.SeedSequence,
-) -> pl.DataFrame:
-    """true_risk at the last day of `month` for everyone registered and alive then."""
+) -> Future[pl.DataFrame]:
+    """Start true_risk at the last day of `month` for everyone registered and alive then."""
     index_day = int(month_starts[month + 1]) - 1
     everyone = np.arange(population.count)
     registered = everyone[
         (population.registration_date[: population.count] <= index_day)
         & (population.exit_date[: population.count] > index_day)
     ]
+    inputs = TruthInputs.capture(population, registered)
+    nhs_number = population.nhs_number[registered]
     # A stream per index date: the truth at one date never shifts another's draws.
     rng = np.random.default_rng(np.random.SeedSequence(truth_sequence.entropy, spawn_key=(4, month)))
-    risk = true_risk(
-        model,
-        population,
-        registered,
-        index_day,
-        month_starts[month + 1 : month + 1 + HORIZON_MONTHS],
-        rng,
-    )
-    return pl.DataFrame(
-        {
-            "nhs_number": population.nhs_number[registered],
-            "index_date": pl.Series(np.full(registered.size, index_day, dtype=np.int32)).cast(pl.Date),
-            "true_risk": risk,
-        }
-    )
+    following = month_starts[month + 1 : month + 1 + HORIZON_MONTHS]
+
+    def run() -> pl.DataFrame:
+        risk = true_risk(model, inputs, index_day, following, rng)
+        return pl.DataFrame(
+            {
+                "nhs_number": nhs_number,
+                "index_date": pl.Series(np.full(nhs_number.size, index_day, dtype=np.int32)).cast(pl.Date),
+                "true_risk": risk,
+            }
+        )
+
+    return executor.submit(run)
 
 
 def _create_initial_list(
@@ -412,14 +415,19 @@ def _simulate_month(
     )
     frailty = population.frailty[stayers]
 
-    # 2. New long-term conditions, more likely when frail.
+    # 2. New long-term conditions, more likely when frail. One draw per person: a new
+    # condition with probability (sum over conditions not yet had of their onset
+    # probabilities), then which one in proportion to those probabilities.
     female = population.female[stayers].astype(np.int64)
-    onset_probability = model.incidence[:, ages, female].T * model.onset_factor(frailty)[:, None]
-    onset = (rng.random(onset_probability.shape) < onset_probability) & ~population.has_condition[stayers]
-    onset_rows, onset_conditions = np.nonzero(onset)
-    if onset_rows.size:
-        onset_people = stayers[onset_rows]
-        onset_day = first_day + (rng.random(onset_rows.size) * days).astype(np.int64)
+    onset_probability = model.incidence[:, ages, female].T * ~population.has_condition[stayers]
+    total = onset_probability.sum(axis=1) * model.onset_factor(frailty)
+    candidates = np.nonzero(rng.random(stayers.size) < total)[0]
+    if candidates.size:
+        cumulative = np.cumsum(onset_probability[candidates], axis=1)
+        pick = rng.random(candidates.size) * cumulative[:, -1]
+        onset_conditions = np.minimum((cumulative <= pick[:, None]).sum(axis=1), cumulative.shape[1] - 1)
+        onset_people = stayers[candidates]
+        onset_day = first_day + (rng.random(candidates.size) * days).astype(np.int64)
         population.has_condition[onset_people, onset_conditions] = True
         population.diagnosis_date[onset_people, onset_conditions] = population.recorded_date(
             rng, onset_people, onset_day

@@ -16,6 +16,8 @@ index dates; tests check the two stay in step (tests/synthetic/test_truth.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from synthetic import model as process
@@ -25,29 +27,60 @@ from synthetic.population import Population, ages_at
 HORIZON_MONTHS = 12
 
 
+@dataclass(frozen=True)
+class TruthInputs:
+    """A copy of the state of the people registered at an index date.
+
+    Copied so the calculation can run in a background thread while the simulation moves on.
+    """
+
+    date_of_birth: np.ndarray
+    female: np.ndarray
+    has_condition: np.ndarray
+    deprivation: np.ndarray
+    underserved: np.ndarray
+    condition_weight: np.ndarray
+    frailty: np.ndarray
+    care_home: np.ndarray
+    prior_admissions: np.ndarray
+
+    @classmethod
+    def capture(cls, population: Population, people: np.ndarray) -> TruthInputs:
+        return cls(
+            date_of_birth=population.date_of_birth[people],
+            female=population.female[people],
+            has_condition=population.has_condition[people],
+            deprivation=population.deprivation[people],
+            underserved=population.underserved[people],
+            condition_weight=population.condition_weight[people],
+            frailty=population.frailty[people],
+            care_home=population.care_home[people],
+            prior_admissions=population.prior_admissions[people],
+        )
+
+
 def true_risk(
     model: Model,
-    population: Population,
-    people: np.ndarray,
+    state: TruthInputs,
     index_day: int,
     following_month_starts: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """P(>= 1 emergency admission in the 12 months after `index_day`) for `people`.
+    """P(>= 1 emergency admission in the 12 months after `index_day`) for each person.
 
     `following_month_starts` holds the first day of each of the 12 following months.
     """
     assert process.ADMISSION_FRAILTY_EFFECT == 1.0
     assert process.CONDITION_FRAILTY_EFFECT == 0.5 and process.DEATH_FRAILTY_EFFECT == 0.5
-    count = people.size
+    count = state.frailty.size
     if count == 0:
         return np.zeros(0)
     f32 = np.float32
-    date_of_birth = population.date_of_birth[people]
-    female = population.female[people].astype(np.int64)
+    date_of_birth = state.date_of_birth
+    female = state.female.astype(np.int64)
     ages_now = ages_at(date_of_birth, index_day)
     # Conditions not yet had: their total monthly onset rate and mean admission weight.
-    absent = ~population.has_condition[people]
+    absent = ~state.has_condition
     incidence = model.incidence[:, ages_now, female].T * absent
     onset_total = incidence.sum(axis=1)
     new_weight = np.divide(
@@ -58,19 +91,19 @@ def true_risk(
     care_factor = f32(np.exp(process.CARE_HOME_EFFECT))
     # Terms of the log hazard that do not change along a path.
     fixed = (
-        process.DEPRIVATION_EFFECT * population.deprivation[people]
-        + process.UNDERSERVED_EFFECT * population.underserved[people]
-        + population.condition_weight[people]
+        process.DEPRIVATION_EFFECT * state.deprivation
+        + process.UNDERSERVED_EFFECT * state.underserved
+        + state.condition_weight
     )
-    frailty_mean = model.frailty_mean(population.deprivation[people])
+    frailty_mean = model.frailty_mean(state.deprivation)
     shock_mean = process.SHOCK_PROBABILITY * process.SHOCK_SIZE / (1.0 - process.PERSISTENCE)
     pull = ((1.0 - process.PERSISTENCE) * (frailty_mean - shock_mean - model.frailty_reference)).astype(f32)
     # Paths carry frailty relative to the reference, x = h - reference.
-    x0 = (population.frailty[people] - model.frailty_reference).astype(f32)
+    x0 = (state.frailty - model.frailty_reference).astype(f32)
     x = np.stack([x0, x0.copy()])
-    care_home = np.stack([population.care_home[people]] * 2)
+    care_home = np.stack([state.care_home] * 2)
     multiplier = np.where(care_home, care_factor, f32(1.0)).astype(f32)
-    prior = population.prior_admissions[people].copy()
+    prior = state.prior_admissions.copy()
     no_admission_yet = np.ones((2, count), dtype=f32)
     risk = np.zeros((2, count), dtype=f32)
     cap = f32(process.MAXIMUM_MONTHLY_ADMISSIONS)
