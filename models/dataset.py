@@ -1,0 +1,129 @@
+"""The modelling data set: index dates and the feature frame, read from the warehouse.
+
+`feature_frame` returns one row per eligible person per index date (registered and alive
+at the index date, no Type 1 opt-out in the latest delivery), sorted by (index_date,
+nhs_number), with the columns nhs_number, index_date, practice_code, every feature of
+`models.feature_catalogue.FEATURES` in catalogue order and, when asked, the label.
+
+This module must never:
+- return a label for an index date without twelve whole delivered months after it (the
+  label would silently miss admissions not yet delivered);
+- return a row of a person whose latest registrations delivery carries a Type 1 opt-out;
+- import dagster. It reads the warehouse, building feature tables when they are missing or
+  older than the staged data (warehouse.features).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+
+import duckdb
+import polars as pl
+
+from models.feature_catalogue import FEATURES, LABEL
+from warehouse.features import (
+    LABELS,
+    PERSON_FEATURES,
+    add_months,
+    ensure_features_built,
+    month_end,
+)
+
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "numeric": pl.Float64(),
+    "flag": pl.Int8(),
+    "categorical": pl.Utf8(),
+}
+
+
+def delivered_months(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """Months ('YYYY-MM') with a registrations snapshot in the staged layer, oldest first."""
+    rows = connection.execute(
+        "SELECT DISTINCT delivery_month FROM staged.registrations "
+        "WHERE delivery_month IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    return [str(month) for (month,) in rows]
+
+
+def scoring_index_date(connection: duckdb.DuckDBPyConnection) -> datetime.date:
+    """The last day of the latest delivered month: the index date scored for this month."""
+    months = delivered_months(connection)
+    if not months:
+        raise ValueError("the warehouse holds no delivered month: nothing to score")
+    return _month_end_of(months[-1])
+
+
+def labelled_index_dates(connection: duckdb.DuckDBPyConnection) -> list[datetime.date]:
+    """Month ends T whose month and each of the 12 months after it are delivered, oldest first.
+
+    Then T + 12 months is on or before the last delivered month's end and no month of the
+    label window is missing.
+    """
+    months = delivered_months(connection)
+    delivered = set(months)
+    labelled = []
+    for month in months:
+        index_date = _month_end_of(month)
+        window = [add_months(index_date, offset) for offset in range(1, 13)]
+        if all(f"{d.year:04d}-{d.month:02d}" in delivered for d in window):
+            labelled.append(index_date)
+    return labelled
+
+
+def feature_frame(
+    connection: duckdb.DuckDBPyConnection,
+    index_dates: Sequence[datetime.date],
+    *,
+    with_labels: bool,
+) -> pl.DataFrame:
+    """Features (and labels) of every eligible person at each index date.
+
+    Builds the features of any index date not yet built from the current staged data.
+    Raises ValueError for an index date that is not a month end, or, with labels, that
+    lacks twelve delivered months after it.
+    """
+    dates = sorted(set(index_dates))
+    if with_labels:
+        unlabelled = sorted(set(dates) - set(labelled_index_dates(connection)))
+        if unlabelled:
+            raise ValueError(
+                "no complete label for index date(s) "
+                + ", ".join(d.isoformat() for d in unlabelled)
+                + ": each needs its own month and the 12 months after it delivered"
+            )
+    schema: dict[str, pl.DataType] = {
+        "nhs_number": pl.Utf8(),
+        "index_date": pl.Date(),
+        "practice_code": pl.Utf8(),
+        **{f.name: _POLARS_TYPES[f.kind] for f in FEATURES},
+    }
+    if with_labels:
+        schema[LABEL] = pl.Int8()
+    if not dates:
+        return pl.DataFrame(schema=schema)
+    ensure_features_built(connection, dates)
+    columns = ["nhs_number", "index_date", "practice_code", *(f.name for f in FEATURES)]
+    select = ", ".join(f"p.{_quote(name)}" for name in columns)
+    join = ""
+    if with_labels:
+        select += f", l.{_quote(LABEL)}"
+        join = f" JOIN {LABELS} AS l USING (nhs_number, index_date)"
+    query = (
+        f"SELECT {select} FROM {PERSON_FEATURES} AS p{join} "
+        "WHERE list_contains($dates, p.index_date) "
+        "AND p.nhs_number NOT IN (SELECT nhs_number FROM features.type1_opt_outs) "
+        "ORDER BY p.index_date, p.nhs_number"
+    )
+    frame = pl.from_arrow(connection.sql(query, params={"dates": dates}).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+
+
+def _month_end_of(month: str) -> datetime.date:
+    year, number = month.split("-")
+    return month_end(int(year), int(number))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,139 @@
+"""Warehouses for the feature tests: a generated one, and hand-built staged rows.
+
+`build_staged` makes the staged layer the features read. Until warehouse/staged.py lands
+it is a stand-in: the raw tables typed with `staged_select_sql` (no quarantine), with the
+GP feeds' practice_code taken from the practice folder, in the staged layer's fixed shape
+(delivery_month, source_file, line_number, [practice_code], contract columns).
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from data_contracts import load_contracts
+from data_contracts.sql import render, staged_select_sql
+from warehouse.connection import connect
+from warehouse.deliveries import delivered_months, ensure_raw_schema, load_month
+from warehouse.reference import known_practices, load_reference
+
+PEOPLE = 1_500
+MONTHS = 18
+SEED = 7
+START = "2023-01"
+
+
+def build_staged(connection: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create every staged.<feed> table from raw.<feed>."""
+    ensure_raw_schema(connection)
+    connection.execute("CREATE SCHEMA IF NOT EXISTS staged")
+    for feed, contract in load_contracts().items():
+        typed = render(staged_select_sql(contract), raw_table=f"raw.{feed}")
+        if contract.scope == "gp":
+            select = (
+                "SELECT delivery_month, source_file, line_number, "
+                "split_part(source_file, '/', 2) AS practice_code, "
+                f"* EXCLUDE (delivery_month, source_file, line_number) FROM ({typed})"
+            )
+        else:
+            select = typed
+        connection.execute(f"CREATE OR REPLACE TABLE staged.{feed} AS {select}")
+
+
+def generate_warehouse(folder: Path, people: int = PEOPLE, months: int = MONTHS) -> Path:
+    """Generate a landing zone, load every delivered month and stage it; the warehouse path."""
+    from synthetic import generate
+
+    generate(folder, people=people, months=months, seed=SEED, start=START)
+    landing = folder / "landing"
+    path = folder / "warehouse.duckdb"
+    connection = connect(path)
+    try:
+        load_reference(connection, landing)
+        practices = known_practices(connection)
+        for month in delivered_months(landing):
+            load_month(connection, landing, month, practices)
+        build_staged(connection)
+    finally:
+        connection.close()
+    return path
+
+
+def copy_warehouse(source: Path, folder: Path) -> duckdb.DuckDBPyConnection:
+    """A writable copy of a warehouse file, opened."""
+    target = folder / "copy.duckdb"
+    shutil.copyfile(source, target)
+    return connect(target)
+
+
+def empty_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """A warehouse whose staged tables exist and are empty, for hand-built cases."""
+    connection = connect(path)
+    build_staged(connection)
+    return connection
+
+
+def insert(connection: duckdb.DuckDBPyConnection, feed: str, **values: Any) -> None:
+    """Insert one staged row; unnamed columns are NULL, provenance is filled in."""
+    month = values.pop("delivery_month", None)
+    if month is None:
+        for key in ("registration_date", "admission_date", "consultation_date", "issue_date",
+                    "observation_date", "arrival_date", "appointment_date", "start_date",
+                    "diagnosis_date"):
+            if isinstance(values.get(key), datetime.date):
+                month = values[key].strftime("%Y-%m")
+                break
+    row = {"delivery_month": month, "source_file": f"hand/{feed}.csv", "line_number": 1, **values}
+    names = ", ".join(row)
+    placeholders = ", ".join(f"${name}" for name in row)
+    connection.execute(f"INSERT INTO staged.{feed} ({names}) VALUES ({placeholders})", row)
+
+
+def register(
+    connection: duckdb.DuckDBPyConnection,
+    nhs_number: str,
+    months: list[str],
+    *,
+    practice_code: str = "A10001",
+    date_of_birth: datetime.date = datetime.date(1950, 6, 1),
+    registration_date: datetime.date = datetime.date(2010, 1, 1),
+    per_month: dict[str, dict[str, Any]] | None = None,
+    **overrides: Any,
+) -> None:
+    """A registrations snapshot row for the person in each of `months`.
+
+    `overrides` set columns in every month; `per_month` sets them in the months it names.
+    """
+    for month in months:
+        values: dict[str, Any] = {
+            "delivery_month": month,
+            "practice_code": practice_code,
+            "nhs_number": nhs_number,
+            "date_of_birth": date_of_birth,
+            "sex": "2",
+            "ethnic_category": "A",
+            "lsoa_code": None,
+            "registration_date": registration_date,
+            "deregistration_date": None,
+            "date_of_death": None,
+            "care_home": False,
+            "type1_opt_out": False,
+        }
+        values.update(overrides)
+        values.update((per_month or {}).get(month, {}))
+        insert(connection, "registrations", **values)
+
+
+def months_between(first: str, last: str) -> list[str]:
+    year, month = map(int, first.split("-"))
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+    return out

@@ -1,0 +1,225 @@
+"""Build the feature and label tables from the staged layer, one index date at a time.
+
+`features.person_features` holds one row per eligible person (registered and alive at the
+index date, no Type 1 opt-out) per index date, with every feature of
+`models/feature_catalogue.py`; `features.labels` holds the outcome beside it. The SQL is in
+`warehouse/sql/features/`.
+
+This module must never:
+- let a feature read anything dated after its index date (the leakage test in
+  tests/warehouse/test_features_leakage.py moves every later event and checks nothing
+  changes); labels alone look forward, and never feed a feature;
+- keep a row of a person whose latest registrations delivery carries a Type 1 opt-out;
+- put a value into SQL text: code lists travel as parameters;
+- import dagster.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import duckdb
+
+from warehouse.sql_files import read_sql
+
+# The spec's long-term-condition code list (extract-feed.md), named as the catalogue's flags.
+LONG_TERM_CONDITIONS: dict[str, str] = {
+    "hypertension": "38341003",
+    "diabetes_type1": "46635009",
+    "diabetes_type2": "44054006",
+    "asthma": "195967001",
+    "copd": "13645005",
+    "heart_failure": "84114007",
+    "atrial_fibrillation": "49436004",
+    "ischaemic_heart_disease": "414545008",
+    "stroke": "230690007",
+    "chronic_kidney_disease": "709044004",
+    "dementia": "52448006",
+    "depression": "35489007",
+    "schizophrenia": "58214004",
+    "bipolar_disorder": "13746004",
+    "cancer": "363346000",
+    "epilepsy": "84757009",
+    "rheumatoid_arthritis": "69896004",
+    "osteoporosis": "64859006",
+    "parkinsons_disease": "49049000",
+    "learning_disability": "110359009",
+}
+# NHS admission method: 21-28 and 2A-2D emergency, 11-13 elective (maternity 31-32 neither).
+EMERGENCY_ADMISSION_METHODS = ("21", "22", "23", "24", "25", "26", "27", "28", "2A", "2B", "2C", "2D")
+ELECTIVE_ADMISSION_METHODS = ("11", "12", "13")
+# NHS attended-or-did-not-attend: 5, 6 seen; 3 did not attend, 7 arrived late and not seen.
+ATTENDED_STATUSES = ("5", "6")
+DID_NOT_ATTEND_STATUSES = ("3", "7")
+BMI_CODE = "60621009"
+SYSTOLIC_BP_CODE = "271649006"
+HBA1C_CODE = "999791000000106"
+# Smoking codes in the order that wins when two are recorded on one day.
+SMOKING_STATUSES = {"77176002": "current", "8517006": "ex", "266919005": "never"}
+
+PERSON_FEATURES = "features.person_features"
+LABELS = "features.labels"
+BUILDS = "features.feature_builds"
+
+
+def feature_parameters(index_date: datetime.date) -> dict[str, Any]:
+    """The named parameters of person_features.sql for one index date."""
+    return {
+        "index_date": index_date,
+        "condition_names": list(LONG_TERM_CONDITIONS),
+        "condition_codes": list(LONG_TERM_CONDITIONS.values()),
+        "emergency_methods": list(EMERGENCY_ADMISSION_METHODS),
+        "elective_methods": list(ELECTIVE_ADMISSION_METHODS),
+        "attended_statuses": list(ATTENDED_STATUSES),
+        "did_not_attend_statuses": list(DID_NOT_ATTEND_STATUSES),
+        "bmi_code": BMI_CODE,
+        "systolic_bp_code": SYSTOLIC_BP_CODE,
+        "hba1c_code": HBA1C_CODE,
+        "smoking_codes": list(SMOKING_STATUSES),
+        "smoking_statuses": list(SMOKING_STATUSES.values()),
+    }
+
+
+def is_month_end(day: datetime.date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def month_end(year: int, month: int) -> datetime.date:
+    return datetime.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The last day of the month `months` after `day`'s month (index dates are month ends)."""
+    serial = day.year * 12 + day.month - 1 + months
+    return month_end(serial // 12, serial % 12 + 1)
+
+
+def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the features schema's opt-out view and build bookkeeping table."""
+    connection.execute("CREATE SCHEMA IF NOT EXISTS features")
+    connection.execute(read_sql("features/type1_opt_outs.sql"))
+    connection.execute(
+        f"CREATE TABLE IF NOT EXISTS {BUILDS} (index_date DATE PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
+    )
+
+
+def source_fingerprint(connection: duckdb.DuckDBPyConnection, index_date: datetime.date) -> str:
+    """Digest of the staged data that features and labels at `index_date` can depend on."""
+    horizon = add_months(index_date, 12)
+    row = connection.execute(
+        read_sql("features/source_fingerprint.sql"),
+        {"horizon_month": f"{horizon.year:04d}-{horizon.month:02d}"},
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def build_features(
+    connection: duckdb.DuckDBPyConnection, index_dates: Iterable[datetime.date]
+) -> int:
+    """(Re)build features and labels at each index date; rows written to person_features.
+
+    Idempotent per index date: a date's rows are replaced whole, in one transaction. Every
+    call also removes people who have since opted out from every index date already built.
+    """
+    dates = _month_ends(index_dates)
+    ensure_feature_schema(connection)
+    written = 0
+    for index_date in dates:
+        parameters = feature_parameters(index_date)
+        fingerprint = source_fingerprint(connection, index_date)
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            connection.execute(
+                "CREATE OR REPLACE TEMP TABLE person_features_batch AS "
+                + read_sql("features/person_features.sql"),
+                parameters,
+            )
+            _ensure_tables_match(connection)
+            connection.execute(f"DELETE FROM {PERSON_FEATURES} WHERE index_date = $d", {"d": index_date})
+            connection.execute(f"INSERT INTO {PERSON_FEATURES} SELECT * FROM person_features_batch")
+            connection.execute(f"DELETE FROM {LABELS} WHERE index_date = $d", {"d": index_date})
+            connection.execute(
+                f"INSERT INTO {LABELS} " + read_sql("features/labels.sql"),
+                {"index_date": index_date, "emergency_methods": list(EMERGENCY_ADMISSION_METHODS)},
+            )
+            connection.execute(
+                f"INSERT OR REPLACE INTO {BUILDS} VALUES ($d, $f)", {"d": index_date, "f": fingerprint}
+            )
+            row = connection.execute("SELECT count(*) FROM person_features_batch").fetchone()
+            written += int(row[0]) if row else 0
+            connection.execute("DROP TABLE person_features_batch")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    remove_opted_out(connection)
+    return written
+
+
+def ensure_features_built(
+    connection: duckdb.DuckDBPyConnection, index_dates: Iterable[datetime.date]
+) -> list[datetime.date]:
+    """Build the index dates never built or built from different staged data; those rebuilt."""
+    dates = _month_ends(index_dates)
+    ensure_feature_schema(connection)
+    built = dict(connection.execute(f"SELECT index_date, fingerprint FROM {BUILDS}").fetchall())
+    stale = [d for d in dates if built.get(d) != source_fingerprint(connection, d)]
+    if stale or not _table_exists(connection, PERSON_FEATURES):
+        build_features(connection, stale)
+    else:
+        remove_opted_out(connection)
+    return stale
+
+
+def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> None:
+    """Delete every row of anyone whose latest registrations delivery carries an opt-out."""
+    for table in (PERSON_FEATURES, LABELS):
+        if _table_exists(connection, table):
+            connection.execute(
+                f"DELETE FROM {table} WHERE nhs_number IN "
+                "(SELECT nhs_number FROM features.type1_opt_outs)"
+            )
+
+
+def _ensure_tables_match(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables from the batch's shape; recreate them when the feature set changed."""
+    wanted = _columns(connection, "person_features_batch")
+    if _table_exists(connection, PERSON_FEATURES) and _columns(connection, PERSON_FEATURES) == wanted:
+        return
+    connection.execute(
+        f"CREATE OR REPLACE TABLE {PERSON_FEATURES} AS SELECT * FROM person_features_batch LIMIT 0"
+    )
+    connection.execute(
+        f"CREATE OR REPLACE TABLE {LABELS} (nhs_number VARCHAR NOT NULL, index_date DATE NOT NULL, "
+        "emergency_admission_12m TINYINT NOT NULL)"
+    )
+    # Rows built with the old feature set are gone, so are their build records.
+    connection.execute(f"DELETE FROM {BUILDS}")
+
+
+def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return [(str(row[0]), str(row[1])) for row in connection.execute(f"DESCRIBE {table}").fetchall()]
+
+
+def _table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    row = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",
+        {"s": schema, "n": name},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _month_ends(index_dates: Iterable[datetime.date] | Sequence[datetime.date]) -> list[datetime.date]:
+    dates = sorted(set(index_dates))
+    wrong = [d for d in dates if not is_month_end(d)]
+    if wrong:
+        raise ValueError(
+            "index dates must be the last day of a month (snapshots are as at month end): "
+            + ", ".join(d.isoformat() for d in wrong)
+        )
+    return dates
