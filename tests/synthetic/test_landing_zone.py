@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_registration_snapshots(small: GenerationSummary) -> None:
     for month in months:
         assert (registrations.filter(pl.col("month") == month)["registration_date"] <= _month_end(month)).all()
     # People who left in an earlier month are not in later files.
-    for earlier, later in zip(months, months[1:], strict=False):
+    for earlier, later in itertools.pairwise(months):
         left = registrations.filter((pl.col("month") == earlier) & pl.col("deregistration_date").is_not_null())
         assert left.height > 0
         assert not set(left["nhs_number"]) & set(registrations.filter(pl.col("month") == later)["nhs_number"])
