@@ -14,14 +14,11 @@ import time
 import warnings
 from pathlib import Path
 
-from pipelines.settings import DEFAULT_HOME, dagster_home
+from pipelines.errors import RunStopped
+from pipelines.settings import DEFAULT_HOME
 
 EXIT_STOPPED = 1
 EXIT_USAGE = 2
-
-
-class RunStopped(Exception):
-    """A run stopped by its input or by a blocking check; the message is for the user."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", type=Path, required=True)
     run.add_argument("--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}")
     run.add_argument("--truth", type=Path, default=None, help="default: truth.csv beside the landing folder")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="if another run holds the home, wait up to this long (default: stop at once)")
     run.set_defaults(handler=command_run)
 
     demo = commands.add_parser("demo", help="generate 50,000 people over 36 months and run everything")
@@ -96,7 +95,7 @@ def command_run(arguments: argparse.Namespace) -> int:
     if not landing.is_dir():
         raise RunStopped(f"The landing zone {landing} does not exist.")
     truth = arguments.truth.resolve() if arguments.truth else None
-    summary = run_pipeline(landing=landing, home=home, truth=truth)
+    summary = run_pipeline(landing=landing, home=home, truth=truth, wait_seconds=arguments.wait)
     print(summary)
     return 0
 
@@ -112,19 +111,6 @@ def command_demo(arguments: argparse.Namespace) -> int:
     summary = run_pipeline(landing=data / "landing", home=home, truth=data / "truth.csv")
     print(summary)
     return 0
-
-
-def configure_environment(landing: Path, home: Path, truth: Path | None) -> None:
-    """Point the Dagster code location and instance at this home before they load."""
-    os.environ["RISKSTRAT_LANDING"] = str(landing)
-    os.environ["RISKSTRAT_HOME"] = str(home)
-    if truth is not None:
-        os.environ["RISKSTRAT_TRUTH"] = str(truth)
-    else:
-        os.environ.pop("RISKSTRAT_TRUTH", None)
-    instance_home = dagster_home(home)
-    instance_home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(instance_home)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.cli import RunStopped, configure_environment
 from pipelines.definitions import build_definitions
+from pipelines.errors import RunStopped
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import Warehouse
+from pipelines.settings import configure_environment
 from warehouse.connection import connect
 from warehouse.deliveries import extract_months as months_in_landing
 from warehouse.errors import InputError
+from warehouse.run_lock import HomeBusyError, run_lock
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -56,8 +58,21 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def run_pipeline(landing: Path, home: Path, truth: Path | None = None) -> RunSummary:
-    """Materialise every asset for every month folder of `landing` into `home`."""
+def run_pipeline(
+    landing: Path, home: Path, truth: Path | None = None, wait_seconds: float = 0.0
+) -> RunSummary:
+    """Materialise every asset for every month folder of `landing` into `home`.
+
+    Holds the home's run lock throughout; a second run waits up to `wait_seconds`.
+    """
+    try:
+        with run_lock(home, wait_seconds):
+            return run_locked(landing, home, truth)
+    except HomeBusyError as error:
+        raise RunStopped(str(error)) from None
+
+
+def run_locked(landing: Path, home: Path, truth: Path | None) -> RunSummary:
     if truth is None and (landing.parent / "truth.csv").is_file():
         truth = landing.parent / "truth.csv"
     configure_environment(landing, home, truth)

@@ -33,3 +33,16 @@ def truth_from_environment() -> Path | None:
 
 def dagster_home(home: Path) -> Path:
     return home / "dagster"
+
+
+def configure_environment(landing: Path, home: Path, truth: Path | None) -> None:
+    """Point the Dagster code location and instance at this home before they load."""
+    os.environ["RISKSTRAT_LANDING"] = str(landing)
+    os.environ["RISKSTRAT_HOME"] = str(home)
+    if truth is not None:
+        os.environ["RISKSTRAT_TRUTH"] = str(truth)
+    else:
+        os.environ.pop("RISKSTRAT_TRUTH", None)
+    instance_home = dagster_home(home)
+    instance_home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(instance_home)
