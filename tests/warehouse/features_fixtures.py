@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,42 @@ def build_staged(connection: duckdb.DuckDBPyConnection) -> None:
         else:
             select = typed
         connection.execute(f"CREATE OR REPLACE TABLE staged.{feed} AS {select}")
+
+
+_GENERATED: dict[tuple[int, int], Path] = {}
+
+
+def generated_warehouse(people: int = PEOPLE, months: int = MONTHS) -> Path:
+    """A generated, loaded and staged warehouse, built once per test process; read-only use.
+
+    Tests that change it work on `copy_warehouse`.
+    """
+    key = (people, months)
+    if key not in _GENERATED:
+        folder = Path(tempfile.mkdtemp(prefix="riskstrat-features-"))
+        _GENERATED[key] = generate_warehouse(folder, people, months)
+    return _GENERATED[key]
+
+
+def generated_warehouse_with_features() -> Path:
+    """The generated warehouse with features built at every labelled and the scoring date."""
+    key = (-1, -1)
+    if key not in _GENERATED:
+        from models.dataset import labelled_index_dates, scoring_index_date
+        from warehouse.features import build_features
+
+        source = generated_warehouse()
+        target = source.with_name("with_features.duckdb")
+        shutil.copyfile(source, target)
+        connection = connect(target)
+        try:
+            build_features(
+                connection, [*labelled_index_dates(connection), scoring_index_date(connection)]
+            )
+        finally:
+            connection.close()
+        _GENERATED[key] = target
+    return _GENERATED[key]
 
 
 def generate_warehouse(folder: Path, people: int = PEOPLE, months: int = MONTHS) -> Path:
