@@ -6,15 +6,22 @@ import dagster as dg
 
 from pipelines.loading.assets import deliveries, reference_data
 from pipelines.partitions import extract_months
+from pipelines.validation.assets import data_quality_report, staged_extract_month, staged_reference
 
 reference_job = dg.define_asset_job(
-    "reference_job", selection=dg.AssetSelection.assets(reference_data),
-    description="Reload the practices and LSOA reference files.",
+    "reference_job", selection=dg.AssetSelection.assets(reference_data, staged_reference),
+    description="Reload the practices and LSOA reference files, and stage them.",
 )
 
 monthly_job = dg.define_asset_job(
     "monthly_job",
-    selection=dg.AssetSelection.assets(deliveries),
+    selection=dg.AssetSelection.assets(deliveries, staged_extract_month, data_quality_report),
     partitions_def=extract_months,
     description="Load and validate one extract month.",
+)
+
+model_job = dg.define_asset_job(
+    "model_job",
+    selection=dg.AssetSelection.groups("modelling"),
+    description="Train, evaluate and audit the admission-risk model on every loaded month.",
 )

@@ -16,6 +16,7 @@ from pipelines.errors import RunStopped
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import Warehouse
 from pipelines.settings import configure_environment
+from pipelines.validation.outcomes import blocking_check_message, update_data_docs
 from warehouse.connection import connect
 from warehouse.deliveries import extract_months as months_in_landing
 from warehouse.errors import InputError
@@ -91,10 +92,23 @@ def run_locked(landing: Path, home: Path, truth: Path | None) -> RunSummary:
         new = [m for m in months if not instance.has_dynamic_partition(EXTRACT_MONTHS, m)]
         if new:
             instance.add_dynamic_partitions(EXTRACT_MONTHS, new)
-        execute(definitions, "reference_job", instance, None)
-        for month in months:
-            execute(definitions, "monthly_job", instance, month)
+        try:
+            execute(definitions, "reference_job", instance, None)
+            for month in months:
+                execute(definitions, "monthly_job", instance, month)
+            if modelling_ready(home):
+                execute(definitions, "model_job", instance, None)
+        finally:
+            update_data_docs(home)
     return summarise(home, months)
+
+
+def modelling_ready(home: Path) -> bool:
+    """Train the model only once the warehouse holds enough labelled months (25 or more)."""
+    from models.training import can_train
+
+    with connect(home / "warehouse.duckdb", read_only=True) as connection:
+        return can_train(connection)
 
 
 def summarise(home: Path, months: list[str]) -> RunSummary:
@@ -128,7 +142,10 @@ def execute(
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The first failing step's own words: a Failure's description, or the error's message."""
+    """A failed blocking check's summary, else the first failing step's own words."""
+    blocked = blocking_check_message(result)
+    if blocked is not None:
+        return blocked
     for event in result.all_events:
         if event.event_type != dg.DagsterEventType.STEP_FAILURE:
             continue

@@ -1,0 +1,1 @@
+"""Validation: the staged layer, quarantine, contract checks and data-quality reports."""

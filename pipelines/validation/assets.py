@@ -1,0 +1,158 @@
+"""Assets of the staged layer and the auditors' data-quality reports.
+
+Thin wiring: each asset calls one function of ``warehouse.staged`` or ``warehouse.quality``
+and returns metadata a person would look at. Metadata holds counts, rules and file paths,
+never a row's values (so never an NHS number).
+"""
+
+import json
+from typing import Any
+
+import dagster as dg
+
+from pipelines.loading.assets import deliveries, reference_data
+from pipelines.partitions import extract_months
+from pipelines.resources import Warehouse
+from warehouse.quality import write_month_reports
+from warehouse.staged import (
+    FeedStaging,
+    monthly_contracts,
+    reference_contracts,
+    stage_month,
+    stage_reference,
+)
+
+MONTHLY_FEEDS = tuple(contract.feed for contract in monthly_contracts())
+REFERENCE_FEEDS = tuple(contract.feed for contract in reference_contracts())
+
+
+def staged_key(feed: str) -> dg.AssetKey:
+    return dg.AssetKey(f"staged_{feed}")
+
+
+def _staged_spec(feed: str, deps: list[dg.AssetKey]) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        staged_key(feed),
+        group_name="staged",
+        kinds={"duckdb"},
+        deps=deps,
+        description=(
+            f"staged.{feed}: the {feed} rows that meet every error rule of their contract, typed, "
+            "with delivery month, file and line."
+        ),
+    )
+
+
+@dg.multi_asset(
+    name="staged_reference",
+    specs=[_staged_spec(feed, [reference_data.key]) for feed in REFERENCE_FEEDS],
+    pool="warehouse",
+)
+def staged_reference(warehouse: Warehouse) -> object:
+    """Practices and LSOA deprivation, typed; rows breaking an error rule are quarantined."""
+    with warehouse.connect() as connection:
+        outcomes = stage_reference(connection)
+    for feed, outcome in outcomes.items():
+        yield dg.MaterializeResult(asset_key=staged_key(feed), metadata=_staging_metadata(outcome))
+
+
+@dg.multi_asset(
+    name="staged_extract_month",
+    specs=[
+        *(_staged_spec(feed, [deliveries.key, staged_key("practices"), staged_key("lsoa_imd")])
+          for feed in MONTHLY_FEEDS),
+        dg.AssetSpec(
+            "quarantined_rows",
+            group_name="staged",
+            kinds={"duckdb"},
+            deps=[deliveries.key],
+            description=(
+                "quarantine.rows, quarantine.ignored_rows and quarantine.row_warnings for the month: "
+                "every delivered row not staged, with file, line, rule and masked value."
+            ),
+        ),
+    ],
+    partitions_def=extract_months,
+    pool="warehouse",
+)
+def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse) -> object:
+    """One extract month typed and validated by SQL generated from the contracts.
+
+    Re-materialising a month replaces its staged, quarantined and ignored rows.
+    """
+    month = context.partition_key
+    with warehouse.connect() as connection:
+        outcomes = stage_month(connection, month)
+        by_rule = connection.execute(
+            "SELECT feed, rule, count(DISTINCT (source_file, line_number)) AS rows "
+            "FROM quarantine.rows WHERE delivery_month = ? GROUP BY ALL ORDER BY rows DESC, feed, rule",
+            [month],
+        ).fetchall()
+    for feed, outcome in outcomes.items():
+        yield dg.MaterializeResult(asset_key=staged_key(feed), metadata=_staging_metadata(outcome))
+    delivered = sum(o.delivered_rows for o in outcomes.values())
+    quarantined = sum(o.quarantined_rows for o in outcomes.values())
+    preview = "| feed | rule | rows |\n| --- | --- | ---: |\n" + "\n".join(
+        f"| {feed} | {rule} | {rows:,} |" for feed, rule, rows in by_rule[:20]
+    )
+    yield dg.MaterializeResult(
+        asset_key="quarantined_rows",
+        metadata={
+            "rows_delivered": delivered,
+            "rows_quarantined": quarantined,
+            "rows_ignored": sum(o.ignored_rows for o in outcomes.values()),
+            "rows_with_warnings": sum(o.warning_rows for o in outcomes.values()),
+            "quarantine_rate": dg.MetadataValue.float(round(quarantined / delivered, 6) if delivered else 0.0),
+            "quarantined_by_rule": dg.MetadataValue.md(preview if by_rule else "Nothing quarantined."),
+        },
+    )
+
+
+@dg.asset(
+    group_name="staged",
+    kinds={"duckdb", "html"},
+    partitions_def=extract_months,
+    deps=["quarantined_rows"],
+    pool="warehouse",
+)
+def data_quality_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """reports/data_quality/<month>.json and .html: what was delivered, accepted, set aside and why.
+
+    Depends on the quarantine, not on the staged tables, so that a blocking check on a
+    staged table (which stops everything built on it) never stops the auditors' report.
+    """
+    month = context.partition_key
+    with warehouse.connect() as connection:
+        json_path, html_path = write_month_reports(connection, warehouse.reports_path, month)
+    report = json.loads(json_path.read_text(encoding="utf-8"))
+    files = report["files"]
+    reconciliation = "| file | status | delivered | staged | quarantined | ignored |\n| --- | --- | ---: | ---: | ---: | ---: |\n"
+    reconciliation += "\n".join(
+        f"| {f['path']} | {f['status']} | {f['delivered_rows']:,} | {f['staged_rows']:,} | "
+        f"{f['quarantined_rows']:,} | {f['ignored_rows']:,} |"
+        for f in files
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "status": report["status"],
+            "files_rejected": sum(f["status"] == "rejected" for f in files),
+            "rows_quarantined": sum(f["quarantined_rows"] for f in files),
+            "warnings": len(report["warnings"]),
+            "missing_practices": dg.MetadataValue.json(report["missing_practices"]),
+            "reconciliation": dg.MetadataValue.md(reconciliation),
+            "report_json": dg.MetadataValue.path(str(json_path)),
+            "report_html": dg.MetadataValue.path(str(html_path)),
+        }
+    )
+
+
+def _staging_metadata(outcome: FeedStaging) -> dict[str, Any]:
+    return {
+        "rows_delivered": outcome.delivered_rows,
+        "rows_staged": outcome.staged_rows,
+        "rows_quarantined": outcome.quarantined_rows,
+        "rows_ignored": outcome.ignored_rows,
+        "rows_with_warnings": outcome.warning_rows,
+        "quarantine_rate": dg.MetadataValue.float(round(outcome.quarantine_rate, 6)),
+        "dagster/row_count": outcome.staged_rows,
+    }

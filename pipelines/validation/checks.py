@@ -1,0 +1,206 @@
+"""Checks on the staged layer. Blocking checks stop everything built on a staged table.
+
+* ``staged_<feed>_every_delivered_row_accounted_for`` (blocking): per file, delivered =
+  staged + quarantined + ignored. A row unaccounted for is a lost row: nothing may be
+  built on the month.
+* ``staged_<feed>_meets_contract`` (blocking on critical failures): the feed's Great
+  Expectations suite, generated from its contract, on the month's staged rows. A failed
+  error expectation has severity ERROR and blocks; failed warning expectations only warn.
+* ``staged_consultations_practice_volume_not_halved`` (warning): a practice whose
+  consultation file fell by half or more against its previous months.
+
+Each failed check's metadata carries ``summary``: one sentence naming month, feed, file and
+rule, which ``riskstrat run`` prints when a blocking check stops it.
+"""
+
+
+import dagster as dg
+
+from pipelines.partitions import extract_months
+from pipelines.resources import Warehouse
+from pipelines.validation.assets import MONTHLY_FEEDS, REFERENCE_FEEDS, staged_key
+from warehouse.quality import volume_anomalies
+from warehouse.staged import FileReconciliation, reconcile_month, reconcile_reference
+from warehouse.validation import SuiteOutcome, validate_staged
+
+RECONCILIATION_RULE = "every delivered row is staged, quarantined or ignored"
+
+
+def reconciliation_result(
+    feed: str, month: str | None, files: list[FileReconciliation]
+) -> dg.AssetCheckResult:
+    """Pass when every file of `feed` reconciles; fail (ERROR, so blocking) naming each file that does not."""
+    mine = [f for f in files if f.feed == feed]
+    broken = [f for f in mine if not f.reconciles]
+    where = f"{month}: " if month else ""
+    if broken:
+        summary = where + "; ".join(
+            f"{f.source_file} ({feed}): {f.unaccounted_rows:+,} of {f.delivered_rows:,} delivered rows "
+            f"unaccounted for (staged {f.staged_rows:,}, quarantined {f.quarantined_rows:,}, "
+            f"ignored {f.ignored_rows:,})"
+            for f in broken
+        ) + f"; rule: {RECONCILIATION_RULE}."
+    else:
+        summary = f"{where}all {sum(f.delivered_rows for f in mine):,} delivered {feed} rows in {len(mine)} file(s) are accounted for."
+    table = "| file | delivered | staged | quarantined | ignored | unaccounted |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
+    table += "\n".join(
+        f"| {f.source_file} | {f.delivered_rows:,} | {f.staged_rows:,} | {f.quarantined_rows:,} | "
+        f"{f.ignored_rows:,} | {f.unaccounted_rows:,} |"
+        for f in mine
+    )
+    return dg.AssetCheckResult(
+        passed=not broken,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=summary,
+        metadata={
+            "summary": summary,
+            "files": len(mine),
+            "unaccounted_rows": sum(abs(f.unaccounted_rows) for f in mine),
+            "reconciliation": dg.MetadataValue.md(table if mine else "No file of this feed was delivered."),
+        },
+    )
+
+
+def suite_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
+    """Passed when every expectation holds; severity ERROR (blocking) only for critical failures."""
+    critical = outcome.critical_failures
+    failures = "| rule | severity | rows |\n| --- | --- | ---: |\n" + "\n".join(
+        f"| {f.rule} | {f.severity} | {f.unexpected_count if f.unexpected_count is not None else ''} |"
+        for f in outcome.failed
+    )
+    return dg.AssetCheckResult(
+        passed=outcome.success,
+        severity=dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN,
+        description=outcome.summary(),
+        metadata={
+            "summary": outcome.summary(),
+            "rows_validated": outcome.rows,
+            "expectations": outcome.expectations,
+            "critical_failures": len(critical),
+            "warning_failures": len(outcome.failed) - len(critical),
+            "failed_expectations": dg.MetadataValue.md(failures if outcome.failed else "None."),
+            "gx_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
+            "data_docs": dg.MetadataValue.path(str(outcome.data_docs)),
+        },
+    )
+
+
+def _monthly_reconciliation_check(feed: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=staged_key(feed),
+        name=f"staged_{feed}_every_delivered_row_accounted_for",
+        description=f"Blocking: every {feed} row delivered this month is staged, quarantined or ignored.",
+        blocking=True,
+        partitions_def=extract_months,
+        pool="warehouse",
+    )
+    def check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        month = context.partition_key
+        with warehouse.connect() as connection:
+            files = reconcile_month(connection, month)
+        return reconciliation_result(feed, month, files)
+
+    return check
+
+
+def _monthly_suite_check(feed: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=staged_key(feed),
+        name=f"staged_{feed}_meets_contract",
+        description=(
+            f"The {feed} contract's Great Expectations suite on the month's staged rows: "
+            "critical failures block, warnings do not."
+        ),
+        blocking=True,
+        partitions_def=extract_months,
+        pool="warehouse",
+    )
+    def check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as connection:
+            outcome = validate_staged(connection, warehouse.home_path, feed, context.partition_key)
+        return suite_result(outcome)
+
+    return check
+
+
+def _reference_reconciliation_check(feed: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=staged_key(feed),
+        name=f"staged_{feed}_every_delivered_row_accounted_for",
+        description=f"Blocking: every row of the {feed} reference file is staged, quarantined or ignored.",
+        blocking=True,
+        pool="warehouse",
+    )
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as connection:
+            files = reconcile_reference(connection)
+        return reconciliation_result(feed, None, files)
+
+    return check
+
+
+def _reference_suite_check(feed: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=staged_key(feed),
+        name=f"staged_{feed}_meets_contract",
+        description=f"The {feed} contract's Great Expectations suite on the staged reference rows.",
+        blocking=True,
+        pool="warehouse",
+    )
+    def check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect() as connection:
+            outcome = validate_staged(connection, warehouse.home_path, feed, None)
+        return suite_result(outcome)
+
+    return check
+
+
+@dg.asset_check(
+    asset=staged_key("consultations"),
+    description=(
+        "Warning: a practice whose consultation file holds half or fewer of the rows it held on "
+        "average over its previous months (usually a failed or partial extract)."
+    ),
+    partitions_def=extract_months,
+    pool="warehouse",
+)
+def staged_consultations_practice_volume_not_halved(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    month = context.partition_key
+    with warehouse.connect() as connection:
+        anomalies = volume_anomalies(connection, month, ("consultations",))
+    summary = (
+        f"{month}: " + "; ".join(a.message() for a in anomalies)
+        if anomalies
+        else f"{month}: no practice's consultation volume fell by half or more."
+    )
+    return dg.AssetCheckResult(
+        passed=not anomalies,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=summary,
+        metadata={
+            "summary": summary,
+            "practices": dg.MetadataValue.json([a.practice_code for a in anomalies]),
+            "anomalies": dg.MetadataValue.md(
+                "| practice | rows | previous average | months |\n| --- | ---: | ---: | ---: |\n"
+                + "\n".join(
+                    f"| {a.practice_code} | {a.rows:,} | {a.previous_average:,.1f} | {a.previous_months} |"
+                    for a in anomalies
+                )
+                if anomalies
+                else "None."
+            ),
+        },
+    )
+
+
+reference_checks = [
+    *(_reference_reconciliation_check(feed) for feed in REFERENCE_FEEDS),
+    *(_reference_suite_check(feed) for feed in REFERENCE_FEEDS),
+]
+monthly_checks = [
+    *(_monthly_reconciliation_check(feed) for feed in MONTHLY_FEEDS),
+    *(_monthly_suite_check(feed) for feed in MONTHLY_FEEDS),
+    staged_consultations_practice_volume_not_halved,
+]

@@ -1,0 +1,48 @@
+"""What a finished run says about its validation, in words for the person who ran it.
+
+Used by the ``riskstrat run`` runner: a failed blocking check becomes one paragraph naming
+month, feed, file and rule (taken from the check's ``summary`` metadata, which never
+holds a row's values), and Data Docs are rebuilt after every run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dagster as dg
+
+logger = logging.getLogger(__name__)
+
+
+def blocking_check_message(result: dg.ExecuteInProcessResult) -> str | None:
+    """One paragraph for the blocking checks that failed with ERROR severity, or None."""
+    failed = [
+        evaluation
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    if not failed:
+        return None
+    sentences = []
+    for evaluation in failed:
+        summary = evaluation.metadata.get("summary")
+        text = summary.value if summary is not None else evaluation.description
+        sentences.append(f"blocking check {evaluation.check_name} failed: {text}")
+    return (
+        " ".join(sentences)
+        + " Nothing is built on this month's staged data until the cause is fixed and the month rerun;"
+        " see reports/data_quality/ and reports/data_docs/index.html."
+    )
+
+
+def update_data_docs(home: Path) -> None:
+    """Rebuild Data Docs if any suite has run under this home; never fails the run."""
+    if not (home / "gx").is_dir():
+        return
+    try:
+        from warehouse.validation import build_data_docs
+
+        build_data_docs(home)
+    except Exception as error:  # Data Docs are a view; a rendering fault must not hide the run's outcome.
+        logger.warning("Data Docs were not rebuilt: %s", error)

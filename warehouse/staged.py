@@ -1,0 +1,322 @@
+"""Build the staged layer from raw: typed rows that meet their contract, the rest set aside.
+
+For each feed and extract month, every row loaded into ``raw.<feed>`` ends in exactly one
+of three places:
+
+* ``staged.<feed>``: typed by the contract (``data_contracts.sql.staged_select_sql``), with
+  its delivery month, file and line; GP feeds also get ``practice_code`` from the
+  ``gp/<practice_code>/`` folder, because their files carry no practice column;
+* ``quarantine.rows``: the row breaks at least one error rule; one row per rule broken;
+* ``quarantine.ignored_rows``: the row breaks no error rule but an ignore rule (a code
+  outside the feed's scope), which is its reason; or it is a resend (an id already
+  delivered with identical content), which is ignored whatever else it breaks, because
+  the row it repeats was already judged (a January spell resent in February is dated
+  outside February, yet it is a resend, not an error).
+
+A GP file whose folder is not a practice in ``staged.practices`` breaks the file rule
+``practice_folder_known``: nothing of it is staged, and every one of its rows is
+quarantined under that rule (so the rows are still accounted for; the data-quality report
+shows the file as rejected). Warning rules never move a row: their breaches by staged rows
+go to ``quarantine.row_warnings`` for the reports.
+
+Staging a month replaces that month's rows in all four tables, in one transaction per
+feed, so re-running a month gives the same tables. This module must never store a whole
+NHS number outside ``staged.*`` (see ``quarantine/masked_value.sql``) and never imports
+dagster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from data_contracts import Contract, load_contracts
+from data_contracts.sql import (
+    METADATA_COLUMNS,
+    reference_placeholders,
+    render,
+    row_violations_parameters,
+    row_violations_sql,
+    row_warnings_parameters,
+    row_warnings_sql,
+    staged_select_sql,
+)
+from warehouse.sql_files import read_sql
+
+REFERENCE_FEEDS = ("practices", "lsoa_imd")
+FOLDER_RULE = "practice_folder_known"
+_SCOPE_TABLE = "staging_scope"
+_MONTH_TABLE = "staging_month_rows"
+_VIOLATIONS_TABLE = "staging_violations"
+_DROPPED_TABLE = "staging_dropped_lines"
+
+
+@dataclass(frozen=True)
+class FeedStaging:
+    """What staging one feed for one month (or the reference load) did."""
+
+    feed: str
+    delivered_rows: int
+    staged_rows: int
+    quarantined_rows: int
+    ignored_rows: int
+    warning_rows: int
+
+    @property
+    def quarantine_rate(self) -> float:
+        return self.quarantined_rows / self.delivered_rows if self.delivered_rows else 0.0
+
+
+@dataclass(frozen=True)
+class FileReconciliation:
+    """One delivered file: delivered = staged + quarantined + ignored, or it is not."""
+
+    source_file: str
+    feed: str | None
+    status: str
+    reason: str | None
+    delivered_rows: int
+    staged_rows: int
+    quarantined_rows: int
+    ignored_rows: int
+    unaccounted_rows: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.unaccounted_rows == 0
+
+
+def monthly_contracts() -> list[Contract]:
+    """Contracts of the feeds delivered in extract months (GP, SUS, social care)."""
+    return [c for c in load_contracts().values() if c.scope != "reference"]
+
+
+def reference_contracts() -> list[Contract]:
+    return [load_contracts()[feed] for feed in REFERENCE_FEEDS]
+
+
+def staged_columns(contract: Contract) -> tuple[str, ...]:
+    """Column names of ``staged.<feed>``, in table order."""
+    folder = ("practice_code",) if contract.scope == "gp" else ()
+    return (*METADATA_COLUMNS, *folder, *contract.column_names)
+
+
+def ensure_staged_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create the staged tables (generated from the contracts) and the quarantine tables."""
+    for name in ("rows", "ignored_rows", "row_warnings"):
+        connection.execute(read_sql(f"quarantine/{name}.sql"))
+    for contract in load_contracts().values():
+        connection.execute(_staged_table_ddl(contract))
+
+
+def stage_reference(connection: duckdb.DuckDBPyConnection) -> dict[str, FeedStaging]:
+    """Stage practices and LSOA deprivation (practices first: GP files are checked against it)."""
+    ensure_staged_schema(connection)
+    return {c.feed: _stage_feed(connection, c, None) for c in reference_contracts()}
+
+
+def stage_month(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str, FeedStaging]:
+    """Stage every monthly feed of `month` from raw, replacing that month's staged rows."""
+    ensure_staged_schema(connection)
+    return {c.feed: _stage_feed(connection, c, month) for c in monthly_contracts()}
+
+
+def reconcile_month(connection: duckdb.DuckDBPyConnection, month: str) -> list[FileReconciliation]:
+    """Per delivered file of `month`, counted afresh from the raw, staged and quarantine tables."""
+    ensure_staged_schema(connection)
+    counts = "\nUNION ALL\n".join(
+        f"SELECT source_file, count(*) AS staged_rows FROM staged.{c.feed} "
+        "WHERE delivery_month = $month GROUP BY source_file"
+        for c in monthly_contracts()
+    )
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE staged_file_counts AS {counts}", {"month": month}
+    )
+    rows = connection.execute(read_sql("quarantine/file_reconciliation.sql"), {"month": month}).fetchall()
+    return [FileReconciliation(*row) for row in rows]
+
+
+def reconcile_reference(connection: duckdb.DuckDBPyConnection) -> list[FileReconciliation]:
+    """The same accounting for the reference files (no delivery month, no manifest)."""
+    ensure_staged_schema(connection)
+    outcomes = []
+    for contract in reference_contracts():
+        feed = contract.feed
+        delivered = _count(connection, f"SELECT count(*) FROM raw.{feed}")
+        staged = _count(connection, f"SELECT count(*) FROM staged.{feed}")
+        quarantined, ignored = (
+            _count(
+                connection,
+                f"SELECT count(DISTINCT line_number) FROM quarantine.{table} "
+                "WHERE delivery_month IS NULL AND feed = ?",
+                [feed],
+            )
+            for table in ("rows", "ignored_rows")
+        )
+        outcomes.append(
+            FileReconciliation(
+                f"reference/{contract.file_name}", feed, "loaded", None, delivered, staged,
+                quarantined, ignored, delivered - staged - quarantined - ignored,
+            )
+        )
+    return outcomes
+
+
+def _stage_feed(
+    connection: duckdb.DuckDBPyConnection, contract: Contract, month: str | None
+) -> FeedStaging:
+    feed = contract.feed
+    same_month = "delivery_month = $month" if month is not None else "delivery_month IS NULL"
+    month_parameter = {"month": month} if month is not None else {}
+    connection.execute(read_sql("quarantine/masked_value.sql"))
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        for table in (f"staged.{feed}", "quarantine.rows", "quarantine.ignored_rows", "quarantine.row_warnings"):
+            feed_filter = "" if table.startswith("staged.") else " AND feed = $feed"
+            parameters = {**month_parameter, **({"feed": feed} if feed_filter else {})}
+            connection.execute(f"DELETE FROM {table} WHERE {same_month}{feed_filter}", parameters)
+
+        _create_scope(connection, contract, month)
+        # Row rules (error and ignore) of this month's rows; the scope may hold earlier
+        # months' rows so that resends and conflicts see the first delivery of their id.
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_VIOLATIONS_TABLE} AS "
+            f"SELECT * FROM ({render(row_violations_sql(contract), raw_table=_SCOPE_TABLE)}) "
+            f"WHERE {same_month}",
+            {**row_violations_parameters(contract), **month_parameter},
+        )
+        if contract.scope == "gp":
+            _add_unknown_practice_folders(connection, month)
+        error_rules = [r.name for r in contract.rules if r.severity == "error"]
+        ignore_rules = [r.name for r in contract.rules if r.severity == "ignore"]
+        resend_rules = [r.name for r in contract.rules if r.check == "resend"]
+        # One verdict per line. A resend is ignored whatever else it breaks: it repeats a
+        # row already judged (a January spell resent in February is dated outside
+        # February). Otherwise any error rule quarantines, then any ignore rule ignores.
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_DROPPED_TABLE} AS "
+            "SELECT source_file, line_number, "
+            "CASE WHEN bool_or(list_contains($resend_rules, rule)) THEN 'ignored' "
+            "WHEN bool_or(list_contains($error_rules, rule)) THEN 'quarantined' "
+            "WHEN bool_or(list_contains($ignore_rules, rule)) THEN 'ignored' END AS verdict "
+            f"FROM {_VIOLATIONS_TABLE} GROUP BY source_file, line_number",
+            {"resend_rules": resend_rules, "error_rules": error_rules, "ignore_rules": ignore_rules},
+        )
+        connection.execute(f"DELETE FROM {_DROPPED_TABLE} WHERE verdict IS NULL")
+        for table, verdict, rules in (
+            ("quarantine.rows", "quarantined", error_rules),
+            ("quarantine.ignored_rows", "ignored", ignore_rules),
+        ):
+            connection.execute(
+                f"INSERT INTO {table} SELECT v.delivery_month, $feed, v.source_file, v.line_number, "
+                "v.rule, v.column_name, masked_value(v.column_name, v.offending_value) "
+                f"FROM {_VIOLATIONS_TABLE} AS v JOIN {_DROPPED_TABLE} AS d "
+                "ON d.source_file = v.source_file AND d.line_number = v.line_number "
+                "WHERE d.verdict = $verdict AND list_contains($rules, v.rule) "
+                "ORDER BY v.source_file, v.line_number, v.rule",
+                {"feed": feed, "verdict": verdict, "rules": rules},
+            )
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_MONTH_TABLE} AS SELECT * FROM {_SCOPE_TABLE} AS scope "
+            f"WHERE {same_month} AND NOT EXISTS (SELECT 1 FROM {_DROPPED_TABLE} AS dropped "
+            "WHERE dropped.source_file = scope.source_file AND dropped.line_number = scope.line_number) "
+            "ORDER BY source_file, line_number",
+            month_parameter,
+        )
+        typed = render(staged_select_sql(contract), raw_table=_MONTH_TABLE)
+        folder = ", split_part(source_file, '/', 2) AS practice_code" if contract.scope == "gp" else ""
+        connection.execute(
+            f"INSERT INTO staged.{feed} BY NAME SELECT *{folder} FROM ({typed}) "
+            "ORDER BY source_file, line_number"
+        )
+        references = {
+            placeholder: f"staged.{placeholder.removeprefix('reference_')}"
+            for placeholder in reference_placeholders(contract)
+        }
+        connection.execute(
+            "INSERT INTO quarantine.row_warnings SELECT delivery_month, $feed, source_file, "
+            "line_number, rule, column_name, masked_value(column_name, offending_value) FROM ("
+            f"{render(row_warnings_sql(contract), raw_table=_MONTH_TABLE, **references)}) "
+            "ORDER BY source_file, line_number, rule",
+            {**row_warnings_parameters(contract), "feed": feed},
+        )
+        outcome = _feed_counts(connection, feed, same_month, month_parameter)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return outcome
+
+
+def _create_scope(connection: duckdb.DuckDBPyConnection, contract: Contract, month: str | None) -> None:
+    """The raw rows the rules look at: the month's rows, plus earlier rows sharing a key."""
+    feed = contract.feed
+    if month is None:
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS "
+                           f"SELECT * FROM raw.{feed} WHERE delivery_month IS NULL")
+        return
+    if contract.key is None:
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS "
+            f"SELECT * FROM raw.{feed} WHERE delivery_month = $month",
+            {"month": month},
+        )
+        return
+    # Resend and conflict compare a row with the first row of its id across all months
+    # (ordered by month, file, line); later months cannot come first, and earlier rows
+    # with other ids cannot matter, so only these take part.
+    key = f'"{contract.key}"'
+    connection.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS SELECT * FROM raw.{feed} "
+        f"WHERE delivery_month = $month OR (delivery_month < $month AND {key} IN "
+        f"(SELECT {key} FROM raw.{feed} WHERE delivery_month = $month AND {key} IS NOT NULL))",
+        {"month": month},
+    )
+
+
+def _add_unknown_practice_folders(connection: duckdb.DuckDBPyConnection, month: str | None) -> None:
+    """File rule practice_folder_known: every row of a GP file from an unknown folder."""
+    connection.execute(
+        f"INSERT INTO {_VIOLATIONS_TABLE} SELECT delivery_month, source_file, line_number, "
+        f"'{FOLDER_RULE}', 'practice_code', split_part(source_file, '/', 2) "
+        f"FROM {_SCOPE_TABLE} WHERE delivery_month = $month AND split_part(source_file, '/', 2) "
+        "NOT IN (SELECT practice_code FROM staged.practices)",
+        {"month": month},
+    )
+
+
+def _feed_counts(
+    connection: duckdb.DuckDBPyConnection, feed: str, same_month: str, parameters: dict[str, str]
+) -> FeedStaging:
+    delivered = _count(connection, f"SELECT count(*) FROM raw.{feed} WHERE {same_month}", parameters)
+    staged = _count(connection, f"SELECT count(*) FROM staged.{feed} WHERE {same_month}", parameters)
+    set_aside = [
+        _count(
+            connection,
+            f"SELECT count(*) FROM (SELECT DISTINCT source_file, line_number FROM quarantine.{table} "
+            f"WHERE {same_month} AND feed = $feed)",
+            {**parameters, "feed": feed},
+        )
+        for table in ("rows", "ignored_rows", "row_warnings")
+    ]
+    return FeedStaging(feed, delivered, staged, *set_aside)
+
+
+def _count(connection: duckdb.DuckDBPyConnection, sql: str, parameters: object = None) -> int:
+    row = connection.execute(sql, parameters).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _staged_table_ddl(contract: Contract) -> str:
+    # Generated, not a .sql file: the contract is the one place a feed's columns are written.
+    columns = [
+        "delivery_month VARCHAR",
+        "source_file VARCHAR NOT NULL",
+        "line_number BIGINT NOT NULL",
+    ]
+    if contract.scope == "gp":
+        columns.append("practice_code VARCHAR NOT NULL")
+    columns += [f'"{column.name}" {column.physical_type}' for column in contract.columns]
+    body = ",\n    ".join(columns)
+    return f"CREATE TABLE IF NOT EXISTS staged.{contract.feed} (\n    {body}\n)"
