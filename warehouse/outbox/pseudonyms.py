@@ -1,0 +1,65 @@
+"""Keyed pseudonyms for row-level federation files: HMAC-SHA256 of the NHS number.
+
+The key comes from configuration, never from the repository: the environment variable
+``RISKSTRAT_PSEUDONYM_KEY`` (at least 32 characters) or, failing that, the file
+``<home>/secrets/pseudonym.key``, created with 64 random hex characters and mode 0600 on
+first use. The same key gives the same pseudonym every month, so a federation can follow a
+person's tier over time without ever seeing who they are; whoever holds the key (the
+warehouse's home) can re-identify, no one else can.
+
+Pseudonyms are written in base32 (A-Z, 2-7), so they never look like an NHS number.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+KEY_VARIABLE = "RISKSTRAT_PSEUDONYM_KEY"
+KEY_FILE = Path("secrets") / "pseudonym.key"
+MINIMUM_KEY_LENGTH = 32
+PSEUDONYM_LENGTH = 20  # base32 characters: 100 bits
+
+
+class PseudonymKeyError(ValueError):
+    """The configured key is unusable (too short, or its file is readable by others)."""
+
+
+def pseudonym_key(home: Path) -> bytes:
+    """The key from RISKSTRAT_PSEUDONYM_KEY, else from <home>/secrets/pseudonym.key (made if absent)."""
+    configured = os.environ.get(KEY_VARIABLE)
+    if configured is not None:
+        if len(configured) < MINIMUM_KEY_LENGTH:
+            raise PseudonymKeyError(
+                f"{KEY_VARIABLE} is shorter than {MINIMUM_KEY_LENGTH} characters: use a long random secret."
+            )
+        return configured.encode("utf-8")
+    path = home / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+        # O_EXCL: if two processes race, one creates the key and the other reads it.
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+    if path.stat().st_mode & 0o077:
+        raise PseudonymKeyError(
+            f"{path} is readable by other users: chmod 600 it (it is the pseudonym secret)."
+        )
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MINIMUM_KEY_LENGTH:
+        raise PseudonymKeyError(f"{path} holds fewer than {MINIMUM_KEY_LENGTH} characters.")
+    return key.encode("utf-8")
+
+
+def pseudonymise(nhs_number: str, key: bytes) -> str:
+    digest = hmac.new(key, nhs_number.encode("ascii"), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode("ascii")[:PSEUDONYM_LENGTH]

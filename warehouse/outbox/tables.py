@@ -1,0 +1,67 @@
+"""The scores schema's tables and the outbox's SQL (``warehouse/outbox/sql/``)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import duckdb
+
+RISK_SCORES = "scores.risk_scores"
+PRACTICE_LISTS = "scores.practice_lists"
+
+
+@cache
+def read_outbox_sql(name: str) -> str:
+    text = (
+        resources.files("warehouse.outbox")
+        .joinpath("sql", f"{name}.sql")
+        .read_text(encoding="utf-8")
+    )
+    # The opt-out rule is one file, included where needed (a fixed text, never a value).
+    if "{type1_opt_outs}" in text:
+        text = text.replace("{type1_opt_outs}", read_outbox_sql("type1_opt_outs"))
+    return text
+
+
+def ensure_scores_schema(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute("CREATE SCHEMA IF NOT EXISTS scores")
+    connection.execute(read_outbox_sql("risk_scores"))
+    connection.execute(read_outbox_sql("practice_lists"))
+
+
+def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> int:
+    """Delete every score and list row of anyone whose latest delivery carries an opt-out.
+
+    From the delivery that records the opt-out on, the person is in no table a later output
+    is made from, for any month. Returns the rows deleted.
+    """
+    ensure_scores_schema(connection)
+    if not table_exists(connection, "staged.registrations"):
+        return 0
+    deleted = 0
+    for table in (RISK_SCORES, PRACTICE_LISTS):
+        row = fetch_one(
+            connection,
+            f"DELETE FROM {table} WHERE nhs_number IN ({read_outbox_sql('type1_opt_outs')})",
+        )
+        deleted += int(row[0]) if row else 0
+    return deleted
+
+
+def table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    row = fetch_one(
+        connection,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",
+        {"s": schema, "n": name},
+    )
+    return bool(row and row[0])
+
+
+def fetch_one(
+    connection: duckdb.DuckDBPyConnection, query: str, parameters: object = None
+) -> tuple | None:
+    """The first row of a query, read to its end (DuckDB 2 frees the connection only then)."""
+    rows = connection.execute(query, parameters).fetchall()
+    return tuple(rows[0]) if rows else None
