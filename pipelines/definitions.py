@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.jobs import model_job, monthly_job, reference_job
+from pipelines.jobs import monthly_job, reference_job
 from pipelines.loading import assets as loading_assets
 from pipelines.loading import checks as loading_checks
-from pipelines.modelling import assets as modelling_assets
-from pipelines.modelling import checks as modelling_checks
 from pipelines.resources import Warehouse, warehouse_from_environment
 from pipelines.validation import assets as validation_assets
 from pipelines.validation.checks import monthly_checks, reference_checks
@@ -20,13 +18,13 @@ from pipelines.validation.checks import monthly_checks, reference_checks
 def build_definitions(warehouse: Warehouse) -> dg.Definitions:
     """All assets, checks and jobs, bound to one home's warehouse."""
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([loading_assets, validation_assets, modelling_assets]),
+        assets=dg.load_assets_from_modules([loading_assets, validation_assets]),
         asset_checks=[
-            *dg.load_asset_checks_from_modules([loading_checks, modelling_checks]),
+            *dg.load_asset_checks_from_modules([loading_checks]),
             *reference_checks,
             *monthly_checks,
         ],
-        jobs=[reference_job, monthly_job, model_job],
+        jobs=[reference_job, monthly_job],
         resources={"warehouse": warehouse},
         executor=dg.in_process_executor,
     )

@@ -19,9 +19,3 @@ monthly_job = dg.define_asset_job(
     partitions_def=extract_months,
     description="Load and validate one extract month.",
 )
-
-model_job = dg.define_asset_job(
-    "model_job",
-    selection=dg.AssetSelection.groups("modelling"),
-    description="Train, evaluate and audit the admission-risk model on every loaded month.",
-)

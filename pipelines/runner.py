@@ -96,19 +96,9 @@ def run_locked(landing: Path, home: Path, truth: Path | None) -> RunSummary:
             execute(definitions, "reference_job", instance, None)
             for month in months:
                 execute(definitions, "monthly_job", instance, month)
-            if modelling_ready(home):
-                execute(definitions, "model_job", instance, None)
         finally:
             update_data_docs(home)
     return summarise(home, months)
-
-
-def modelling_ready(home: Path) -> bool:
-    """Train the model only once the warehouse holds enough labelled months (25 or more)."""
-    from models.training import can_train
-
-    with connect(home / "warehouse.duckdb", read_only=True) as connection:
-        return can_train(connection)
 
 
 def summarise(home: Path, months: list[str]) -> RunSummary:
