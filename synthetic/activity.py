@@ -17,7 +17,12 @@ import numpy as np
 import polars as pl
 
 from synthetic import codes
-from synthetic.model import CONSULTATION_FRAILTY_EFFECT, Model
+from synthetic.model import (
+    CONSULTATION_FRAILTY_EFFECT,
+    DEPRIVED_CONSULTATION_FACTOR,
+    UNDERSERVED_CONSULTATION_FACTOR,
+    Model,
+)
 from synthetic.population import NEVER, Population, ages_at
 
 if TYPE_CHECKING:
@@ -61,6 +66,40 @@ _DRUGS = tuple(
 _DRUG_INDEX = {code: position for position, code in enumerate(_DRUGS)}
 _OBSERVATION_CODES = (codes.BMI_CODE, codes.SYSTOLIC_CODE, codes.HBA1C_CODE, *codes.SMOKING_CODES)
 _CONDITION_CODES = tuple(condition.snomed_code for condition in codes.CONDITIONS) + codes.OUT_OF_SCOPE_SNOMED_CODES
+
+
+def consultation_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """Monthly GP consultations: need (age, sex, frailty, conditions) times access, which
+    is lower for the under-served subgroup and the most deprived for the same need."""
+    access = np.where(
+        population.underserved[people],
+        UNDERSERVED_CONSULTATION_FACTOR,
+        np.where(population.deprivation[people] > 0.85, DEPRIVED_CONSULTATION_FACTOR, 1.0),
+    )
+    need = np.exp(
+        CONSULTATION_FRAILTY_EFFECT * (population.frailty[people] - model.frailty_reference)
+        + 0.12 * population.condition_count[people]
+    )
+    return model.consultation_base[ages, population.female[people].astype(np.int64)] * need * access
+
+
+def ae_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """Monthly A&E attendances that do not end in admission."""
+    return model.ae_base[ages] * np.exp(
+        0.3 * (population.frailty[people] - model.frailty_reference) + 0.1 * population.deprivation[people]
+    )
+
+
+def outpatient_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """Monthly outpatient appointments."""
+    return model.outpatient_base[ages] * np.exp(
+        0.2 * (population.frailty[people] - model.frailty_reference) + 0.2 * population.condition_count[people]
+    )
+
+
+def elective_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """Monthly elective admissions (chemotherapy day cases come on top)."""
+    return model.elective_base[ages] * np.exp(0.15 * population.condition_count[people])
 
 
 @dataclass
@@ -229,24 +268,8 @@ def _consultations(
     exposure: np.ndarray,
     sharing: np.ndarray,
 ) -> tuple[Consultations, pl.DataFrame]:
-    from synthetic.model import DEPRIVED_CONSULTATION_FACTOR, UNDERSERVED_CONSULTATION_FACTOR
-
     people = state.present
-    female = population.female[people].astype(np.int64)
-    access = np.where(
-        population.underserved[people],
-        UNDERSERVED_CONSULTATION_FACTOR,
-        np.where(population.deprivation[people] > 0.85, DEPRIVED_CONSULTATION_FACTOR, 1.0),
-    )
-    rate = (
-        model.consultation_base[ages, female]
-        * np.exp(
-            CONSULTATION_FRAILTY_EFFECT * (population.frailty[people] - model.frailty_reference)
-            + 0.12 * population.condition_count[people]
-        )
-        * access
-        * exposure
-    )
+    rate = consultation_rate(model, population, people, ages) * exposure
     counts = rng.poisson(rate) * sharing
     rows = np.repeat(np.arange(people.size), counts)
     day = _uniform_day(rng, state.window_start[rows], state.window_end[rows])
@@ -467,8 +490,7 @@ def _admissions(
     people = state.present
     has = population.has_condition[people]
     cancer = has[:, codes.CONDITION_INDEX["cancer"]]
-    elective_rate = model.elective_base[ages] * np.exp(0.15 * population.condition_count[people])
-    elective_counts = rng.poisson(elective_rate * exposure)
+    elective_counts = rng.poisson(elective_rate(model, population, people, ages) * exposure)
     chemotherapy_counts = rng.poisson(CHEMOTHERAPY_PER_MONTH * cancer * exposure)
     woman = (population.sex[people] == 1) & (ages >= 16) & (ages <= 45)
     maternity_counts = rng.poisson(MATERNITY_PER_MONTH * woman * exposure)
@@ -571,9 +593,7 @@ def _ae_attendances(
     counters: IdCounters,
 ) -> pl.DataFrame:
     people = state.present
-    rate = model.ae_base[ages] * np.exp(
-        0.3 * (population.frailty[people] - model.frailty_reference) + 0.1 * population.deprivation[people]
-    )
+    rate = ae_rate(model, population, people, ages)
     rows = np.repeat(np.arange(people.size), rng.poisson(rate * exposure))
     via_ae = emergency.method == 0  # method 21: admitted through A&E
     person = np.concatenate([people[rows], emergency.person[via_ae]])
@@ -608,9 +628,7 @@ def _outpatients(
     counters: IdCounters,
 ) -> pl.DataFrame:
     people = state.present
-    rate = model.outpatient_base[ages] * np.exp(
-        0.2 * (population.frailty[people] - model.frailty_reference) + 0.2 * population.condition_count[people]
-    )
+    rate = outpatient_rate(model, population, people, ages)
     rows = np.repeat(np.arange(people.size), rng.poisson(rate * exposure))
     person = people[rows]
     age = ages[rows]

@@ -21,11 +21,9 @@ import polars as pl
 from synthetic import activity, codes, landing
 from synthetic.faults import inject as inject_faults
 from synthetic.model import (
-    CONSULTATION_FRAILTY_EFFECT,
-    DEPRIVED_CONSULTATION_FACTOR,
+    DEATH_AFTER_ADMISSION_FACTOR,
     PRIOR_ADMISSION_DECAY,
     SHOCK_PROBABILITY,
-    UNDERSERVED_CONSULTATION_FACTOR,
     Model,
     age_structure,
     band_of,
@@ -89,8 +87,8 @@ def generate(
     faults: bool = False,
 ) -> GenerationSummary:
     """Write `out/landing/` (the landing zone), `out/truth.csv` and, with faults, `out/faults.json`."""
-    if people < 100:
-        raise ValueError("people must be at least 100")
+    if people < 10:
+        raise ValueError("people must be at least 10")
     if months < 1:
         raise ValueError("months must be at least 1")
     out = Path(out)
@@ -264,10 +262,14 @@ def _calibrate(model: Model, population: Population, rng: np.random.Generator, s
             hazard = np.exp(_emergency_log_hazard(model, population, people, ages))
             for band, rate in enumerate(codes.EMERGENCY_RATE_PER_1000):
                 in_band = bands == band
+                low, high = codes.EMERGENCY_AGE_BANDS[band]
+                ages_in_band = slice(low, min(high, model.emergency_intercept.size - 1) + 1)
+                target = rate * SURVIVOR_UPLIFT[band] / 12_000.0
                 if in_band.any():
-                    low, high = codes.EMERGENCY_AGE_BANDS[band]
-                    correction = np.log(rate * SURVIVOR_UPLIFT[band] / 12_000.0 / hazard[in_band].mean())
-                    model.emergency_intercept[low : min(high, model.emergency_intercept.size - 1) + 1] += correction
+                    model.emergency_intercept[ages_in_band] += np.log(target / hazard[in_band].mean())
+                else:
+                    # Nobody of this age yet (tiny runs): the band's rate at average risk.
+                    model.emergency_intercept[ages_in_band] = np.log(target)
 
     fit_emergency_intercepts()
     for _ in range(2):
@@ -284,8 +286,6 @@ def _calibrate(model: Model, population: Population, rng: np.random.Generator, s
     admitted = 1.0 - np.exp(-hazard)
     model.death_normaliser = 1.0
     raw_death = model.death_probability(ages, frailty, np.zeros(people.size, dtype=bool))
-    from synthetic.model import DEATH_AFTER_ADMISSION_FACTOR
-
     expected = raw_death * (1.0 + (DEATH_AFTER_ADMISSION_FACTOR - 1.0) * admitted)
     model.death_normaliser = codes.DEATHS_PER_YEAR / 12.0 * people.size / expected.sum()
 
@@ -296,14 +296,13 @@ def _calibrate(model: Model, population: Population, rng: np.random.Generator, s
     if raw_entries > 0:
         model.care_home_entry_base *= 1.4 * resident_deaths / raw_entries
 
-    female = population.female[people].astype(np.int64)
-    consultations = _consultation_rate(model, population, people, ages, female)
+    consultations = activity.consultation_rate(model, population, people, ages)
     model.consultation_base *= codes.CONSULTATIONS_PER_PERSON / 12.0 / consultations.mean()
     emergency_per_1000 = hazard.mean() * 12_000.0
     ae_target = codes.AE_ATTENDANCES_PER_1000 - codes.EMERGENCY_METHOD_SHARES[0] * emergency_per_1000
-    model.ae_base *= ae_target / 12_000.0 / _ae_rate(model, population, people, ages).mean()
+    model.ae_base *= ae_target / 12_000.0 / activity.ae_rate(model, population, people, ages).mean()
     model.outpatient_base *= (
-        codes.OUTPATIENTS_PER_1000 / 12_000.0 / _outpatient_rate(model, population, people, ages).mean()
+        codes.OUTPATIENTS_PER_1000 / 12_000.0 / activity.outpatient_rate(model, population, people, ages).mean()
     )
     chemotherapy = activity.CHEMOTHERAPY_PER_MONTH * population.has_condition[
         people, codes.CONDITION_INDEX["cancer"]
@@ -311,9 +310,8 @@ def _calibrate(model: Model, population: Population, rng: np.random.Generator, s
     model.elective_base *= (
         (codes.ELECTIVE_ADMISSIONS_PER_1000 - chemotherapy)
         / 12_000.0
-        / _elective_rate(model, population, people, ages).mean()
+        / activity.elective_rate(model, population, people, ages).mean()
     )
-    _ = SHOCK_PROBABILITY
 
 
 def _emergency_log_hazard(
@@ -328,44 +326,6 @@ def _emergency_log_hazard(
         population.underserved[people],
         population.prior_admissions[people],
     )
-
-
-def _consultation_rate(
-    model: Model, population: Population, people: np.ndarray, ages: np.ndarray, female: np.ndarray
-) -> np.ndarray:
-    """Monthly GP consultations: need (age, frailty, conditions) times access."""
-    access = np.where(
-        population.underserved[people],
-        UNDERSERVED_CONSULTATION_FACTOR,
-        np.where(population.deprivation[people] > 0.85, DEPRIVED_CONSULTATION_FACTOR, 1.0),
-    )
-    return (
-        model.consultation_base[ages, female]
-        * np.exp(
-            CONSULTATION_FRAILTY_EFFECT * (population.frailty[people] - model.frailty_reference)
-            + 0.12 * population.condition_count[people]
-        )
-        * access
-    )
-
-
-def _ae_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
-    return model.ae_base[ages] * np.exp(
-        0.3 * (population.frailty[people] - model.frailty_reference) + 0.1 * population.deprivation[people]
-    )
-
-
-def _outpatient_rate(
-    model: Model, population: Population, people: np.ndarray, ages: np.ndarray
-) -> np.ndarray:
-    return model.outpatient_base[ages] * np.exp(
-        0.2 * (population.frailty[people] - model.frailty_reference)
-        + 0.2 * population.condition_count[people]
-    )
-
-
-def _elective_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
-    return model.elective_base[ages] * np.exp(0.15 * population.condition_count[people])
 
 
 def _simulate_month(
@@ -477,17 +437,15 @@ def _simulate_month(
     ]
     population.opt_out_month[opting_out] = month
 
-    order = np.argsort(present, kind="stable")
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(order.size)
+    # Stayers and then joiners are both in ascending person order, so `present` is sorted.
     return MonthState(
         index=month,
         label=label,
         first_day=first_day,
         last_day=last_day,
-        present=present[order],
-        window_start=window_start[order],
-        window_end=window_end[order],
+        present=present,
+        window_start=window_start,
+        window_end=window_end,
         emergency_person=present[emergency_rows],
         emergency_day=emergency_day,
         care_home_entrants=care_home_entrants,

@@ -14,6 +14,7 @@ import numpy as np
 
 from synthetic import codes, nhs_numbers
 from synthetic.model import (
+    CONDITION_FRAILTY_EFFECT,
     FRAILTY_VARIANCE,
     MAXIMUM_AGE,
     RECORDING_LAG_DAYS,
@@ -200,8 +201,6 @@ def model_condition_score(
     model: Model, frailty: np.ndarray, rng: np.random.Generator, count: int
 ) -> np.ndarray:
     """Liability to each condition: frailty shared across conditions plus individual noise."""
-    from synthetic.model import CONDITION_FRAILTY_EFFECT
-
     shared = CONDITION_FRAILTY_EFFECT * (frailty - model.frailty_reference)
     return shared[:, None] + rng.standard_normal((count, CONDITION_COUNT))
 

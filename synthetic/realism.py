@@ -64,7 +64,6 @@ def measure(landing: Path) -> list[Figure]:
         .collect()
     )
     months = sorted(registrations["month"].unique().to_list())
-    years = len(months) / 12.0
     registrations = registrations.with_columns(
         age=((pl.col("month_end") - pl.col("date_of_birth")).dt.total_days() / 365.25).floor().cast(pl.Int64),
         at_end=pl.col("deregistration_date").is_null() & pl.col("date_of_death").is_null(),
@@ -95,6 +94,13 @@ def measure(landing: Path) -> list[Figure]:
     figures.append(Figure("Type 1 opt-out", 0.035, share(pl.col("type1_opt_out") == "Y"), "share"))
     list_sizes = last.group_by("practice").len()["len"]
     figures.append(Figure("practice list size (median)", 9000, float(np.median(list_sizes.to_numpy())), "people"))
+    practices = pl.read_csv(landing / "reference" / "practices.csv", infer_schema=False)
+    federations = last.join(
+        practices.select(practice="practice_code", federation="federation_code"), on="practice"
+    ).group_by("federation").len()["len"]
+    per_federation = practices.group_by("federation_code").len()["len"]
+    figures.append(Figure("practices per federation (median)", None, float(np.median(per_federation.to_numpy())), "practices"))
+    figures.append(Figure("people per federation (median)", None, float(np.median(federations.to_numpy())), "people"))
 
     # Recorded prevalence, among people whose GP data is shared (opt-outs have none).
     sharing = last.filter(pl.col("type1_opt_out") == "N")
@@ -209,8 +215,32 @@ def measure(landing: Path) -> list[Figure]:
             )
         )
     figures.append(Figure("people registered at the last month end", None, float(people), "people"))
-    _ = years
     return figures
+
+
+def truth_calibration(landing: Path, truth: Path) -> tuple[float, float, int]:
+    """Mean true_risk and realised 12-month emergency-admission rate, over index dates
+    with a full year of follow-up in the landing zone; and the number of person-dates."""
+    frame = pl.read_csv(truth, schema_overrides={"nhs_number": pl.String, "index_date": pl.Date})
+    admissions = (
+        _scan(landing, "*/sus/admissions.csv")
+        .filter(pl.col("admission_method").is_in(EMERGENCY))
+        .select("nhs_number", admission_date=pl.col("admission_date").str.to_date())
+        .collect()
+    )
+    months = sorted(path.name for path in (landing / "extracts").iterdir())
+    last_day = pl.select(_month_end(pl.lit(months[-1]))).item()
+    window_end = pl.col("index_date").dt.offset_by("12mo").dt.month_end()
+    frame = frame.filter(window_end <= last_day)
+    admitted = (
+        frame.join(admissions, on="nhs_number")
+        .filter((pl.col("admission_date") > pl.col("index_date")) & (pl.col("admission_date") <= window_end))
+        .select("nhs_number", "index_date")
+        .unique()
+    )
+    if frame.height == 0:
+        return float("nan"), float("nan"), 0
+    return float(frame["true_risk"].mean()), admitted.height / frame.height, frame.height  # type: ignore[arg-type]
 
 
 def render(figures: list[Figure]) -> str:
@@ -253,6 +283,11 @@ def main(argv: list[str] | None = None) -> int:
             f"({summary.first_month}..{summary.last_month}), seed {arguments.seed}.\n"
         )
         print(render(measure(summary.landing)))
+        predicted, observed, count = truth_calibration(summary.landing, summary.truth)
+        print(
+            f"\ntruth.csv: mean true_risk {predicted:.4f}, realised 12-month emergency-admission "
+            f"rate {observed:.4f} ({count:,} person-index dates with a full year of follow-up)."
+        )
     return 0
 
 
