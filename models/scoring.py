@@ -30,7 +30,12 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from warehouse.outbox.tables import RISK_SCORES, ensure_scores_schema, remove_opted_out
+from warehouse.outbox.tables import (
+    RISK_SCORES,
+    ensure_scores_schema,
+    remove_opted_out,
+    write_tier_policy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +126,8 @@ class ScoredMonth:
     people_per_practice: dict[str, int]
     risk_quantiles: dict[str, float]
     expected_admissions: float
+    risk_histogram: list[int] = field(default_factory=list)  # people per 5-point risk band, 0-100%
     removed_opt_outs: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def month_end(month: str) -> datetime.date:
@@ -323,6 +328,12 @@ def score_month(
         )
     scores = score_people(frame, model, month, explain=explain, tiers=tiers)
     write_scores(connection, month, scores)
+    write_tier_policy(
+        connection,
+        month,
+        [*((t.name, t.cumulative_share) for t in tiers.tiers), (tiers.otherwise, None)],
+        tiers.describe(),
+    )
     removed = remove_opted_out(connection)
     summary = summarise_scores(read_scores(connection, month), tiers)
     log.info(
@@ -365,6 +376,12 @@ def summarise_scores(scores: pl.DataFrame, tiers: TierPolicy = DEFAULT_TIERS) ->
         expected_admissions=round(float(scores.get_column("risk").sum()), 1)
         if scores.height
         else 0.0,
+        risk_histogram=[
+            int(count)
+            for count in np.histogram(scores.get_column("risk").to_numpy(), bins=20, range=(0, 1))[
+                0
+            ]
+        ],
     )
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,6 @@ from warehouse.files import write_bytes_atomic
 from warehouse.outbox.manifest import DeliveredFile, write_manifest
 from warehouse.outbox.paths import federation_folder, make_private_folder
 from warehouse.outbox.practice_lists import (
-    DEFAULT_TIER_NAMES,
-    DEFAULT_TIER_RULE,
     list_reference,
     listable_scores,
     read_practices,
@@ -44,6 +41,7 @@ from warehouse.outbox.tables import (
     ensure_scores_schema,
     fetch_one,
     read_outbox_sql,
+    read_tier_policy,
     remove_opted_out,
 )
 
@@ -102,11 +100,10 @@ def build_federation_summaries(
     connection: duckdb.DuckDBPyConnection,
     month: str,
     key: bytes,
-    tier_names: Sequence[str] = DEFAULT_TIER_NAMES,
-    tier_rule: str = DEFAULT_TIER_RULE,
 ) -> list[FederationSummary]:
     ensure_scores_schema(connection)
     remove_opted_out(connection)
+    tier_names, tier_rule = read_tier_policy(connection, month)
     practices = read_practices(connection)
     population = listable_scores(connection, month)
     if population.height == 0:
@@ -208,12 +205,10 @@ def publish_federation_summaries(
     outbox: Path,
     month: str,
     key: bytes,
-    tier_names: Sequence[str] = DEFAULT_TIER_NAMES,
-    tier_rule: str = DEFAULT_TIER_RULE,
 ) -> list[PublishedSummary]:
     from warehouse.outbox.rendering import render_federation_html
 
-    summaries = build_federation_summaries(connection, month, key, tier_names, tier_rule)
+    summaries = build_federation_summaries(connection, month, key)
     folders = {
         s.federation_code: federation_folder(outbox, s.federation_code, month) for s in summaries
     }

@@ -43,13 +43,10 @@ from warehouse.outbox.tables import (
     ensure_scores_schema,
     fetch_one,
     read_outbox_sql,
+    read_tier_policy,
     remove_opted_out,
 )
 
-DEFAULT_TIER_NAMES = ("very high", "high", "rising", "low")
-DEFAULT_TIER_RULE = (
-    "very high = top 0.5% of the area; high = next 4.5%; rising = next 15%; low = the rest"
-)
 CSV_FILE, XLSX_FILE, HTML_FILE = "risk_list.csv", "risk_list.xlsx", "risk_list.html"
 CSV_COLUMNS = (
     "nhs_number",
@@ -227,12 +224,11 @@ def build_practice_lists(
     connection: duckdb.DuckDBPyConnection,
     month: str,
     policy: ListPolicy = ListPolicy(),
-    tier_names: Sequence[str] = DEFAULT_TIER_NAMES,
-    tier_rule: str = DEFAULT_TIER_RULE,
 ) -> tuple[list[PracticeList], int]:
     """Every practice's list for `month` and the number of scores dropped as not listable."""
     ensure_scores_schema(connection)
     remove_opted_out(connection)
+    tier_names, tier_rule = read_tier_policy(connection, month)
     practices = read_practices(connection)
     scored_row = fetch_one(
         connection,
@@ -292,8 +288,6 @@ def publish_practice_lists(
     outbox: Path,
     month: str,
     policy: ListPolicy = ListPolicy(),
-    tier_names: Sequence[str] = DEFAULT_TIER_NAMES,
-    tier_rule: str = DEFAULT_TIER_RULE,
     reports: Path | None = None,
 ) -> PublishedLists:
     """Write every practice's delivery for `month` and record who is on each list.
@@ -301,7 +295,7 @@ def publish_practice_lists(
     All codes are checked before the first file is written. With `reports`, also writes
     reports/lists/<month>.json (counts and digests, no NHS numbers).
     """
-    lists, dropped = build_practice_lists(connection, month, policy, tier_names, tier_rule)
+    lists, dropped = build_practice_lists(connection, month, policy)
     folders = {
         pl_.practice.code: practice_folder(
             outbox, pl_.practice.federation_code, pl_.practice.code, month

@@ -9,6 +9,11 @@ import duckdb
 
 RISK_SCORES = "scores.risk_scores"
 PRACTICE_LISTS = "scores.practice_lists"
+TIER_POLICIES = "scores.tier_policies"
+DEFAULT_TIER_NAMES = ("very high", "high", "rising", "low")
+DEFAULT_TIER_RULE = (
+    "very high = top 0.5% of the area; high = next 4.5%; rising = next 15%; low = the rest"
+)
 
 
 @cache
@@ -28,6 +33,39 @@ def ensure_scores_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("CREATE SCHEMA IF NOT EXISTS scores")
     connection.execute(read_outbox_sql("risk_scores"))
     connection.execute(read_outbox_sql("practice_lists"))
+    connection.execute(read_outbox_sql("tier_policies"))
+
+
+def write_tier_policy(
+    connection: duckdb.DuckDBPyConnection,
+    month: str,
+    tiers: list[tuple[str, float | None]],
+    rule: str,
+) -> None:
+    """Record the tiers `month` was scored with: (name, cumulative share), highest first."""
+    ensure_scores_schema(connection)
+    connection.execute(f"DELETE FROM {TIER_POLICIES} WHERE delivery_month = $m", {"m": month})
+    connection.executemany(
+        f"INSERT INTO {TIER_POLICIES} VALUES (?, ?, ?, ?, ?)",
+        [
+            [month, position, name, share, rule]
+            for position, (name, share) in enumerate(tiers, start=1)
+        ],
+    )
+
+
+def read_tier_policy(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> tuple[tuple[str, ...], str]:
+    """(tier names highest first, the rule in words) of a scored month; the defaults if unrecorded."""
+    ensure_scores_schema(connection)
+    rows = connection.execute(
+        f"SELECT tier, rule FROM {TIER_POLICIES} WHERE delivery_month = $m ORDER BY position",
+        {"m": month},
+    ).fetchall()
+    if not rows:
+        return DEFAULT_TIER_NAMES, DEFAULT_TIER_RULE
+    return tuple(str(tier) for tier, _rule in rows), str(rows[0][1])
 
 
 def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> int:

@@ -1,0 +1,1 @@
+"""Practice risk lists and federation summaries (issue 5)."""

@@ -1,0 +1,262 @@
+"""List assets: the month's risk scores, the practices' lists and the federations' summaries.
+
+Thin wiring around models.scoring and warehouse.outbox. Partitioned by extract month;
+`riskstrat run` materialises them for the latest loaded month once a model exists.
+Metadata holds counts, tiers and the score distribution, never an NHS number.
+"""
+
+import base64
+import io
+from pathlib import Path
+
+import dagster as dg
+
+from models import scoring
+from pipelines.partitions import extract_months
+from pipelines.resources import Warehouse
+from warehouse.outbox.federation import publish_federation_summaries, tier_column
+from warehouse.outbox.paths import UnsafeCodeError
+from warehouse.outbox.practice_lists import ListLength, ListPolicy, publish_practice_lists
+from warehouse.outbox.pseudonyms import PseudonymKeyError, pseudonym_key
+
+GROUP = "lists"
+MODEL = dg.AssetKey("admission_risk_model")
+
+
+class RiskScoresConfig(dg.Config):
+    """Tier sizes, in percent of the area's scored people, from the highest tier down."""
+
+    very_high_percent: float = 0.5
+    high_percent: float = 4.5
+    rising_percent: float = 15.0
+
+    def tier_policy(self) -> scoring.TierPolicy:
+        shares = (self.very_high_percent, self.high_percent, self.rising_percent)
+        cumulative = [round(sum(shares[: i + 1]) / 100, 9) for i in range(len(shares))]
+        return scoring.TierPolicy(
+            tiers=tuple(
+                scoring.Tier(name, share)
+                for name, share in zip(("very high", "high", "rising"), cumulative, strict=True)
+            )
+        )
+
+
+class PracticeListsConfig(dg.Config):
+    """List length per practice: top N when given, otherwise top percent of its scored patients."""
+
+    top_percent: float = 2.0
+    top_n: int | None = None
+    vanguard_top_percent: float = 5.0
+    vanguard_top_n: int | None = None
+
+    def list_policy(self) -> ListPolicy:
+        def length(top_n: int | None, top_percent: float) -> ListLength:
+            return (
+                ListLength(top_n=top_n)
+                if top_n is not None
+                else ListLength(top_percent=top_percent)
+            )
+
+        return ListPolicy(
+            standard=length(self.top_n, self.top_percent),
+            vanguard=length(self.vanguard_top_n, self.vanguard_top_percent),
+        )
+
+
+def models_path(warehouse: Warehouse) -> Path:
+    return warehouse.home_path / "models"
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb", "polars"},
+    partitions_def=extract_months,
+    deps=[MODEL],
+    pool="warehouse",
+)
+def risk_scores(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, config: RiskScoresConfig
+) -> dg.MaterializeResult:
+    """Every eligible person at the month's end scored by the current model: risk, ranks, tier, reasons.
+
+    Replaces the month's rows of scores.risk_scores.
+    """
+    month = context.partition_key
+    try:
+        model = scoring.load_current_model(models_path(warehouse))
+    except FileNotFoundError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    explain = scoring.default_explainer()
+    if explain is None:
+        context.log.warning("models.explanations.explain is not available: reasons are left empty")
+    try:
+        with warehouse.connect() as connection:
+            scored = scoring.score_month(
+                connection, month, model, explain=explain, tiers=config.tier_policy()
+            )
+    except ValueError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    context.log.info(f"{month}: {scored.people:,} people scored with model {scored.model_version}")
+    return dg.MaterializeResult(
+        metadata={
+            "people_scored": scored.people,
+            "model_version": scored.model_version,
+            "index_date": scored.index_date.isoformat(),
+            "expected_emergency_admissions_12m": dg.MetadataValue.float(scored.expected_admissions),
+            "people_per_tier": dg.MetadataValue.md(
+                _table(["tier", "people"], scored.people_per_tier.items())
+            ),
+            "people_per_practice": dg.MetadataValue.md(
+                _table(["practice", "people scored"], scored.people_per_practice.items())
+            ),
+            "risk_distribution": dg.MetadataValue.md(
+                _table(["quantile", "risk"], scored.risk_quantiles.items())
+                + "\n\n"
+                + _histogram(scored.risk_histogram)
+            ),
+            "opted_out_rows_removed": scored.removed_opt_outs,
+            "explanations": "models.explanations" if explain else "none available",
+        }
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb", "csv", "html"},
+    partitions_def=extract_months,
+    deps=[risk_scores],
+    pool="warehouse",
+)
+def practice_risk_lists(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, config: PracticeListsConfig
+) -> dg.MaterializeResult:
+    """outbox/<federation>/<practice>/<month>/: risk_list.csv, .xlsx, .html and manifest.csv."""
+    month = context.partition_key
+    try:
+        with warehouse.connect() as connection:
+            published = publish_practice_lists(
+                connection,
+                warehouse.outbox_path,
+                month,
+                config.list_policy(),
+                reports=warehouse.reports_path,
+            )
+    except (UnsafeCodeError, ValueError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    if published.dropped_scores:
+        context.log.warning(
+            f"{month}: {published.dropped_scores} scored people were not listed: not registered at "
+            "the practice on the score date, deceased or opted out"
+        )
+    tiers = list(published.lists[0].listed_per_tier) if published.lists else []
+    rows = [
+        [
+            p.practice_code,
+            p.population,
+            p.listed,
+            *(p.listed_per_tier[t] for t in tiers),
+            p.new_to_list,
+            p.changed_tier,
+            p.data_quality,
+        ]
+        for p in published.lists
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "practices": len(published.lists),
+            "people_listed": sum(p.listed for p in published.lists),
+            "new_to_lists": sum(p.new_to_list for p in published.lists),
+            "scores_not_listable": published.dropped_scores,
+            "model_version": published.model_version,
+            "list_reference": published.reference,
+            "lists": dg.MetadataValue.md(
+                _table(
+                    ["practice", "scored", "listed", *tiers, "new", "changed tier", "data quality"],
+                    rows,
+                )
+            ),
+            "outbox": dg.MetadataValue.path(str(warehouse.outbox_path)),
+            "report": dg.MetadataValue.path(
+                str(warehouse.reports_path / "lists" / f"{month}.json")
+            ),
+        }
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb", "csv", "html"},
+    partitions_def=extract_months,
+    deps=[risk_scores, practice_risk_lists],
+    pool="warehouse",
+)
+def federation_summaries(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """outbox/<federation>/summary/<month>/: counts by practice and a pseudonymised tier file."""
+    month = context.partition_key
+    try:
+        key = pseudonym_key(warehouse.home_path)
+        with warehouse.connect() as connection:
+            published = publish_federation_summaries(connection, warehouse.outbox_path, month, key)
+    except (UnsafeCodeError, PseudonymKeyError, ValueError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    tiers = list(published[0].people_per_tier) if published else []
+    rows = [
+        [
+            s.federation_code,
+            s.practices,
+            s.people_scored,
+            *(s.people_per_tier[t] for t in tiers),
+            f"{s.expected_emergency_admissions_12m:.1f}",
+            s.observed_emergency_admissions_12m,
+        ]
+        for s in published
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "federations": len(published),
+            "people_scored": sum(s.people_scored for s in published),
+            "summaries": dg.MetadataValue.md(
+                _table(
+                    [
+                        "federation",
+                        "practices",
+                        "scored",
+                        *(tier_column(t) for t in tiers),
+                        "expected admissions",
+                        "observed admissions",
+                    ],
+                    rows,
+                )
+            ),
+            "outbox": dg.MetadataValue.path(str(warehouse.outbox_path)),
+        }
+    )
+
+
+def _table(header: list[str], rows: object) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in rows:  # type: ignore[attr-defined]
+        lines.append("| " + " | ".join(str(value) for value in row) + " |")
+    return "\n".join(lines)
+
+
+def _histogram(counts: list[int]) -> str:
+    """The month's risk distribution (people per 5-point risk band) as an inline PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 3), dpi=80)
+    bands = [i * 5 for i in range(len(counts))]
+    axes.bar(bands, counts, width=4.5, align="edge", color="#005eb8")
+    axes.set_yscale("symlog")
+    axes.set_xlabel("risk of an emergency admission in 12 months (%)")
+    axes.set_ylabel("people")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    plt.close(figure)
+    return f"![risk distribution](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()})"
