@@ -1,0 +1,268 @@
+"""The model registry under `<home>/models/`: what a saved model is, and which one is current.
+
+```
+<home>/models/
+  current.json                 {"version": ..., "decision": {...}}: the model that scores
+  <version>/model.txt          LightGBM text model refitted on the latest labelled data (scores)
+  <version>/validation_model.txt  the same recipe trained before the validation date (for comparing)
+  <version>/calibrator.json    logistic recalibration applied to model.txt's raw risks
+  <version>/metadata.json      version, index dates, features and their encoding, parameters, metrics
+```
+A version is a content hash of those files, and nothing in them records when or where
+they were written, so the same inputs give the same version and byte-identical files.
+
+A candidate replaces the current model only when it is not worse out of time: both
+models' validation boosters (trained on dates whose outcomes were complete before the
+window) score the candidate's validation window, and the candidate's AUROC must be at
+least the current one's minus `AUROC_TOLERANCE`. Otherwise the current model stays and
+`current.json` says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+
+from models.calibration import Calibrator
+
+AUROC_TOLERANCE = 0.005
+MODEL_FILE, VALIDATION_MODEL_FILE = "model.txt", "validation_model.txt"
+CALIBRATOR_FILE, METADATA_FILE, CURRENT_FILE = "calibrator.json", "metadata.json", "current.json"
+
+
+@dataclass(frozen=True)
+class FeatureEncoding:
+    """How a feature frame becomes LightGBM's matrix: column order and category codes.
+
+    Categorical features become integer codes in the order of `categories` (sorted, so
+    deterministic); a missing or unseen category is NaN, which LightGBM treats as missing.
+    """
+
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        return [i for i, kind in enumerate(self.kinds) if kind == "categorical"]
+
+    def matrix(self, frame: pl.DataFrame) -> np.ndarray:
+        columns = []
+        for name, kind in zip(self.names, self.kinds, strict=True):
+            column = frame.get_column(name)
+            if kind == "categorical":
+                codes = {value: float(code) for code, value in enumerate(self.categories[name])}
+                values = column.cast(pl.Utf8).replace_strict(codes, default=None, return_dtype=pl.Float64)
+                columns.append(values.to_numpy())
+            else:
+                columns.append(column.cast(pl.Float64).to_numpy())
+        return np.column_stack(columns).astype(np.float32) if columns else np.empty((frame.height, 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": [{"name": n, "kind": k} for n, k in zip(self.names, self.kinds, strict=True)],
+            "categories": {name: list(values) for name, values in sorted(self.categories.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureEncoding:
+        return cls(
+            names=tuple(f["name"] for f in data["features"]),
+            kinds=tuple(f["kind"] for f in data["features"]),
+            categories={name: tuple(values) for name, values in data["categories"].items()},
+        )
+
+
+def fit_encoding(frames: Sequence[pl.DataFrame], features: Sequence[Any]) -> FeatureEncoding:
+    """Column order from the catalogue; category lists from the values seen (no outcomes read)."""
+    categories = {}
+    for feature in features:
+        if feature.kind == "categorical":
+            seen: set[str] = set()
+            for frame in frames:
+                seen.update(v for v in frame.get_column(feature.name).cast(pl.Utf8).unique().to_list() if v is not None)
+            categories[feature.name] = tuple(sorted(seen))
+    return FeatureEncoding(
+        names=tuple(f.name for f in features), kinds=tuple(f.kind for f in features), categories=categories
+    )
+
+
+@dataclass
+class RiskModel:
+    """A trained admission-risk model: what the scoring and list stages need."""
+
+    booster: lgb.Booster
+    validation_booster: lgb.Booster
+    calibrator: Calibrator
+    encoding: FeatureEncoding
+    metadata: dict[str, Any]
+    version: str = ""
+
+    def raw_risk(self, frame: pl.DataFrame, *, validation: bool = False) -> np.ndarray:
+        booster = self.validation_booster if validation else self.booster
+        return np.asarray(booster.predict(self.encoding.matrix(frame), num_threads=1))
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        """Calibrated 12-month emergency admission risk for each row of a feature frame."""
+        return self.calibrator.apply(self.raw_risk(frame))
+
+    def files(self) -> dict[str, bytes]:
+        metadata = {k: v for k, v in self.metadata.items() if k not in ("version", "encoding")}
+        files = {
+            MODEL_FILE: self.booster.model_to_string().encode(),
+            VALIDATION_MODEL_FILE: self.validation_booster.model_to_string().encode(),
+            CALIBRATOR_FILE: dumps(self.calibrator.to_dict()),
+        }
+        digest = hashlib.sha256()
+        for name in sorted(files):
+            digest.update(name.encode() + b"\0" + files[name] + b"\0")
+        digest.update(dumps({**metadata, "encoding": self.encoding.to_dict()}))
+        self.version = "m" + digest.hexdigest()[:12]
+        files[METADATA_FILE] = dumps({"version": self.version, **metadata, "encoding": self.encoding.to_dict()})
+        return files
+
+
+def dumps(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode()
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
+
+
+def save(model: RiskModel, models_dir: Path) -> str:
+    """Write the model's files under models_dir/<version>/; returns the version."""
+    files = model.files()
+    for name, content in files.items():
+        write_atomic(models_dir / model.version / name, content)
+    model.metadata = json.loads(files[METADATA_FILE])
+    return model.version
+
+
+def load(models_dir: Path, version: str | None = None) -> RiskModel:
+    """The given version, or the current model."""
+    if version is None:
+        version = current_version(models_dir)
+        if version is None:
+            raise FileNotFoundError(f"No current model in {models_dir}: train one first.")
+    folder = models_dir / version
+    metadata = json.loads((folder / METADATA_FILE).read_text())
+    return RiskModel(
+        booster=lgb.Booster(model_str=(folder / MODEL_FILE).read_text()),
+        validation_booster=lgb.Booster(model_str=(folder / VALIDATION_MODEL_FILE).read_text()),
+        calibrator=Calibrator.from_dict(json.loads((folder / CALIBRATOR_FILE).read_text())),
+        encoding=FeatureEncoding.from_dict(metadata["encoding"]),
+        metadata=metadata,
+        version=version,
+    )
+
+
+def current_version(models_dir: Path) -> str | None:
+    path = models_dir / CURRENT_FILE
+    if not path.is_file():
+        return None
+    return str(json.loads(path.read_text())["version"])
+
+
+@dataclass(frozen=True)
+class Decision:
+    candidate_version: str
+    current_version: str | None
+    replaced: bool
+    reason: str
+    candidate_auroc: float
+    current_auroc: float | None
+
+    @property
+    def version_in_use(self) -> str:
+        return self.candidate_version if self.replaced or self.current_version is None else self.current_version
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "candidate_version": self.candidate_version,
+            "current_version": self.current_version,
+            "version_in_use": self.version_in_use,
+            "replaced": self.replaced,
+            "reason": self.reason,
+            "candidate_auroc": self.candidate_auroc,
+            "current_auroc": self.current_auroc,
+            "auroc_tolerance": AUROC_TOLERANCE,
+        }
+
+
+def decide(
+    candidate_version: str,
+    candidate_auroc: float,
+    current_version: str | None,
+    current_auroc: float | None,
+    tolerance: float = AUROC_TOLERANCE,
+) -> Decision:
+    """Replace unless the candidate is worse than the current model by more than `tolerance`."""
+    if current_version is None:
+        return Decision(candidate_version, None, True, "no current model", candidate_auroc, None)
+    if current_version == candidate_version:
+        return Decision(
+            candidate_version, current_version, False,
+            "the candidate is identical to the current model (same inputs, same files)",
+            candidate_auroc, current_auroc,
+        )
+    if current_auroc is None:
+        return Decision(
+            candidate_version, current_version, True,
+            "the current model cannot score this window (its features are no longer built); replaced",
+            candidate_auroc, None,
+        )
+    if candidate_auroc >= current_auroc - tolerance:
+        return Decision(
+            candidate_version, current_version, True,
+            f"out-of-time AUROC {candidate_auroc:.4f} is not worse than the current model's "
+            f"{current_auroc:.4f} (tolerance {tolerance})",
+            candidate_auroc, current_auroc,
+        )
+    return Decision(
+        candidate_version, current_version, False,
+        f"kept {current_version}: the candidate's out-of-time AUROC {candidate_auroc:.4f} is worse "
+        f"than the current model's {current_auroc:.4f} by more than {tolerance}",
+        candidate_auroc, current_auroc,
+    )
+
+
+def register(
+    candidate: RiskModel,
+    models_dir: Path,
+    validation_frame: pl.DataFrame,
+    label: str,
+    *,
+    tolerance: float = AUROC_TOLERANCE,
+) -> Decision:
+    """Save the candidate and make it current unless it is worse out of time than the current one."""
+    from sklearn.metrics import roc_auc_score
+
+    save(candidate, models_dir)
+    outcome = validation_frame.get_column(label).to_numpy()
+    candidate_auroc = round(float(roc_auc_score(outcome, candidate.raw_risk(validation_frame, validation=True))), 4)
+    current = current_version(models_dir)
+    current_auroc: float | None = None
+    if current is not None and current != candidate.version:
+        existing = load(models_dir, current)
+        if set(existing.encoding.names) <= set(validation_frame.columns):
+            scores = existing.raw_risk(validation_frame, validation=True)
+            current_auroc = round(float(roc_auc_score(outcome, scores)), 4)
+    decision = decide(candidate.version, candidate_auroc, current, current_auroc, tolerance)
+    if decision.replaced or current is None:
+        write_atomic(models_dir / CURRENT_FILE, dumps({"version": candidate.version, "decision": decision.to_dict()}))
+    else:
+        write_atomic(models_dir / CURRENT_FILE, dumps({"version": current, "decision": decision.to_dict()}))
+    return decision

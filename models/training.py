@@ -1,0 +1,372 @@
+"""Train the emergency-admission risk model out of time.
+
+The split (`plan_training`), for labelled index dates (month ends with 12 months of
+follow-up) ending at V, the latest:
+- validation window: everyone eligible at V, the latest labelled index date.
+- training dates: V-12, V-15, V-18, V-21 months (quarterly, at most four, so training
+  stays bounded at about four times the population), keeping only dates with at least
+  12 months of history before them. Training dates end 12 months before V, so every
+  training outcome was complete by V: the validation is exactly the situation the model
+  is used in (scoring a month whose latest complete outcomes are 12 months old), and no
+  training label overlaps the validation window's follow-up. (Overlapping dates leak:
+  on a generated zone, training on V-3..V-12 gave AUROC 0.706 at V, but 0.674 when
+  the training and validation people were disjoint, the same as V-12 alone; the model
+  had memorised people whose admission fell in both follow-up windows.) A feed too short for 12
+  months of history before V-12 falls back to V-12 alone, and the plan says so.
+- refit dates: the same offsets moved forward 12 months (V, V-3, ...), the latest
+  labelled data, for the model that scores the current month. It is trained for the
+  number of rounds early stopping chose on the validation window.
+
+LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, a fixed thread
+count): the same inputs give byte-identical model files. Categorical features are
+LightGBM's native categoricals. Calibration is checked on the validation window and
+corrected there if that helps (models.calibration). Never trains on truth.csv; never
+writes an NHS number to a log.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+
+from models.baselines import fit_logistic_baseline, prior_admissions_score
+from models.calibration import CalibrationChoice, choose_calibration
+from models.registry import RiskModel, fit_encoding
+
+SEED = 7
+# One thread: byte-identical models on any machine, and no OpenMP spinning on a shared
+# box (two threads were 10x slower than one under load). Scale by rows, not threads.
+THREADS = 1
+PARAMETERS: dict[str, Any] = {
+    "objective": "binary",
+    "metric": "binary_logloss",
+    # Small, regularised trees: the outcome is noisy (a generated zone's oracle AUROC is
+    # about 0.73) and a validation model sees one or a few index dates.
+    "learning_rate": 0.03,
+    "num_leaves": 15,
+    "min_data_in_leaf": 200,
+    "feature_fraction": 0.7,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 5.0,
+    "max_bin": 255,
+    "min_data_per_group": 50,
+    "cat_smooth": 10.0,
+    "seed": SEED,
+    "deterministic": True,
+    "force_row_wise": True,
+    "num_threads": THREADS,
+    "verbosity": -1,
+}
+MAX_ROUNDS = 2000
+EARLY_STOPPING_ROUNDS = 50
+STEP_MONTHS = 3
+MAX_TRAINING_DATES = 4
+MIN_HISTORY_MONTHS = 12
+FOLLOW_UP_MONTHS = 12
+IDENTIFIERS = ("nhs_number", "index_date", "practice_code")
+
+
+def months_between(earlier: datetime.date, later: datetime.date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    training_dates: tuple[datetime.date, ...]
+    validation_date: datetime.date
+    refit_dates: tuple[datetime.date, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def all_dates(self) -> list[datetime.date]:
+        return sorted({*self.training_dates, self.validation_date, *self.refit_dates})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "training_dates": [d.isoformat() for d in self.training_dates],
+            "validation_date": self.validation_date.isoformat(),
+            "refit_dates": [d.isoformat() for d in self.refit_dates],
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingPlan:
+        dates = datetime.date.fromisoformat
+        return cls(
+            training_dates=tuple(dates(d) for d in data["training_dates"]),
+            validation_date=dates(data["validation_date"]),
+            refit_dates=tuple(dates(d) for d in data["refit_dates"]),
+            notes=tuple(data.get("notes", ())),
+        )
+
+
+class NotEnoughHistory(ValueError):
+    """The feed is too short to train out of time."""
+
+
+def plan_training(
+    labelled_dates: Sequence[datetime.date],
+    *,
+    history_start: datetime.date | None = None,
+    max_training_dates: int = MAX_TRAINING_DATES,
+) -> TrainingPlan:
+    """Choose training, validation and refit index dates (see the module docstring).
+
+    `history_start` is the month end of the first extract month (default: the first
+    labelled date); a date has `months_between(history_start, date) + 1` months of data.
+    """
+    if not labelled_dates:
+        raise NotEnoughHistory("No labelled index dates: the feed needs at least 13 months.")
+    dates = sorted(labelled_dates)
+    first = history_start or dates[0]
+    validation = dates[-1]
+    by_offset = {months_between(d, validation): d for d in dates}
+
+    def history(date: datetime.date) -> int:
+        return months_between(first, date) + 1
+
+    training = [
+        by_offset[offset]
+        for offset in range(FOLLOW_UP_MONTHS, FOLLOW_UP_MONTHS + STEP_MONTHS * max_training_dates, STEP_MONTHS)
+        if offset in by_offset and history(by_offset[offset]) >= MIN_HISTORY_MONTHS
+    ]
+    notes = []
+    if not training:
+        if FOLLOW_UP_MONTHS not in by_offset:
+            raise NotEnoughHistory(
+                f"Out-of-time training needs a labelled index date 12 months before the latest "
+                f"({validation.isoformat()}); the feed has labelled dates from {dates[0].isoformat()} "
+                f"only. It needs at least 25 months of extracts."
+            )
+        training = [by_offset[FOLLOW_UP_MONTHS]]
+        notes.append(
+            f"short feed: the only training date {training[0].isoformat()} has "
+            f"{history(training[0])} months of history (fewer than {MIN_HISTORY_MONTHS})"
+        )
+    refit = [by_offset[months_between(d, validation) - FOLLOW_UP_MONTHS] for d in training]
+    return TrainingPlan(tuple(sorted(training)), validation, tuple(sorted(refit)), tuple(notes))
+
+
+@dataclass
+class TrainingSet:
+    """Feature frames for every date of a plan, with labels (one frame, split by index date)."""
+
+    plan: TrainingPlan
+    frame: pl.DataFrame
+
+    def at(self, dates: Sequence[datetime.date]) -> pl.DataFrame:
+        return self.frame.filter(pl.col("index_date").is_in(list(dates)))
+
+    @property
+    def training(self) -> pl.DataFrame:
+        return self.at(self.plan.training_dates)
+
+    @property
+    def validation(self) -> pl.DataFrame:
+        return self.at([self.plan.validation_date])
+
+    @property
+    def refit(self) -> pl.DataFrame:
+        return self.at(self.plan.refit_dates)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.frame.write_parquet(folder / "frame.parquet")
+        (folder / "plan.json").write_text(json.dumps(self.plan.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> TrainingSet:
+        plan = TrainingPlan.from_dict(json.loads((folder / "plan.json").read_text()))
+        return cls(plan=plan, frame=pl.read_parquet(folder / "frame.parquet"))
+
+    def summary(self, label: str) -> dict[str, Any]:
+        parts = {"training": self.training, "validation": self.validation, "refit": self.refit}
+        return {
+            **self.plan.to_dict(),
+            **{f"{name}_rows": part.height for name, part in parts.items()},
+            **{f"{name}_admission_rate": round(float(part.get_column(label).cast(pl.Float64).mean() or 0.0), 4)  # type: ignore[arg-type]
+               for name, part in parts.items()},
+        }
+
+
+def build_training_set(connection: Any) -> TrainingSet:
+    """Features and labels at the planned dates, from the warehouse (models.dataset)."""
+    from models import dataset
+    from models.feature_catalogue import LABEL
+
+    labelled = dataset.labelled_index_dates(connection)
+    plan = plan_training(labelled)
+    frame = dataset.feature_frame(connection, plan.all_dates, with_labels=True)
+    frame = frame.with_columns(pl.col(LABEL).cast(pl.Int8))
+    return TrainingSet(plan=plan, frame=frame)
+
+
+@dataclass
+class TrainingResult:
+    model: RiskModel
+    calibration: CalibrationChoice
+    validation_raw: np.ndarray  # validation booster's raw risks on the validation window
+    validation_risk: np.ndarray  # cross-fitted calibrated risks: what evaluation reports
+    baseline_scores: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def lightgbm_dataset(matrix: np.ndarray, outcome: np.ndarray, categorical: list[int], **kwargs: Any) -> lgb.Dataset:
+    return lgb.Dataset(
+        matrix, label=outcome, categorical_feature=categorical or "auto",
+        params={"verbosity": -1, "max_bin": PARAMETERS["max_bin"], "seed": SEED}, free_raw_data=True, **kwargs,
+    )
+
+
+def train(
+    training_set: TrainingSet,
+    features: Sequence[Any],
+    label: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+    seed: int = SEED,
+) -> TrainingResult:
+    """Train, validate out of time, calibrate and refit; fit the baselines on the same split."""
+    parameters = {**PARAMETERS, **(parameters or {}), "seed": seed}
+    training, validation, refit = training_set.training, training_set.validation, training_set.refit
+    encoding = fit_encoding([training, validation, refit], features)
+    categorical = encoding.categorical_indices
+
+    train_data = lightgbm_dataset(encoding.matrix(training), training.get_column(label).to_numpy(), categorical)
+    validation_matrix = encoding.matrix(validation)
+    validation_outcome = validation.get_column(label).to_numpy()
+    validation_data = lightgbm_dataset(validation_matrix, validation_outcome, categorical, reference=train_data)
+    validation_booster = lgb.train(
+        parameters, train_data, num_boost_round=MAX_ROUNDS, valid_sets=[validation_data],
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+    )
+    best_iteration = int(validation_booster.best_iteration or validation_booster.current_iteration())
+    # Keep only the trees early stopping chose, so the saved file is the model that was validated.
+    validation_booster = lgb.Booster(model_str=validation_booster.model_to_string(num_iteration=best_iteration))
+    del train_data, validation_data
+
+    validation_raw = np.asarray(validation_booster.predict(validation_matrix, num_threads=1))
+    calibration = choose_calibration(validation_outcome, validation_raw, seed=seed)
+
+    refit_data = lightgbm_dataset(encoding.matrix(refit), refit.get_column(label).to_numpy(), categorical)
+    booster = lgb.train(parameters, refit_data, num_boost_round=best_iteration)
+    del refit_data
+
+    logistic = fit_logistic_baseline(training, label)
+    metadata = {
+        "outcome": label,
+        "plan": training_set.plan.to_dict(),
+        "training_rows": training.height,
+        "refit_rows": refit.height,
+        "validation_rows": validation.height,
+        "parameters": parameters,
+        "best_iteration": best_iteration,
+        "calibration": calibration.summary(),
+        "lightgbm_version": lgb.__version__,
+    }
+    model = RiskModel(booster, validation_booster, calibration.calibrator, encoding, metadata)
+    return TrainingResult(
+        model=model,
+        calibration=calibration,
+        validation_raw=validation_raw,
+        validation_risk=calibration.out_of_fold,
+        baseline_scores={
+            "prior_admissions": prior_admissions_score(validation),
+            "logistic": logistic.predict(validation),
+        },
+    )
+
+
+def score(model: RiskModel, frame: pl.DataFrame) -> pl.DataFrame:
+    """Calibrated risk per person: nhs_number, index_date, practice_code, risk, model_version."""
+    return frame.select([c for c in IDENTIFIERS if c in frame.columns]).with_columns(
+        pl.Series("risk", model.predict(frame), dtype=pl.Float64),
+        pl.lit(model.version).alias("model_version"),
+    )
+
+
+AUDIT_COLUMNS = ("age", "sex", "ethnicity_group", "imd_decile", "ltc_count", "emergency_admissions_12m")
+PREDICTIONS_FILE = "validation_predictions.parquet"
+
+
+@dataclass
+class ModellingRun:
+    """One training run: the candidate, the registry's decision and the model in use."""
+
+    result: TrainingResult
+    decision: Any  # models.registry.Decision
+    model_in_use: RiskModel
+    predictions: pl.DataFrame  # the validation window scored by the model in use (has NHS numbers)
+
+
+def train_and_register(
+    training_set: TrainingSet,
+    models_dir: Path,
+    *,
+    features: Sequence[Any] | None = None,
+    label: str | None = None,
+    truth: Path | None = None,
+    seed: int = SEED,
+) -> ModellingRun:
+    """Train a candidate, register it (or keep the current model) and score the validation window.
+
+    Writes models_dir/<version>/..., models_dir/current.json and
+    models_dir/validation_predictions.parquet (the evaluation and fairness audit read it).
+    """
+    from models import registry
+    from models.evaluation import read_truth
+
+    if features is None or label is None:
+        from models.feature_catalogue import FEATURES, LABEL
+
+        features, label = features or FEATURES, label or LABEL
+    result = train(training_set, features, label, seed=seed)
+    validation = training_set.validation
+    decision = registry.register(result.model, models_dir, validation, label)
+    in_use = result.model if decision.version_in_use == result.model.version else registry.load(models_dir)
+    if in_use is result.model:
+        raw, risk = result.validation_raw, result.validation_risk
+    else:
+        raw = in_use.raw_risk(validation, validation=True)
+        risk = in_use.calibrator.apply(raw)
+    predictions = validation.select(
+        [c for c in (*IDENTIFIERS, *AUDIT_COLUMNS) if c in validation.columns]
+    ).with_columns(
+        validation.get_column(label).cast(pl.Int8).alias("admitted"),
+        pl.Series("risk", risk, dtype=pl.Float64),
+        pl.Series("risk_uncalibrated", raw, dtype=pl.Float64),
+        pl.Series("prior_admissions", result.baseline_scores["prior_admissions"], dtype=pl.Float64),
+        pl.Series("logistic_risk", result.baseline_scores["logistic"], dtype=pl.Float64),
+    )
+    if truth is not None:
+        truth_frame = read_truth(truth, training_set.plan.validation_date).with_columns(
+            pl.col("nhs_number").cast(predictions.schema["nhs_number"])
+        )
+        predictions = predictions.join(truth_frame, on="nhs_number", how="left")
+    else:
+        predictions = predictions.with_columns(pl.lit(None, dtype=pl.Float64).alias("true_risk"))
+    predictions.write_parquet(models_dir / PREDICTIONS_FILE)
+    return ModellingRun(result=result, decision=decision, model_in_use=in_use, predictions=predictions)
+
+
+def load_validation_predictions(models_dir: Path) -> pl.DataFrame:
+    return pl.read_parquet(models_dir / PREDICTIONS_FILE)
+
+
+def can_train(connection: Any) -> bool:
+    """Whether the warehouse holds enough labelled months to train out of time."""
+    from models import dataset
+
+    try:
+        plan_training(dataset.labelled_index_dates(connection))
+    except NotEnoughHistory:
+        return False
+    return True

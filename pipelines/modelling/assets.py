@@ -1,0 +1,169 @@
+"""Modelling assets: thin wiring around models.training, models.evaluation and models.fairness.
+
+Unpartitioned and downstream of every staged month: each run trains on the latest
+labelled index dates. Metadata holds metrics, counts and plots, never an NHS number.
+"""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from models import registry
+from models.evaluation import evaluation_report, headline_metrics, write_evaluation
+from models.fairness import audit, write_audit
+from models.model_card import write_model_card
+from models.training import (
+    NotEnoughHistory,
+    TrainingSet,
+    build_training_set,
+    load_validation_predictions,
+    train_and_register,
+)
+from pipelines.resources import Warehouse
+from pipelines.settings import truth_from_environment
+
+GROUP = "modelling"
+MONTHLY_FEEDS = (
+    "registrations", "conditions", "consultations", "medications", "observations",
+    "admissions", "ae_attendances", "outpatients", "services",
+)
+
+
+def models_path(warehouse: Warehouse) -> Path:
+    return warehouse.home_path / "models"
+
+
+def model_reports_path(warehouse: Warehouse) -> Path:
+    return warehouse.reports_path / "model"
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb", "polars"},
+    pool="warehouse",
+    deps=[dg.AssetKey(f"staged_{feed}") for feed in MONTHLY_FEEDS],
+)
+def training_set(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Features and labels at the training, validation and refit index dates (models/training_set/)."""
+    try:
+        with warehouse.connect() as connection:
+            built = build_training_set(connection)
+    except NotEnoughHistory as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    folder = models_path(warehouse) / "training_set"
+    built.save(folder)
+    from models.feature_catalogue import LABEL
+
+    summary = built.summary(LABEL)
+    return dg.MaterializeResult(
+        metadata={
+            **{k: v for k, v in summary.items() if isinstance(v, int | float)},
+            "training_dates": ", ".join(summary["training_dates"]),
+            "validation_date": summary["validation_date"],
+            "refit_dates": ", ".join(summary["refit_dates"]),
+            "notes": "; ".join(summary["notes"]) or "none",
+            "features": len(built.frame.columns) - 4,
+            "path": dg.MetadataValue.path(str(folder)),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"lightgbm"}, deps=[training_set])
+def admission_risk_model(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """LightGBM emergency-admission risk model, trained out of time, calibrated and registered.
+
+    Replaces the current model only when not worse out of time (models/current.json says why).
+    """
+    run = train_and_register(
+        TrainingSet.load(models_path(warehouse) / "training_set"),
+        models_path(warehouse),
+        truth=truth_from_environment(),
+    )
+    if not run.decision.replaced:
+        context.log.warning(f"Model not replaced: {run.decision.reason}")
+    headline = headline_metrics(run.predictions)
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": run.model_in_use.version,
+            "candidate_version": run.decision.candidate_version,
+            "replaced": run.decision.replaced,
+            "decision": run.decision.reason,
+            "best_iteration": run.result.model.metadata["best_iteration"],
+            **{k: dg.MetadataValue.float(v) for k, v in headline["numbers"].items() if v is not None},
+            "calibration_plot": dg.MetadataValue.md(headline["calibration_plot"]),
+            "path": dg.MetadataValue.path(str(models_path(warehouse) / run.model_in_use.version)),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model])
+def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
+    """reports/model/evaluation.json with calibration and decision-curve plots: model, baselines, oracle."""
+    models_dir = models_path(warehouse)
+    current = json.loads((models_dir / registry.CURRENT_FILE).read_text())
+    metadata = json.loads((models_dir / current["version"] / registry.METADATA_FILE).read_text())
+    predictions = load_validation_predictions(models_dir)
+    report = evaluation_report(
+        predictions, model_version=current["version"], validation_date=metadata["plan"]["validation_date"],
+        decision=current["decision"],
+    )
+    paths = write_evaluation(report, predictions, model_reports_path(warehouse))
+    validation, baselines, oracle = report["validation"], report["baselines"], report["oracle"]
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": report["model_version"],
+            "auroc": validation["auroc"],
+            "auroc_ci": f"{validation['auroc_ci'][0]:.3f}-{validation['auroc_ci'][1]:.3f}",
+            "calibration_slope": validation["calibration_slope"],
+            "calibration_intercept": validation["calibration_intercept"],
+            "ici": validation["ici"],
+            "ppv_top_5pct": validation["ppv_top_5pct"],
+            "prior_admissions_auroc": baselines["prior_admissions"]["auroc"],
+            "logistic_auroc": baselines["logistic"]["auroc"],
+            "oracle_auroc": oracle["auroc"] if oracle else dg.MetadataValue.null(),
+            "evaluation": dg.MetadataValue.path(str(paths["evaluation"])),
+            "calibration_plot": dg.MetadataValue.md(
+                f"![calibration](data:image/png;base64,{_base64(paths['calibration_plot'])})"
+            ),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model])
+def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
+    """reports/model/fairness.json: O/E, AUROC and top-5% share by group; the Obermeyer check."""
+    report = audit(load_validation_predictions(models_path(warehouse)))
+    path = write_audit(report, model_reports_path(warehouse))
+    table = "| attribute | group | O/E | 95% CI |\n| --- | --- | ---: | --- |\n" + "\n".join(
+        f"| {f['attribute']} | {f['group']} | {f['observed_to_expected']} | "
+        f"{f['observed_to_expected_ci'][0]}-{f['observed_to_expected_ci'][1]} |"
+        for f in report["flagged"]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "people": report["people"],
+            "groups_flagged": len(report["flagged"]),
+            "flagged": dg.MetadataValue.md(table if report["flagged"] else "No group flagged."),
+            "report": dg.MetadataValue.path(str(path)),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[model_evaluation, fairness_audit])
+def model_card(warehouse: Warehouse) -> dg.MaterializeResult:
+    """reports/model/model_card.md: TRIPOD+AI model card from the evaluation and fairness audit."""
+    folder = model_reports_path(warehouse)
+    evaluation = json.loads((folder / "evaluation.json").read_text())
+    fairness = json.loads((folder / "fairness.json").read_text())
+    metadata = json.loads(
+        (models_path(warehouse) / evaluation["model_version"] / registry.METADATA_FILE).read_text()
+    )
+    path = write_model_card(evaluation, fairness, metadata, folder)
+    return dg.MaterializeResult(metadata={"model_version": evaluation["model_version"], "card": dg.MetadataValue.path(str(path))})
+
+
+def _base64(path: Path) -> str:
+    import base64
+
+    return base64.b64encode(path.read_bytes()).decode("ascii")

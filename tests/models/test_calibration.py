@@ -1,0 +1,74 @@
+"""Calibration measures on predictors whose calibration is known by construction."""
+
+import numpy as np
+import pytest
+
+from models.calibration import (
+    Calibrator,
+    calibration_intercept,
+    calibration_slope,
+    choose_calibration,
+    fit_platt,
+    integrated_calibration_index,
+    logit,
+    sigmoid,
+)
+
+
+def calibrated_sample(n=40_000, seed=3):
+    rng = np.random.default_rng(seed)
+    p = sigmoid(rng.normal(-2.5, 1.0, n))
+    y = (rng.random(n) < p).astype(int)
+    return y, p
+
+
+def test_a_perfectly_calibrated_predictor_has_slope_one_and_intercept_zero():
+    y, p = calibrated_sample()
+    assert calibration_slope(y, p) == pytest.approx(1.0, abs=0.05)
+    assert calibration_intercept(y, p) == pytest.approx(0.0, abs=0.05)
+    ici, e90 = integrated_calibration_index(y, p)
+    assert ici < 0.005 and e90 < 0.01
+
+
+def test_overconfident_risks_have_slope_below_one_and_platt_recovers_them():
+    y, p = calibrated_sample()
+    overconfident = sigmoid(2.0 * logit(p) + 1.0)  # too extreme, and too low on average
+    assert calibration_slope(y, overconfident) == pytest.approx(0.5, abs=0.03)
+    assert calibration_intercept(y, overconfident) > 0.3
+    calibrator = fit_platt(y, overconfident)
+    assert calibrator.slope == pytest.approx(0.5, abs=0.03)
+    recovered = calibrator.apply(overconfident)
+    assert np.max(np.abs(recovered - p)) < 0.02
+    assert integrated_calibration_index(y, overconfident)[0] > 5 * integrated_calibration_index(y, recovered)[0]
+
+
+def test_slope_matches_an_unpenalised_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    y, p = calibrated_sample(n=5000, seed=9)
+    reference = LogisticRegression(C=1e12, tol=1e-12, max_iter=10_000).fit(logit(p).reshape(-1, 1), y)
+    assert calibration_slope(y, p) == pytest.approx(reference.coef_[0][0], abs=1e-4)
+
+
+def test_choose_calibration_recalibrates_miscalibrated_risks_and_reports_out_of_fold():
+    y, p = calibrated_sample()
+    shifted = sigmoid(logit(p) + 0.7)
+    choice = choose_calibration(y, shifted, seed=1)
+    assert choice.calibrator.method == "platt"
+    assert choice.recalibrated_log_loss < choice.raw_log_loss
+    # out-of-fold risks are not the in-sample refit's risks
+    assert not np.allclose(choice.out_of_fold, choice.calibrator.apply(shifted))
+    assert calibration_slope(y, choice.out_of_fold) == pytest.approx(1.0, abs=0.05)
+
+
+def test_choose_calibration_leaves_well_calibrated_risks_alone():
+    y, p = calibrated_sample(seed=11)
+    choice = choose_calibration(y, p, seed=1)
+    assert choice.calibrator.method == "none"
+    np.testing.assert_array_equal(choice.out_of_fold, p)
+
+
+def test_calibrator_round_trips_through_its_dict():
+    calibrator = Calibrator("platt", -0.25, 0.9)
+    assert Calibrator.from_dict(calibrator.to_dict()) == calibrator
+    np.testing.assert_allclose(Calibrator().apply(np.array([0.1, 0.5])), [0.1, 0.5])

@@ -1,0 +1,103 @@
+"""Metrics on inputs whose answers are known by hand or by scikit-learn."""
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from models.evaluation import (
+    bootstrap_auroc_interval,
+    calibration_by_decile,
+    evaluation_report,
+    fraction_label,
+    net_benefit,
+    top_fraction,
+)
+
+
+def test_top_fraction_ppv_and_sensitivity_by_hand():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 1, 0])
+    score = np.arange(10, 0, -1, dtype=float)  # person 0 highest
+    assert top_fraction(y, score, 0.2) == (0.5, pytest.approx(1 / 3))
+    assert top_fraction(y, score, 0.3) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+
+
+def test_top_fraction_shares_out_ties_at_the_cut_off():
+    # two people chosen from four tied at the top, half of whom were admitted
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0])
+    score = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=float)
+    ppv, sensitivity = top_fraction(y, score, 0.25)
+    assert ppv == pytest.approx(0.5) and sensitivity == pytest.approx(0.5)
+
+
+def test_net_benefit_by_hand():
+    y = np.array([1, 1, 0, 0, 0])
+    p = np.array([0.9, 0.2, 0.6, 0.1, 0.05])
+    # at 0.5: act on persons 0 and 2: TP 1, FP 1 -> 1/5 - 1/5 * 1 = 0
+    assert net_benefit(y, p, 0.5) == pytest.approx(0.0)
+    # at 0.1: act on 0, 1, 2, 3: TP 2, FP 2 -> 2/5 - 2/5 * (0.1 / 0.9)
+    assert net_benefit(y, p, 0.1) == pytest.approx(0.4 - 0.4 / 9)
+
+
+def test_bootstrap_interval_equals_a_scikit_learn_bootstrap_with_the_same_draws():
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.2).astype(int)
+    score = np.round(rng.random(400) + 0.4 * y, 1)  # rounded: many ties
+    interval = bootstrap_auroc_interval(y, score, seed=5, replicates=200)
+    draws = np.random.default_rng(5)
+    reference = [roc_auc_score(y[s], score[s]) for s in (draws.integers(0, 400, 400) for _ in range(200))]
+    assert interval == [round(float(q), 4) for q in np.quantile(reference, [0.025, 0.975])]
+    assert interval[0] < roc_auc_score(y, score) < interval[1]
+
+
+def test_calibration_by_decile_counts_everyone_once():
+    p = np.linspace(0.01, 0.5, 1000)
+    y = (np.arange(1000) % 4 == 0).astype(int)
+    deciles = calibration_by_decile(y, p)
+    assert [d["decile"] for d in deciles] == list(range(1, 11))
+    assert sum(d["people"] for d in deciles) == 1000
+    assert deciles[0]["expected"] < deciles[-1]["expected"]
+
+
+def test_fraction_labels():
+    assert [fraction_label(f) for f in (0.005, 0.01, 0.05, 0.1)] == ["0_5pct", "1pct", "5pct", "10pct"]
+
+
+def predictions_frame(n=4000, seed=2, truth=True):
+    rng = np.random.default_rng(seed)
+    true_risk = 1 / (1 + np.exp(-rng.normal(-2.5, 1.2, n)))
+    admitted = (rng.random(n) < true_risk).astype(np.int8)
+    noisy = 1 / (1 + np.exp(-(np.log(true_risk / (1 - true_risk)) + rng.normal(0, 0.7, n))))
+    return pl.DataFrame(
+        {
+            "admitted": admitted,
+            "risk": noisy,
+            "risk_uncalibrated": noisy,
+            "prior_admissions": rng.poisson(true_risk * 2).astype(float),
+            "logistic_risk": np.clip(true_risk + rng.normal(0, 0.05, n), 0.001, 0.999),
+            "true_risk": true_risk if truth else [None] * n,
+        },
+        schema_overrides={"true_risk": pl.Float64},
+    )
+
+
+def test_evaluation_report_has_the_agreed_shape():
+    report = evaluation_report(predictions_frame(), model_version="mtest", validation_date="2024-12-31")
+    assert list(report)[:4] == ["model_version", "validation", "baselines", "oracle"]
+    required = {"auroc", "auroc_ci", "auprc", "brier", "calibration_intercept", "calibration_slope",
+                "ici", "e90", "ppv_top_1pct", "ppv_top_5pct", "sensitivity_top_5pct"}
+    assert required <= set(report["validation"])
+    assert set(report["baselines"]) == {"prior_admissions", "logistic"}
+    assert {"auroc", "ppv_top_5pct"} <= set(report["oracle"])
+    assert report["oracle"]["auroc"] > report["validation"]["auroc"]
+    assert report["validation"]["auroc"] == round(
+        roc_auc_score(predictions_frame()["admitted"], predictions_frame()["risk"]), 4
+    )
+    assert all(not (isinstance(v, float) and math.isnan(v)) for v in report["validation"].values())
+
+
+def test_oracle_is_null_without_truth():
+    report = evaluation_report(predictions_frame(truth=False), model_version="m", validation_date="2024-12-31")
+    assert report["oracle"] is None
