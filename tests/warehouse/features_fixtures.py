@@ -1,9 +1,8 @@
 """Warehouses for the feature tests: a generated one, and hand-built staged rows.
 
-`build_staged` makes the staged layer the features read. Until warehouse/staged.py lands
-it is a stand-in: the raw tables typed with `staged_select_sql` (no quarantine), with the
-GP feeds' practice_code taken from the practice folder, in the staged layer's fixed shape
-(delivery_month, source_file, line_number, [practice_code], contract columns).
+The generated warehouse goes through the real loader and staged layer
+(warehouse.deliveries, warehouse.staged); hand-built cases insert typed rows straight into
+the staged tables.
 """
 
 from __future__ import annotations
@@ -16,11 +15,10 @@ from typing import Any
 
 import duckdb
 
-from data_contracts import load_contracts
-from data_contracts.sql import render, staged_select_sql
 from warehouse.connection import connect
 from warehouse.deliveries import delivered_months, ensure_raw_schema, load_month
 from warehouse.reference import known_practices, load_reference
+from warehouse.staged import ensure_staged_schema, stage_month, stage_reference
 
 PEOPLE = 1_500
 MONTHS = 18
@@ -29,20 +27,15 @@ START = "2023-01"
 
 
 def build_staged(connection: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create every staged.<feed> table from raw.<feed>."""
+    """Stage the reference feeds and every loaded month from raw (empty tables if none)."""
     ensure_raw_schema(connection)
-    connection.execute("CREATE SCHEMA IF NOT EXISTS staged")
-    for feed, contract in load_contracts().items():
-        typed = render(staged_select_sql(contract), raw_table=f"raw.{feed}")
-        if contract.scope == "gp":
-            select = (
-                "SELECT delivery_month, source_file, line_number, "
-                "split_part(source_file, '/', 2) AS practice_code, "
-                f"* EXCLUDE (delivery_month, source_file, line_number) FROM ({typed})"
-            )
-        else:
-            select = typed
-        connection.execute(f"CREATE OR REPLACE TABLE staged.{feed} AS {select}")
+    ensure_staged_schema(connection)
+    stage_reference(connection)
+    months = connection.execute(
+        "SELECT delivery_month FROM raw.delivery_months WHERE status = 'loaded' ORDER BY 1"
+    ).fetchall()
+    for (month,) in months:
+        stage_month(connection, month)
 
 
 _GENERATED: dict[tuple[int, int], Path] = {}

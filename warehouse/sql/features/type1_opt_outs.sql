@@ -2,14 +2,21 @@
 -- no feature, label, score or list. The LATEST registrations delivery that mentions a
 -- person governs (extract-feed.md): an opt-out delivered after an index date still removes
 -- the person from that index date's rows, and a later withdrawal of the opt-out restores
--- them. Where two practices' snapshots of that month disagree, the opt-out wins.
+-- them. Where two practices' snapshots of that month disagree, or the flag is missing, the
+-- opt-out wins. (Only people with an opt-out somewhere are looked at: a small set, so the
+-- view stays cheap on tens of millions of snapshot rows.)
 CREATE OR REPLACE VIEW features.type1_opt_outs AS
-SELECT nhs_number
-FROM (
-    SELECT nhs_number, delivery_month, bool_or(coalesce(type1_opt_out, TRUE)) AS opted_out
+WITH opted_out AS (
+    SELECT DISTINCT nhs_number, delivery_month
     FROM staged.registrations
-    WHERE nhs_number IS NOT NULL
-    GROUP BY nhs_number, delivery_month
-    QUALIFY row_number() OVER (PARTITION BY nhs_number ORDER BY delivery_month DESC) = 1
-) AS latest
-WHERE opted_out;
+    WHERE coalesce(type1_opt_out, TRUE) AND nhs_number IS NOT NULL
+),
+latest AS (
+    SELECT nhs_number, max(delivery_month) AS delivery_month
+    FROM staged.registrations
+    WHERE nhs_number IN (SELECT nhs_number FROM opted_out)
+    GROUP BY nhs_number
+)
+SELECT DISTINCT nhs_number
+FROM opted_out
+JOIN latest USING (nhs_number, delivery_month);
