@@ -12,6 +12,7 @@ from pipelines.loading import assets as loading_assets
 from pipelines.loading import checks as loading_checks
 from pipelines.resources import Warehouse, warehouse_from_environment
 from pipelines.validation import assets as validation_assets
+from pipelines.validation.console import console_without_stack_traces
 from pipelines.validation.checks import monthly_checks, reference_checks
 
 
@@ -26,6 +27,7 @@ def build_definitions(warehouse: Warehouse) -> dg.Definitions:
         ],
         jobs=[reference_job, monthly_job],
         resources={"warehouse": warehouse},
+        loggers={"console": console_without_stack_traces},
         executor=dg.in_process_executor,
     )
 
