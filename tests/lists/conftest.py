@@ -61,7 +61,18 @@ def publish_months(home: Home, months: tuple[str, ...] = ("2024-01", SCORE_MONTH
         publish_federation_summaries(connection, home.outbox, months[-1], TEST_KEY)
 
 
+@pytest.fixture(scope="session")
+def published_template(tmp_path_factory: pytest.TempPathFactory, staged_template: Path) -> Home:
+    home = Home(tmp_path_factory.mktemp("published") / "home")
+    home.root.mkdir()
+    shutil.copy(staged_template, home.database)
+    publish_months(home)
+    return home
+
+
 @pytest.fixture
-def published_home(staged_home: Home) -> Home:
-    publish_months(staged_home)
-    return staged_home
+def published_home(tmp_path: Path, published_template: Home) -> Home:
+    """A home with January's and February's lists and February's summaries (a private copy)."""
+    home = Home(tmp_path / "home")
+    shutil.copytree(published_template.root, home.root)
+    return home
