@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
 from pipelines.loading.assets import deliveries, reference_data
 from pipelines.partitions import extract_months
 from pipelines.validation.assets import data_quality_report, staged_extract_month, staged_reference
@@ -18,4 +19,11 @@ monthly_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(deliveries, staged_extract_month, data_quality_report),
     partitions_def=extract_months,
     description="Load and validate one extract month.",
+)
+
+lists_job = dg.define_asset_job(
+    "lists_job",
+    selection=dg.AssetSelection.assets(risk_scores, practice_risk_lists, federation_summaries),
+    partitions_def=extract_months,
+    description="Score one month with the current model and write the practice lists and federation summaries.",
 )
