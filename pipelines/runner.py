@@ -13,7 +13,6 @@ import dagster as dg
 
 from pipelines.definitions import build_definitions
 from pipelines.errors import RunStopped
-from pipelines.lists.months import month_for_lists
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import Warehouse
 from pipelines.settings import configure_environment
@@ -56,7 +55,6 @@ class RunSummary:
             f"  warehouse        {self.home / 'warehouse.duckdb'}",
             f"  delivery reports {self.home / 'reports' / 'deliveries'}",
             f"  Dagster history  {self.home / 'dagster'} (DAGSTER_HOME)",
-            *([f"  practice lists   {self.home / 'outbox'}"] if (self.home / "outbox").is_dir() else []),
         ]
         return "\n".join(lines)
 
@@ -98,12 +96,19 @@ def run_locked(landing: Path, home: Path, truth: Path | None) -> RunSummary:
             execute(definitions, "reference_job", instance, None)
             for month in months:
                 execute(definitions, "monthly_job", instance, month)
-            lists_month = month_for_lists(home)
-            if lists_month is not None:
-                execute(definitions, "lists_job", instance, lists_month)
+            if modelling_ready(home):
+                execute(definitions, "model_job", instance, None)
         finally:
             update_data_docs(home)
     return summarise(home, months)
+
+
+def modelling_ready(home: Path) -> bool:
+    """Train the model only once the warehouse holds enough labelled months (25 or more)."""
+    from models.training import can_train
+
+    with connect(home / "warehouse.duckdb", read_only=True) as connection:
+        return can_train(connection)
 
 
 def summarise(home: Path, months: list[str]) -> RunSummary:
