@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.jobs import model_job, monthly_job, reference_job
+from pipelines.jobs import lists_job, model_job, monthly_job, reference_job
+from pipelines.lists import assets as lists_assets
+from pipelines.lists import checks as lists_checks
 from pipelines.loading import assets as loading_assets
 from pipelines.loading import checks as loading_checks
 from pipelines.modelling import assets as modelling_assets
@@ -21,13 +23,14 @@ from pipelines.validation.checks import monthly_checks, reference_checks
 def build_definitions(warehouse: Warehouse) -> dg.Definitions:
     """All assets, checks and jobs, bound to one home's warehouse."""
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([loading_assets, validation_assets, modelling_assets]),
+        assets=dg.load_assets_from_modules([lists_assets, loading_assets, validation_assets, modelling_assets]),
         asset_checks=[
+            *dg.load_asset_checks_from_modules([lists_checks]),
             *dg.load_asset_checks_from_modules([loading_checks, modelling_checks]),
             *reference_checks,
             *monthly_checks,
         ],
-        jobs=[reference_job, monthly_job, model_job],
+        jobs=[lists_job, reference_job, monthly_job, model_job],
         resources={"warehouse": warehouse},
         loggers={"console": console_without_stack_traces},
         executor=dg.in_process_executor,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
 from pipelines.loading.assets import deliveries, reference_data
 from pipelines.partitions import extract_months
 from pipelines.validation.assets import data_quality_report, staged_extract_month, staged_reference
@@ -24,4 +25,11 @@ model_job = dg.define_asset_job(
     "model_job",
     selection=dg.AssetSelection.groups("modelling"),
     description="Train, evaluate and audit the admission-risk model on every loaded month.",
+)
+
+lists_job = dg.define_asset_job(
+    "lists_job",
+    selection=dg.AssetSelection.assets(risk_scores, practice_risk_lists, federation_summaries),
+    partitions_def=extract_months,
+    description="Score one month with the current model and write the practice lists and federation summaries.",
 )

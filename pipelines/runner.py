@@ -13,6 +13,7 @@ import dagster as dg
 
 from pipelines.definitions import build_definitions
 from pipelines.errors import RunStopped
+from pipelines.lists.months import month_for_lists
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import Warehouse
 from pipelines.settings import configure_environment
@@ -55,6 +56,7 @@ class RunSummary:
             f"  warehouse        {self.home / 'warehouse.duckdb'}",
             f"  delivery reports {self.home / 'reports' / 'deliveries'}",
             f"  Dagster history  {self.home / 'dagster'} (DAGSTER_HOME)",
+            *([f"  practice lists   {self.home / 'outbox'}"] if (self.home / "outbox").is_dir() else []),
         ]
         return "\n".join(lines)
 
@@ -98,6 +100,9 @@ def run_locked(landing: Path, home: Path, truth: Path | None) -> RunSummary:
                 execute(definitions, "monthly_job", instance, month)
             if modelling_ready(home):
                 execute(definitions, "model_job", instance, None)
+            lists_month = month_for_lists(home)
+            if lists_month is not None:
+                execute(definitions, "lists_job", instance, lists_month)
         finally:
             update_data_docs(home)
     return summarise(home, months)
