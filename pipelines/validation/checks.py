@@ -75,6 +75,7 @@ def suite_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
         metadata={
             "summary": outcome.summary(),
             "rows_validated": outcome.rows,
+            "rows_staged": outcome.staged_rows,
             "expectations": outcome.expectations,
             "critical_failures": len(critical),
             "warning_failures": len(outcome.failed) - len(critical),
