@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint benchmark clean
+.PHONY: setup demo test lint benchmark clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,8 +28,16 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint browser
 	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+# Headless Chromium for the risk_list.html browser test (Debian's package; root only).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ]; then \
+		apt-get update && apt-get install -y chromium; \
+	elif [ ! -x /usr/bin/chromium ]; then \
+		echo "chromium missing: run 'make browser' as root (apt-get install chromium)"; \
+	fi
 
 benchmark: setup
 	$(VENV)/bin/python benchmarks/generator_benchmark.py
