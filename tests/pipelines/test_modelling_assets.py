@@ -1,0 +1,141 @@
+"""The modelling assets on a small generated zone: the model beats the prior-admissions
+baseline out of time, and the reports, registry and checks come out as documented."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from pipelines.modelling.assets import (
+    admission_risk_model,
+    fairness_audit,
+    model_card,
+    model_evaluation,
+    training_set,
+)
+from pipelines.modelling.checks import (
+    fairness_audit_observed_matches_expected_in_every_group,
+    model_evaluation_calibration_slope_within_range,
+    model_evaluation_model_beats_baselines,
+)
+from pipelines.resources import Warehouse
+
+PEOPLE, MONTHS = 4_000, 30
+ASSETS = [training_set, admission_risk_model, model_evaluation, fairness_audit, model_card]
+CHECKS = [
+    fairness_audit_observed_matches_expected_in_every_group,
+    model_evaluation_model_beats_baselines,
+    model_evaluation_calibration_slope_within_range,
+]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A generated zone (with truth.csv), loaded and staged once for the module."""
+    from models.training import build_training_set
+    from tests.warehouse.features_fixtures import generate_warehouse
+    from warehouse.connection import connect
+
+    folder = tmp_path_factory.mktemp("modelling-zone")
+    generate_warehouse(folder, people=PEOPLE, months=MONTHS)
+    with connect(folder / "warehouse.duckdb") as connection:
+        build_training_set(connection)  # builds the feature tables once, for every copy
+    return folder
+
+
+def materialise(generated: Path, home: Path, monkeypatch) -> dg.ExecuteInProcessResult:
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(generated / "warehouse.duckdb", home / "warehouse.duckdb")
+    monkeypatch.setenv("RISKSTRAT_TRUTH", str(generated / "truth.csv"))
+    warehouse = Warehouse(home=str(home), landing=str(generated / "landing"))
+    return dg.materialize([*ASSETS, *CHECKS], resources={"warehouse": warehouse})
+
+
+@pytest.fixture(scope="module")
+def first_run(generated, tmp_path_factory):
+    monkeypatch = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp("home")
+    try:
+        yield home, materialise(generated, home, monkeypatch)
+    finally:
+        monkeypatch.undo()
+
+
+def test_model_beats_prior_admissions_out_of_time_and_is_reported_beside_the_oracle(first_run):
+    home, result = first_run
+    assert result.success
+    evaluation = json.loads((home / "reports" / "model" / "evaluation.json").read_text())
+    assert list(evaluation)[:4] == ["model_version", "validation", "baselines", "oracle"]
+    model, prior = evaluation["validation"]["auroc"], evaluation["baselines"]["prior_admissions"]["auroc"]
+    assert model > prior + 0.03
+    assert evaluation["oracle"]["auroc"] > 0.6
+    assert 0.75 < evaluation["validation"]["calibration_slope"] < 1.25  # 5,000 people: wide
+    assert (home / "reports" / "model" / "calibration.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_model_metadata_has_auroc_slope_plot_baselines_and_oracle(first_run):
+    _, result = first_run
+    [materialization] = result.asset_materializations_for_node("admission_risk_model")
+    metadata = materialization.metadata
+    for key in ("auroc", "calibration_slope", "prior_admissions_auroc", "logistic_auroc", "oracle_auroc"):
+        assert key in metadata
+    assert metadata["calibration_plot"].value.startswith("![calibration, out of time](data:image/png;base64,")
+
+
+def test_registry_files_reports_and_card(first_run):
+    home, _ = first_run
+    current = json.loads((home / "models" / "current.json").read_text())
+    folder = home / "models" / current["version"]
+    assert {p.name for p in folder.iterdir()} == {
+        "model.txt", "validation_model.txt", "calibrator.json", "metadata.json",
+    }
+    fairness = json.loads((home / "reports" / "model" / "fairness.json").read_text())
+    assert {"age_band", "sex", "ethnicity_group", "imd_quintile", "practice"} <= set(fairness["groups"])
+    card = (home / "reports" / "model" / "model_card.md").read_text()
+    for heading in ("Intended use and users", "Data and months", "Predictors", "Outcome",
+                    "Performance", "Calibration", "Subgroup results", "Limitations"):
+        assert f"## {heading}" in card
+
+
+def test_checks_ran_and_do_not_block(first_run):
+    _, result = first_run
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert len(evaluations) == 3
+    assert all(e.severity == dg.AssetCheckSeverity.WARN for e in evaluations.values())
+
+
+def test_no_nhs_number_in_metadata(first_run, generated):
+    home, result = first_run
+    numbers = set(
+        pl.read_csv(generated / "truth.csv", schema_overrides={"nhs_number": pl.Utf8})["nhs_number"].to_list()
+    )
+    text = " ".join(
+        str(value.value)
+        for event in result.get_asset_materialization_events()
+        for value in event.materialization.metadata.values()
+    )
+    text += " ".join(str(e.metadata) for e in result.get_asset_check_evaluations())
+    for path in (home / "reports" / "model").glob("*.json"):
+        text += path.read_text()
+    text += (home / "reports" / "model" / "model_card.md").read_text()
+    found = set(re.findall(r"\b\d{10}\b", text))
+    assert not found & numbers
+
+
+def test_rerun_gives_identical_model_files_and_scores(first_run, generated, tmp_path, monkeypatch):
+    home, _ = first_run
+    again = tmp_path / "again"
+    assert materialise(generated, again, monkeypatch).success
+    version = json.loads((home / "models" / "current.json").read_text())["version"]
+    assert json.loads((again / "models" / "current.json").read_text())["version"] == version
+    for name in ("model.txt", "validation_model.txt", "calibrator.json", "metadata.json"):
+        assert (home / "models" / version / name).read_bytes() == (again / "models" / version / name).read_bytes()
+    first = pl.read_parquet(home / "models" / "validation_predictions.parquet")
+    second = pl.read_parquet(again / "models" / "validation_predictions.parquet")
+    assert first.equals(second)
