@@ -16,8 +16,8 @@ from pipelines.modelling import assets as modelling_assets
 from pipelines.modelling import checks as modelling_checks
 from pipelines.resources import Warehouse, warehouse_from_environment
 from pipelines.validation import assets as validation_assets
-from pipelines.validation.console import console_without_stack_traces
 from pipelines.validation.checks import monthly_checks, reference_checks
+from pipelines.validation.console import console_without_stack_traces
 
 
 def build_definitions(warehouse: Warehouse) -> dg.Definitions:
