@@ -47,8 +47,8 @@ def test_a_second_run_on_the_same_home_stops_cleanly_and_the_warehouse_is_intact
     first = start_run(landing, home)
     wait_for_lock_holder(home, first)
     second = start_run(landing, home)
-    second_out, second_err = second.communicate(timeout=300)
-    first_out, first_err = first.communicate(timeout=300)
+    _, second_err = second.communicate(timeout=300)
+    _, first_err = first.communicate(timeout=300)
 
     assert first.returncode == 0, first_err
     assert second.returncode == 1
