@@ -28,6 +28,7 @@ from warehouse.features import (
     add_months,
     ensure_features_built,
     month_end,
+    run,
 )
 
 _POLARS_TYPES: dict[str, pl.DataType] = {
@@ -39,10 +40,11 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
 
 def delivered_months(connection: duckdb.DuckDBPyConnection) -> list[str]:
     """Months ('YYYY-MM') with a registrations snapshot in the staged layer, oldest first."""
-    rows = connection.execute(
+    rows = run(
+        connection,
         "SELECT DISTINCT delivery_month FROM staged.registrations "
-        "WHERE delivery_month IS NOT NULL ORDER BY 1"
-    ).fetchall()
+        "WHERE delivery_month IS NOT NULL ORDER BY 1",
+    )
     return [str(month) for (month,) in rows]
 
 
@@ -109,14 +111,28 @@ def feature_frame(
     if with_labels:
         select += f", l.{_quote(LABEL)}"
         join = f" JOIN {LABELS} AS l USING (nhs_number, index_date)"
-    query = (
-        f"SELECT {select} FROM {PERSON_FEATURES} AS p{join} "
+    # Selected into a temporary table first, then read and counted against it: a frame that
+    # came back shorter than the rows selected must fail loudly, never train quietly.
+    run(
+        connection,
+        f"CREATE OR REPLACE TEMP TABLE feature_frame_rows AS SELECT {select} "
+        f"FROM {PERSON_FEATURES} AS p{join} "
         "WHERE list_contains($dates, p.index_date) "
-        "AND p.nhs_number NOT IN (SELECT nhs_number FROM features.type1_opt_outs) "
-        "ORDER BY p.index_date, p.nhs_number"
+        "AND p.nhs_number NOT IN (SELECT nhs_number FROM features.type1_opt_outs)",
+        {"dates": dates},
     )
-    frame = pl.from_arrow(connection.sql(query, params={"dates": dates}).to_arrow_table())
+    try:
+        [(counted,)] = run(connection, "SELECT count(*) FROM feature_frame_rows")
+        frame = pl.from_arrow(
+            connection.sql(
+                "SELECT * FROM feature_frame_rows ORDER BY index_date, nhs_number"
+            ).to_arrow_table()
+        )
+    finally:
+        run(connection, "DROP TABLE IF EXISTS feature_frame_rows")
     assert isinstance(frame, pl.DataFrame)
+    if frame.height != counted:
+        raise RuntimeError(f"the feature frame read {frame.height} rows of {counted} selected")
     return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
 
 

@@ -65,6 +65,17 @@ LABELS = "features.labels"
 BUILDS = "features.feature_builds"
 
 
+def run(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Execute one statement and fetch its whole result.
+
+    DuckDB keeps an unfetched result open on the connection, and a later relation query
+    (connection.sql) then fails or misreads; every statement here is run to completion.
+    """
+    return connection.execute(sql, parameters).fetchall()
+
+
 def feature_parameters(index_date: datetime.date) -> dict[str, Any]:
     """The named parameters of person_features.sql for one index date."""
     return {
@@ -99,9 +110,10 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the features schema's opt-out view and build bookkeeping table."""
-    connection.execute("CREATE SCHEMA IF NOT EXISTS features")
-    connection.execute(read_sql("features/type1_opt_outs.sql"))
-    connection.execute(
+    run(connection, "CREATE SCHEMA IF NOT EXISTS features")
+    run(connection, read_sql("features/type1_opt_outs.sql"))
+    run(
+                connection,
         f"CREATE TABLE IF NOT EXISTS {BUILDS} (index_date DATE PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
     )
 
@@ -109,12 +121,12 @@ def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
 def source_fingerprint(connection: duckdb.DuckDBPyConnection, index_date: datetime.date) -> str:
     """Digest of the staged data that features and labels at `index_date` can depend on."""
     horizon = add_months(index_date, 12)
-    row = connection.execute(
+    [(fingerprint,)] = run(
+        connection,
         read_sql("features/source_fingerprint.sql"),
         {"horizon_month": f"{horizon.year:04d}-{horizon.month:02d}"},
-    ).fetchone()
-    assert row is not None
-    return str(row[0])
+    )
+    return str(fingerprint)
 
 
 def build_features(
@@ -131,30 +143,33 @@ def build_features(
     for index_date in dates:
         parameters = feature_parameters(index_date)
         fingerprint = source_fingerprint(connection, index_date)
-        connection.execute("BEGIN TRANSACTION")
+        run(connection, "BEGIN TRANSACTION")
         try:
-            connection.execute(
+            run(
+                connection,
                 "CREATE OR REPLACE TEMP TABLE person_features_batch AS "
                 + read_sql("features/person_features.sql"),
                 parameters,
             )
             _ensure_tables_match(connection)
-            connection.execute(f"DELETE FROM {PERSON_FEATURES} WHERE index_date = $d", {"d": index_date})
-            connection.execute(f"INSERT INTO {PERSON_FEATURES} SELECT * FROM person_features_batch")
-            connection.execute(f"DELETE FROM {LABELS} WHERE index_date = $d", {"d": index_date})
-            connection.execute(
+            run(connection, f"DELETE FROM {PERSON_FEATURES} WHERE index_date = $d", {"d": index_date})
+            run(connection, f"INSERT INTO {PERSON_FEATURES} SELECT * FROM person_features_batch")
+            run(connection, f"DELETE FROM {LABELS} WHERE index_date = $d", {"d": index_date})
+            run(
+                connection,
                 f"INSERT INTO {LABELS} " + read_sql("features/labels.sql"),
                 {"index_date": index_date, "emergency_methods": list(EMERGENCY_ADMISSION_METHODS)},
             )
-            connection.execute(
+            run(
+                connection,
                 f"INSERT OR REPLACE INTO {BUILDS} VALUES ($d, $f)", {"d": index_date, "f": fingerprint}
             )
-            row = connection.execute("SELECT count(*) FROM person_features_batch").fetchone()
-            written += int(row[0]) if row else 0
-            connection.execute("DROP TABLE person_features_batch")
-            connection.execute("COMMIT")
+            [(rows,)] = run(connection, "SELECT count(*) FROM person_features_batch")
+            written += int(rows)
+            run(connection, "DROP TABLE person_features_batch")
+            run(connection, "COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            run(connection, "ROLLBACK")
             raise
     remove_opted_out(connection)
     return written
@@ -166,7 +181,7 @@ def ensure_features_built(
     """Build the index dates never built or built from different staged data; those rebuilt."""
     dates = _month_ends(index_dates)
     ensure_feature_schema(connection)
-    built = dict(connection.execute(f"SELECT index_date, fingerprint FROM {BUILDS}").fetchall())
+    built = dict(run(connection, f"SELECT index_date, fingerprint FROM {BUILDS}"))
     stale = [d for d in dates if built.get(d) != source_fingerprint(connection, d)]
     if stale or not _table_exists(connection, PERSON_FEATURES):
         build_features(connection, stale)
@@ -179,7 +194,8 @@ def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> None:
     """Delete every row of anyone whose latest registrations delivery carries an opt-out."""
     for table in (PERSON_FEATURES, LABELS):
         if _table_exists(connection, table):
-            connection.execute(
+            run(
+                connection,
                 f"DELETE FROM {table} WHERE nhs_number IN "
                 "(SELECT nhs_number FROM features.type1_opt_outs)"
             )
@@ -190,28 +206,31 @@ def _ensure_tables_match(connection: duckdb.DuckDBPyConnection) -> None:
     wanted = _columns(connection, "person_features_batch")
     if _table_exists(connection, PERSON_FEATURES) and _columns(connection, PERSON_FEATURES) == wanted:
         return
-    connection.execute(
+    run(
+                connection,
         f"CREATE OR REPLACE TABLE {PERSON_FEATURES} AS SELECT * FROM person_features_batch LIMIT 0"
     )
-    connection.execute(
+    run(
+                connection,
         f"CREATE OR REPLACE TABLE {LABELS} (nhs_number VARCHAR NOT NULL, index_date DATE NOT NULL, "
         "emergency_admission_12m TINYINT NOT NULL)"
     )
     # Rows built with the old feature set are gone, so are their build records.
-    connection.execute(f"DELETE FROM {BUILDS}")
+    run(connection, f"DELETE FROM {BUILDS}")
 
 
 def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    return [(str(row[0]), str(row[1])) for row in connection.execute(f"DESCRIBE {table}").fetchall()]
+    return [(str(row[0]), str(row[1])) for row in run(connection, f"DESCRIBE {table}")]
 
 
 def _table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, name = qualified.split(".")
-    row = connection.execute(
+    [(count,)] = run(
+        connection,
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",
         {"s": schema, "n": name},
-    ).fetchone()
-    return bool(row and row[0])
+    )
+    return bool(count)
 
 
 def _month_ends(index_dates: Iterable[datetime.date] | Sequence[datetime.date]) -> list[datetime.date]:
