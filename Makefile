@@ -34,7 +34,7 @@ test: lint browser
 # Headless Chromium for the risk_list.html browser test (Debian's package; root only).
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = "0" ]; then \
-		apt-get update && apt-get install -y chromium; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	elif [ ! -x /usr/bin/chromium ]; then \
 		echo "chromium missing: run 'make browser' as root (apt-get install chromium)"; \
 	fi
