@@ -77,7 +77,7 @@ def warehouse_for(people: int, months: int, work: Path) -> Path:
     return path
 
 
-def synthetic_training_set(people: int):  # type: ignore[no-untyped-def]
+def synthetic_training_set(people: int, labelled_months: int):  # type: ignore[no-untyped-def]
     import datetime
 
     import numpy as np
@@ -87,7 +87,7 @@ def synthetic_training_set(people: int):  # type: ignore[no-untyped-def]
     from models.training import TrainingSet, plan_training
 
     rng = np.random.default_rng(7)
-    labelled = [datetime.date(2023 + (m // 12), m % 12 + 1, 28) for m in range(24)]
+    labelled = [datetime.date(2023 + (m // 12), m % 12 + 1, 28) for m in range(labelled_months)]
     plan = plan_training(labelled)
     frames = []
     for date in plan.all_dates:
@@ -117,6 +117,10 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--work", type=Path, default=Path("/tmp/riskstrat-training-benchmark"))
     parser.add_argument("--synthetic", action="store_true", help="random frame, no warehouse")
+    parser.add_argument(
+        "--labelled-months", type=int, default=24,
+        help="with --synthetic: 24 (a 36-month feed: 1 training date) .. 33+ (4 training dates)",
+    )
     arguments = parser.parse_args()
 
     from models.feature_catalogue import FEATURES, LABEL
@@ -125,7 +129,7 @@ def main() -> None:
     results: dict[str, object] = {"people": arguments.people, "months": arguments.months}
     if arguments.synthetic:
         with Phase("synthetic frame") as phase:
-            training_set = synthetic_training_set(arguments.people)
+            training_set = synthetic_training_set(arguments.people, arguments.labelled_months)
     else:
         arguments.work.mkdir(parents=True, exist_ok=True)
         with Phase("generate, load and stage (not the benchmark)"):
