@@ -14,6 +14,8 @@ from pipelines.loading import assets as loading_assets
 from pipelines.loading import checks as loading_checks
 from pipelines.modelling import assets as modelling_assets
 from pipelines.modelling import checks as modelling_checks
+from pipelines.operations.schedules import schedules
+from pipelines.operations.sensors import sensors
 from pipelines.resources import Warehouse, warehouse_from_environment
 from pipelines.validation import assets as validation_assets
 from pipelines.validation.checks import monthly_checks, reference_checks
@@ -31,6 +33,8 @@ def build_definitions(warehouse: Warehouse) -> dg.Definitions:
             *monthly_checks,
         ],
         jobs=[lists_job, reference_job, monthly_job, model_job],
+        schedules=schedules,
+        sensors=sensors,
         resources={"warehouse": warehouse},
         loggers={"console": console_without_stack_traces},
         executor=dg.in_process_executor,

@@ -1,0 +1,76 @@
+"""Whether a month is scored by the current model or the model is retrained first.
+
+Retrain when there is no current model, when `every_months` new labelled index dates
+exist beyond the latest one the current model learnt from (default 3: quarterly), or
+when the latest drift report for the current model found a PSI past its threshold.
+Otherwise the current model scores the month. Plain code: never imports dagster.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.drift import latest_drift
+
+FOLLOW_UP_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class RetrainingDecision:
+    retrain: bool
+    reason: str
+
+
+def months_between(earlier: datetime.date, later: datetime.date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def latest_labelled_month(month: str) -> datetime.date:
+    """The latest index date with a full 12-month follow-up once `month` is delivered."""
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 1 - FOLLOW_UP_MONTHS
+    return datetime.date(index // 12, index % 12 + 1, 1)
+
+
+def learnt_up_to(models_dir: Path) -> tuple[str, datetime.date] | None:
+    """The current model's version and the latest index date it learnt from, if any."""
+    current = models_dir / "current.json"
+    if not current.is_file():
+        return None
+    version = str(json.loads(current.read_text())["version"])
+    metadata = json.loads((models_dir / version / "metadata.json").read_text())
+    plan = metadata.get("plan", {})
+    dates = [*plan.get("training_dates", []), plan.get("validation_date"), *plan.get("refit_dates", [])]
+    latest = max(datetime.date.fromisoformat(d) for d in dates if d)
+    return version, latest
+
+
+def retraining_decision(
+    home: Path, month: str, *, every_months: int = 3
+) -> RetrainingDecision:
+    """Retrain before scoring `month`, or score it with the current model, and why."""
+    learnt = learnt_up_to(home / "models")
+    if learnt is None:
+        return RetrainingDecision(True, "there is no current model yet")
+    version, latest = learnt
+    new_months = months_between(latest, latest_labelled_month(month))
+    if new_months >= every_months:
+        return RetrainingDecision(
+            True,
+            f"{new_months} new labelled month(s) since model {version} learnt up to "
+            f"{latest:%Y-%m} (retrain every {every_months})",
+        )
+    drift = latest_drift(home / "reports" / "drift", before_or_at=month)
+    if drift is not None and drift.get("model_version") == version and drift.get("drifted"):
+        return RetrainingDecision(
+            True,
+            f"drift in {drift['month']} against model {version}: "
+            + ", ".join(str(name) for name in drift["drifted"])  # type: ignore[attr-defined]
+            + f" past PSI {drift['threshold']}",
+        )
+    return RetrainingDecision(
+        False, f"model {version} is current ({new_months} new labelled month(s), no drift)"
+    )

@@ -1,0 +1,71 @@
+"""The monthly schedule: the latest delivered month, once per delivery, on the configured day."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.operations.deliveries import manifest_digests
+from pipelines.operations.schedules import monthly_schedule
+from pipelines.resources import Warehouse
+from tests import supplier
+
+TICK = datetime.datetime(2024, 3, 10, 6, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def tick(instance: dg.DagsterInstance, landing: Path) -> dg.RunRequest | dg.SkipReason:
+    warehouse = Warehouse(home=str(landing.parent / "home"), landing=str(landing))
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=TICK, resources={"warehouse": warehouse}
+    )
+    result = monthly_schedule(context)
+    assert isinstance(result, dg.RunRequest | dg.SkipReason)
+    return result
+
+
+def test_the_schedule_ticks_after_the_delivery_day_in_london():
+    assert monthly_schedule.cron_schedule == "0 6 10 * *"
+    assert monthly_schedule.execution_timezone == "Europe/London"
+    assert monthly_schedule.job_name == "monthly_job"
+
+
+def test_the_schedule_requests_the_latest_delivered_month(tmp_path: Path, instance: dg.DagsterInstance):
+    landing = tmp_path / "landing"
+    supplier.write_landing(landing, months=("2024-01", "2024-02"))
+    supplier.write_month(landing, "2024-03", supplier.month_files("2024-03"), manifest=None)
+
+    request = tick(instance, landing)
+
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "2024-02"  # 2024-03 has no manifest yet
+    assert request.run_key == f"2024-02:{manifest_digests(landing)['2024-02']}"
+    assert instance.has_dynamic_partition("extract_months", "2024-02")
+
+
+def test_the_schedule_skips_a_delivery_that_already_ran(tmp_path: Path, instance: dg.DagsterInstance):
+    landing = tmp_path / "landing"
+    supplier.write_landing(landing, months=("2024-01",))
+    request = tick(instance, landing)
+    assert isinstance(request, dg.RunRequest)
+    instance.add_run(
+        dg.DagsterRun(job_name="monthly_job", run_id="a-sensor-run", tags=dict(request.tags),
+                      status=dg.DagsterRunStatus.SUCCESS)
+    )
+
+    assert isinstance(tick(instance, landing), dg.SkipReason)
+
+
+def test_the_schedule_skips_when_nothing_is_delivered(tmp_path: Path, instance: dg.DagsterInstance):
+    (tmp_path / "landing" / "extracts").mkdir(parents=True)
+    skipped = tick(instance, tmp_path / "landing")
+    assert isinstance(skipped, dg.SkipReason) and "late" in (skipped.skip_message or "")
