@@ -95,7 +95,10 @@ def command_run(arguments: argparse.Namespace) -> int:
     if not landing.is_dir():
         raise RunStopped(f"The landing zone {landing} does not exist.")
     truth = arguments.truth.resolve() if arguments.truth else None
-    summary = run_pipeline(landing=landing, home=home, truth=truth, wait_seconds=arguments.wait)
+    print(f"Running every delivered month of {landing} into {home} ...", flush=True)
+    summary = run_pipeline(
+        landing=landing, home=home, truth=truth, wait_seconds=arguments.wait, progress=show_progress
+    )
     print(summary)
     return 0
 
@@ -108,9 +111,16 @@ def command_demo(arguments: argparse.Namespace) -> int:
     data = home / "demo-data"
     print(f"Generating {arguments.people:,} synthetic people over {arguments.months} months into {data} ...")
     generate(data, people=arguments.people, months=arguments.months, seed=arguments.seed)
-    summary = run_pipeline(landing=data / "landing", home=home, truth=data / "truth.csv")
+    summary = run_pipeline(
+        landing=data / "landing", home=home, truth=data / "truth.csv", progress=show_progress
+    )
     print(summary)
     return 0
+
+
+def show_progress(line: str) -> None:
+    """One line as each Dagster job finishes (the Dagster event stream stays in the UI)."""
+    print(f"  {line}", flush=True)
 
 
 if __name__ == "__main__":

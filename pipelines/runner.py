@@ -6,6 +6,9 @@ so the Dagster UI shows the same history as the command line.
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +45,12 @@ class RunSummary:
     month_status: dict[str, str] = field(default_factory=dict)
     rows_loaded: int = 0
     files_rejected: int = 0
+    people: int = 0
+    rows_quarantined: int = 0
+    auroc: float | None = None
+    data_docs: Path | None = None
+    model_card: Path | None = None
+    practice_list: Path | None = None
 
     def __str__(self) -> str:
         incomplete = [m for m, s in self.month_status.items() if s != "loaded"]
@@ -49,6 +58,8 @@ class RunSummary:
             f"riskstrat: {len(self.months)} month(s) {self.months[0] if self.months else ''}"
             f"{' .. ' + self.months[-1] if len(self.months) > 1 else ''}; "
             f"{self.rows_loaded:,} rows loaded; {self.files_rejected} file(s) rejected.",
+            f"  {self.people:,} people; {self.rows_quarantined:,} row(s) quarantined"
+            + (f"; model AUROC {self.auroc:.3f}" if self.auroc is not None else "; no model yet"),
         ]
         if incomplete:
             lines.append("  not loaded: " + ", ".join(f"{m} ({self.month_status[m]})" for m in incomplete))
@@ -57,12 +68,20 @@ class RunSummary:
             f"  delivery reports {self.home / 'reports' / 'deliveries'}",
             f"  Dagster history  {self.home / 'dagster'} (DAGSTER_HOME)",
             *([f"  practice lists   {self.home / 'outbox'}"] if (self.home / "outbox").is_dir() else []),
+            *([f"  Data Docs        {self.data_docs}"] if self.data_docs else []),
+            *([f"  model card       {self.model_card}"] if self.model_card else []),
+            *([f"  a practice list  {self.practice_list}"] if self.practice_list else []),
         ]
         return "\n".join(lines)
 
 
+Progress = Callable[[str], None]
+"""Told one line as each job finishes (pipelines.cli prints them)."""
+
+
 def run_pipeline(
-    landing: Path, home: Path, truth: Path | None = None, wait_seconds: float = 0.0
+    landing: Path, home: Path, truth: Path | None = None, wait_seconds: float = 0.0,
+    progress: Progress | None = None,
 ) -> RunSummary:
     """Materialise every asset for every month folder of `landing` into `home`.
 
@@ -70,12 +89,14 @@ def run_pipeline(
     """
     try:
         with run_lock(home, wait_seconds):
-            return run_locked(landing, home, truth)
+            return run_locked(landing, home, truth, progress)
     except HomeBusyError as error:
         raise RunStopped(str(error)) from None
 
 
-def run_locked(landing: Path, home: Path, truth: Path | None) -> RunSummary:
+def run_locked(
+    landing: Path, home: Path, truth: Path | None, progress: Progress | None = None
+) -> RunSummary:
     if truth is None and (landing.parent / "truth.csv").is_file():
         truth = landing.parent / "truth.csv"
     configure_environment(landing, home, truth)
@@ -95,14 +116,14 @@ def run_locked(landing: Path, home: Path, truth: Path | None) -> RunSummary:
         if new:
             instance.add_dynamic_partitions(EXTRACT_MONTHS, new)
         try:
-            execute(definitions, "reference_job", instance, None)
+            execute(definitions, "reference_job", instance, None, progress)
             for month in months:
-                execute(definitions, "monthly_job", instance, month)
+                execute(definitions, "monthly_job", instance, month, progress)
             if modelling_ready(home):
-                execute(definitions, "model_job", instance, None)
+                execute(definitions, "model_job", instance, None, progress)
             lists_month = month_for_lists(home)
             if lists_month is not None:
-                execute(definitions, "lists_job", instance, lists_month)
+                execute(definitions, "lists_job", instance, lists_month, progress)
         finally:
             update_data_docs(home)
     return summarise(home, months)
@@ -130,18 +151,56 @@ def summarise(home: Path, months: list[str]) -> RunSummary:
             "FROM raw.delivery_files"
         ).fetchone() or (0, 0)
     summary.rows_loaded, summary.files_rejected = int(loaded), int(rejected)
+    summarise_outputs(summary)
     return summary
 
 
+def summarise_outputs(summary: RunSummary) -> None:
+    """People, quarantined rows, AUROC and where to look: each left empty when not made yet."""
+    home = summary.home
+    with connect(home / "warehouse.duckdb", read_only=True) as connection:
+        tables = {
+            f"{schema}.{name}"
+            for schema, name in connection.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables()"
+            ).fetchall()
+        }
+        if "staged.registrations" in tables:
+            row = connection.execute("SELECT count(DISTINCT nhs_number) FROM staged.registrations").fetchone()
+            summary.people = int(row[0]) if row else 0
+        if "quarantine.rows" in tables:
+            row = connection.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT delivery_month, source_file, line_number "
+                "FROM quarantine.rows)"
+            ).fetchone()
+            summary.rows_quarantined = int(row[0]) if row else 0
+    evaluation = home / "reports" / "model" / "evaluation.json"
+    if evaluation.is_file():
+        summary.auroc = float(json.loads(evaluation.read_text())["validation"]["auroc"])
+    data_docs = home / "reports" / "data_docs" / "index.html"
+    summary.data_docs = data_docs if data_docs.is_file() else None
+    card = home / "reports" / "model" / "model_card.md"
+    summary.model_card = card if card.is_file() else None
+    lists = sorted(
+        path for path in (home / "outbox").glob("*/*/*/risk_list.html") if path.parts[-3] != "summary"
+    )
+    summary.practice_list = lists[-1] if lists else None
+
+
 def execute(
-    definitions: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None
+    definitions: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None,
+    progress: Progress | None = None,
 ) -> dg.ExecuteInProcessResult:
     job = definitions.resolve_job_def(job_name)
+    started = time.monotonic()
     result = job.execute_in_process(
         instance=instance, partition_key=partition_key, run_config=QUIET_LOGS, raise_on_error=False
     )
+    where = f" for {partition_key}" if partition_key else ""
+    if progress is not None:
+        outcome = "done" if result.success else "FAILED"
+        progress(f"{job_name}{where}: {outcome} in {time.monotonic() - started:.1f} s")
     if not result.success:
-        where = f" for {partition_key}" if partition_key else ""
         raise RunStopped(f"{job_name}{where}: {failure_message(result)}")
     return result
 
