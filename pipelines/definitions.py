@@ -14,6 +14,8 @@ from pipelines.loading import assets as loading_assets
 from pipelines.loading import checks as loading_checks
 from pipelines.modelling import assets as modelling_assets
 from pipelines.modelling import checks as modelling_checks
+from pipelines.operations import assets as operations_assets
+from pipelines.operations.freshness import with_lists_freshness
 from pipelines.operations.schedules import schedules
 from pipelines.operations.sensors import sensors
 from pipelines.resources import Warehouse, warehouse_from_environment
@@ -24,8 +26,11 @@ from pipelines.validation.console import console_without_stack_traces
 
 def build_definitions(warehouse: Warehouse) -> dg.Definitions:
     """All assets, checks and jobs, bound to one home's warehouse."""
-    return dg.Definitions(
-        assets=dg.load_assets_from_modules([lists_assets, loading_assets, validation_assets, modelling_assets]),
+    definitions = dg.Definitions(
+        assets=[
+            *dg.load_assets_from_modules([lists_assets, loading_assets, validation_assets, modelling_assets]),
+            operations_assets.population_drift,
+        ],
         asset_checks=[
             *dg.load_asset_checks_from_modules([lists_checks]),
             *dg.load_asset_checks_from_modules([loading_checks, modelling_checks]),
@@ -39,6 +44,7 @@ def build_definitions(warehouse: Warehouse) -> dg.Definitions:
         loggers={"console": console_without_stack_traces},
         executor=dg.in_process_executor,
     )
+    return with_lists_freshness(definitions)
 
 
 defs = build_definitions(warehouse_from_environment())
