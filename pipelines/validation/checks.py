@@ -13,6 +13,7 @@ Each failed check's metadata carries ``summary``: one sentence naming month, fee
 rule, which ``riskstrat run`` prints when a blocking check stops it.
 """
 
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 
@@ -21,13 +22,13 @@ from pipelines.resources import Warehouse
 from pipelines.validation.assets import MONTHLY_FEEDS, REFERENCE_FEEDS, staged_key
 from warehouse.quality import volume_anomalies
 from warehouse.staged import FileReconciliation, reconcile_month, reconcile_reference
-from warehouse.validation import SuiteOutcome, validate_staged
+from warehouse.validation import SuiteOutcome, validate_month, validate_staged
 
 RECONCILIATION_RULE = "every delivered row is staged, quarantined or ignored"
 
 
 def reconciliation_result(
-    feed: str, month: str | None, files: list[FileReconciliation]
+    feed: str, month: str | None, files: list[FileReconciliation], check_name: str | None = None
 ) -> dg.AssetCheckResult:
     """Pass when every file of `feed` reconciles; fail (ERROR, so blocking) naming each file that does not."""
     mine = [f for f in files if f.feed == feed]
@@ -49,6 +50,8 @@ def reconciliation_result(
         for f in mine
     )
     return dg.AssetCheckResult(
+        asset_key=staged_key(feed) if check_name else None,
+        check_name=check_name,
         passed=not broken,
         severity=dg.AssetCheckSeverity.ERROR,
         description=summary,
@@ -61,7 +64,7 @@ def reconciliation_result(
     )
 
 
-def suite_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
+def suite_result(outcome: SuiteOutcome, check_name: str | None = None) -> dg.AssetCheckResult:
     """Passed when every expectation holds; severity ERROR (blocking) only for critical failures."""
     critical = outcome.critical_failures
     failures = "| rule | severity | rows |\n| --- | --- | ---: |\n" + "\n".join(
@@ -69,6 +72,8 @@ def suite_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
         for f in outcome.failed
     )
     return dg.AssetCheckResult(
+        asset_key=staged_key(outcome.feed) if check_name else None,
+        check_name=check_name,
         passed=outcome.success,
         severity=dg.AssetCheckSeverity.ERROR if critical else dg.AssetCheckSeverity.WARN,
         description=outcome.summary(),
@@ -86,42 +91,75 @@ def suite_result(outcome: SuiteOutcome) -> dg.AssetCheckResult:
     )
 
 
-def _monthly_reconciliation_check(feed: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=staged_key(feed),
-        name=f"staged_{feed}_every_delivered_row_accounted_for",
-        description=f"Blocking: every {feed} row delivered this month is staged, quarantined or ignored.",
-        blocking=True,
-        partitions_def=extract_months,
-        pool="warehouse",
-    )
-    def check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        month = context.partition_key
-        with warehouse.connect() as connection:
-            files = reconcile_month(connection, month)
-        return reconciliation_result(feed, month, files)
-
-    return check
+def reconciliation_check_name(feed: str) -> str:
+    return f"staged_{feed}_every_delivered_row_accounted_for"
 
 
-def _monthly_suite_check(feed: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=staged_key(feed),
-        name=f"staged_{feed}_meets_contract",
-        description=(
-            f"The {feed} contract's Great Expectations suite on the month's staged rows: "
-            "critical failures block, warnings do not."
-        ),
-        blocking=True,
-        partitions_def=extract_months,
-        pool="warehouse",
-    )
-    def check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.connect() as connection:
-            outcome = validate_staged(connection, warehouse.home_path, feed, context.partition_key)
-        return suite_result(outcome)
+def suite_check_name(feed: str) -> str:
+    return f"staged_{feed}_meets_contract"
 
-    return check
+
+def _selected_feeds(context: dg.AssetCheckExecutionContext, check_name: Callable[[str], str]) -> list[str]:
+    selected = {key.name for key in context.selected_asset_check_keys}
+    return [feed for feed in MONTHLY_FEEDS if check_name(feed) in selected]
+
+
+# One step per month for each kind of check rather than one per feed: the month's files are
+# reconciled by one query, and the suites share one Great Expectations context, one read
+# of the reference codes and one warehouse connection (docs/validation.md, Cost). Each
+# feed still has its own named, blocking check; a blocking failure fails the step, which
+# stops whatever is built on the month's staged tables (training_set reads all of them).
+@dg.multi_asset_check(
+    name="staged_month_every_delivered_row_accounted_for",
+    specs=[
+        dg.AssetCheckSpec(
+            reconciliation_check_name(feed),
+            asset=staged_key(feed),
+            description=f"Blocking: every {feed} row delivered this month is staged, quarantined or ignored.",
+            blocking=True,
+            partitions_def=extract_months,
+        )
+        for feed in MONTHLY_FEEDS
+    ],
+    can_subset=True,
+    pool="warehouse",
+)
+def staged_month_every_delivered_row_accounted_for(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> Iterator[dg.AssetCheckResult]:
+    month = context.partition_key
+    with warehouse.connect() as connection:
+        files = reconcile_month(connection, month)
+    for feed in _selected_feeds(context, reconciliation_check_name):
+        yield reconciliation_result(feed, month, files, reconciliation_check_name(feed))
+
+
+@dg.multi_asset_check(
+    name="staged_month_meets_contract",
+    specs=[
+        dg.AssetCheckSpec(
+            suite_check_name(feed),
+            asset=staged_key(feed),
+            description=(
+                f"The {feed} contract's Great Expectations suite on the month's staged rows: "
+                "critical failures block, warnings do not."
+            ),
+            blocking=True,
+            partitions_def=extract_months,
+        )
+        for feed in MONTHLY_FEEDS
+    ],
+    can_subset=True,
+    pool="warehouse",
+)
+def staged_month_meets_contract(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> Iterator[dg.AssetCheckResult]:
+    feeds = _selected_feeds(context, suite_check_name)
+    with warehouse.connect() as connection:
+        outcomes = validate_month(connection, warehouse.home_path, feeds, context.partition_key)
+    for feed, outcome in outcomes.items():
+        yield suite_result(outcome, suite_check_name(feed))
 
 
 def _reference_reconciliation_check(feed: str) -> dg.AssetChecksDefinition:
@@ -201,7 +239,7 @@ reference_checks = [
     *(_reference_suite_check(feed) for feed in REFERENCE_FEEDS),
 ]
 monthly_checks = [
-    *(_monthly_reconciliation_check(feed) for feed in MONTHLY_FEEDS),
-    *(_monthly_suite_check(feed) for feed in MONTHLY_FEEDS),
+    staged_month_every_delivered_row_accounted_for,
+    staged_month_meets_contract,
     staged_consultations_practice_volume_not_halved,
 ]
