@@ -21,8 +21,7 @@ from warehouse.validation import validate_staged
 MONTH = "2024-01"
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Warehouse:
+def make_warehouse(tmp_path: Path) -> Warehouse:
     landing = tmp_path / "landing"
     supplier.write_landing(landing, months=(MONTH,))
     admissions = landing / "extracts" / MONTH / "sus" / "admissions.csv"
@@ -36,11 +35,27 @@ def warehouse(tmp_path: Path) -> Warehouse:
     return Warehouse(home=str(tmp_path / "home"), landing=str(landing))
 
 
-@pytest.fixture
-def instance() -> dg.DagsterInstance:
+def make_instance() -> dg.DagsterInstance:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(extract_months.name, [MONTH])
     return instance
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    return make_warehouse(tmp_path)
+
+
+@pytest.fixture
+def instance() -> dg.DagsterInstance:
+    return make_instance()
+
+
+@pytest.fixture(scope="module")
+def month_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
+    """One clean month staged, checked and reported, shared by the tests that only read it."""
+    warehouse = make_warehouse(tmp_path_factory.mktemp("month"))
+    return warehouse, materialise_month(warehouse, make_instance())
 
 
 def materialise_month(warehouse: Warehouse, instance: dg.DagsterInstance, extra_assets=()) -> dg.ExecuteInProcessResult:
@@ -56,8 +71,8 @@ def materialise_month(warehouse: Warehouse, instance: dg.DagsterInstance, extra_
     )
 
 
-def test_a_month_stages_reconciles_and_reports(warehouse, instance):
-    result = materialise_month(warehouse, instance)
+def test_a_month_stages_reconciles_and_reports(month_run):
+    warehouse, result = month_run
 
     assert result.success
     metadata = {
@@ -83,8 +98,8 @@ def test_a_month_stages_reconciles_and_reports(warehouse, instance):
     assert (warehouse.reports_path / "data_quality" / f"{MONTH}.html").is_file()
 
 
-def test_reference_checks_called_directly_return_results(warehouse, instance):
-    dg.materialize([reference_data, staged_reference], instance=instance, resources={"warehouse": warehouse})
+def test_reference_checks_called_directly_return_results(month_run):
+    warehouse, _ = month_run  # reference data staged
     results = {check.check_key.name: check(warehouse=warehouse) for check in reference_checks}
     assert all(isinstance(r, dg.AssetCheckResult) for r in results.values())
     assert {name: r.passed for name, r in results.items()} == {
@@ -95,12 +110,16 @@ def test_reference_checks_called_directly_return_results(warehouse, instance):
     }
 
 
-def test_a_staged_table_breaking_its_contract_fails_the_suite_with_error_severity(warehouse, instance):
-    assert materialise_month(warehouse, instance).success
+def test_a_staged_table_breaking_its_contract_fails_the_suite_with_error_severity(month_run):
+    warehouse, run = month_run
+    assert run.success
     with warehouse.connect() as connection:
         # What the suite exists to catch: a row in staged that the SQL should have quarantined.
+        # Rolled back afterwards: the month is shared with the other tests of this module.
+        connection.execute("BEGIN TRANSACTION")
         connection.execute("UPDATE staged.consultations SET mode = 'carrier_pigeon' WHERE line_number = 1")
         result = suite_result(validate_staged(connection, warehouse.home_path, "consultations", MONTH))
+        connection.execute("ROLLBACK")
     assert isinstance(result, dg.AssetCheckResult)
     assert not result.passed
     assert result.severity == dg.AssetCheckSeverity.ERROR
