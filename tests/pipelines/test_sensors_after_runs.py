@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.operations.sensors import MONTH_TAG, month_loaded_sensor, model_trained_sensor
+from pipelines.operations.sensors import MONTH_TAG, model_trained_sensor, month_loaded_sensor
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import Warehouse
 
