@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -18,9 +17,13 @@ TICK = datetime.datetime(2024, 3, 10, 6, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
+def instance(tmp_path: Path) -> dg.DagsterInstance:
+    # A persistent instance (schedule contexts reopen it by reference), not entered as a
+    # context: leaving dg.instance_for_test()'s context left Dagster's definitions-state
+    # storage pointing at the disposed instance, and every later materialisation in the
+    # same pytest worker failed with "undefined DagsterInstance weakref".
+    (tmp_path / "dagster").mkdir()
+    return dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster"))
 
 
 def tick(instance: dg.DagsterInstance, landing: Path) -> dg.RunRequest | dg.SkipReason:
