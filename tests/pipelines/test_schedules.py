@@ -18,20 +18,20 @@ TICK = datetime.datetime(2024, 3, 10, 6, 0, tzinfo=datetime.UTC)
 
 @pytest.fixture
 def instance(tmp_path: Path) -> dg.DagsterInstance:
-    # A persistent instance (schedule contexts reopen it by reference), not entered as a
-    # context: leaving dg.instance_for_test()'s context left Dagster's definitions-state
-    # storage pointing at the disposed instance, and every later materialisation in the
-    # same pytest worker failed with "undefined DagsterInstance weakref".
+    # A persistent instance: schedule contexts reopen it by reference.
     (tmp_path / "dagster").mkdir()
     return dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster"))
 
 
 def tick(instance: dg.DagsterInstance, landing: Path) -> dg.RunRequest | dg.SkipReason:
     warehouse = Warehouse(home=str(landing.parent / "home"), landing=str(landing))
-    context = dg.build_schedule_context(
+    # Closed on leaving the block: the context opens the instance (by reference) on first
+    # use, and an instance left open leaves Dagster's definitions-state storage pointing at
+    # it after it is collected, breaking later materialisations in the same process.
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=TICK, resources={"warehouse": warehouse}
-    )
-    result = monthly_schedule(context)
+    ) as context:
+        result = monthly_schedule(context)
     assert isinstance(result, dg.RunRequest | dg.SkipReason)
     return result
 

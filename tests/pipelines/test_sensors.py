@@ -23,8 +23,8 @@ def landing(tmp_path: Path) -> Path:
 
 def tick(landing: Path, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
     warehouse = Warehouse(home=str(landing.parent / "home"), landing=str(landing))
-    context = dg.build_sensor_context(cursor=cursor, resources={"warehouse": warehouse})
-    result = landing_zone_sensor(context)
+    with dg.build_sensor_context(cursor=cursor, resources={"warehouse": warehouse}) as context:
+        result = landing_zone_sensor(context)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result
 

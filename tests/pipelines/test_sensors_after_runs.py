@@ -36,14 +36,16 @@ def warehouse(tmp_path: Path) -> Warehouse:
 
 def after_success(sensor, instance, warehouse, tags: dict[str, str]):
     result = stand_in_job.execute_in_process(instance=instance, tags=tags)
-    context = dg.build_run_status_sensor_context(
+    with dg.build_run_status_sensor_context(
         sensor_name=sensor.name,
         dagster_event=result.get_run_success_event(),
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         resources={"warehouse": warehouse},
-    )
-    return sensor(context) if sensor is model_trained_sensor else sensor(context, warehouse=warehouse)
+    ) as context:
+        if sensor is model_trained_sensor:
+            return sensor(context)
+        return sensor(context, warehouse=warehouse)
 
 
 def install_current_model(warehouse: Warehouse) -> None:
