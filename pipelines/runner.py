@@ -19,7 +19,7 @@ from pipelines.errors import RunStopped
 from pipelines.lists.months import month_for_lists
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import Warehouse
-from pipelines.settings import configure_environment
+from pipelines.settings import configured_environment
 from pipelines.validation.outcomes import blocking_check_message, update_data_docs
 from warehouse.connection import connect
 from warehouse.deliveries import extract_months as months_in_landing
@@ -99,7 +99,11 @@ def run_locked(
 ) -> RunSummary:
     if truth is None and (landing.parent / "truth.csv").is_file():
         truth = landing.parent / "truth.csv"
-    configure_environment(landing, home, truth)
+    with configured_environment(landing, home, truth):
+        return run_configured(landing, home, progress)
+
+
+def run_configured(landing: Path, home: Path, progress: Progress | None) -> RunSummary:
     settings = home / "dagster" / "dagster.yaml"
     if not settings.exists():
         settings.write_text(INSTANCE_SETTINGS)

@@ -10,6 +10,8 @@ truth.csv of a synthetic feed).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_HOME = "riskstrat-home"
@@ -35,14 +37,33 @@ def dagster_home(home: Path) -> Path:
     return home / "dagster"
 
 
-def configure_environment(landing: Path, home: Path, truth: Path | None) -> None:
-    """Point the Dagster code location and instance at this home before they load."""
-    os.environ["RISKSTRAT_LANDING"] = str(landing)
-    os.environ["RISKSTRAT_HOME"] = str(home)
-    if truth is not None:
-        os.environ["RISKSTRAT_TRUTH"] = str(truth)
-    else:
-        os.environ.pop("RISKSTRAT_TRUTH", None)
+@contextmanager
+def configured_environment(landing: Path, home: Path, truth: Path | None) -> Iterator[None]:
+    """Point the Dagster code location and instance at this home while a run lasts.
+
+    The variables are restored on leaving, so a run made in-process (tests, notebooks)
+    leaves the caller's environment as it found it.
+    """
+    names = ("RISKSTRAT_LANDING", "RISKSTRAT_HOME", "RISKSTRAT_TRUTH", "DAGSTER_HOME")
+    saved = {name: os.environ.get(name) for name in names}
     instance_home = dagster_home(home)
     instance_home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(instance_home)
+    wanted = {
+        "RISKSTRAT_LANDING": str(landing),
+        "RISKSTRAT_HOME": str(home),
+        "RISKSTRAT_TRUTH": str(truth) if truth is not None else None,
+        "DAGSTER_HOME": str(instance_home),
+    }
+    try:
+        set_variables(wanted)
+        yield
+    finally:
+        set_variables(saved)
+
+
+def set_variables(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

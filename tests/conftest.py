@@ -1,8 +1,8 @@
 """Shared test set-up: every test leaves the process environment as it found it.
 
-`riskstrat run` called in-process points RISKSTRAT_* and DAGSTER_HOME at its home (so the
-Dagster CLI and UI agree with it); without this, a later test in the same pytest worker
-would inherit a home that no longer exists.
+`riskstrat run` restores the variables it sets itself; this guards against any test that
+sets RISKSTRAT_* or DAGSTER_HOME directly, so a later test in the same pytest worker never
+inherits a home that no longer exists.
 """
 
 from __future__ import annotations

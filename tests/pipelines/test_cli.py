@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from pipelines.cli import main
@@ -10,7 +11,8 @@ from tests import supplier
 
 
 def test_run_loads_a_landing_zone_and_records_dagster_history(tmp_path: Path, capsys, monkeypatch):
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for name in ("DAGSTER_HOME", "RISKSTRAT_HOME", "RISKSTRAT_LANDING", "RISKSTRAT_TRUTH"):
+        monkeypatch.delenv(name, raising=False)
     landing = tmp_path / "landing"
     supplier.write_landing(landing, months=("2024-01", "2024-02"))
     supplier.write_month(landing, "2024-03", supplier.month_files("2024-03"), manifest=None)
@@ -25,6 +27,8 @@ def test_run_loads_a_landing_zone_and_records_dagster_history(tmp_path: Path, ca
     assert json.loads((home / "reports" / "deliveries" / "2024-03.json").read_text())["status"] == "incomplete"
     assert (home / "warehouse.duckdb").is_file()
     assert any((home / "dagster").rglob("*.db")), "run history should be kept under the home"
+    assert "DAGSTER_HOME" not in os.environ, "the run should restore the caller's environment"
+    assert "RISKSTRAT_HOME" not in os.environ
 
 
 def test_run_with_a_broken_reference_file_stops_with_one_paragraph(tmp_path: Path, capsys):
