@@ -32,6 +32,7 @@ from warehouse.outbox.paths import federation_folder, make_private_folder
 from warehouse.outbox.practice_lists import (
     list_reference,
     listable_scores,
+    previous_list_month,
     read_practices,
 )
 from warehouse.outbox.pseudonyms import pseudonymise
@@ -39,7 +40,6 @@ from warehouse.outbox.quality import practice_data_quality
 from warehouse.outbox.tables import (
     PRACTICE_LISTS,
     ensure_scores_schema,
-    fetch_one,
     read_outbox_sql,
     read_tier_policy,
     remove_opted_out,
@@ -282,12 +282,7 @@ def _list_counts(
             {"m": month},
         ).fetchall()
     }
-    row = fetch_one(
-        connection,
-        f"SELECT max(delivery_month) FROM {PRACTICE_LISTS} WHERE delivery_month < $m",
-        {"m": month},
-    )
-    previous = row[0] if row else None
+    previous = previous_list_month(connection, month)
     if previous is None:
         return listed, None
     new = {

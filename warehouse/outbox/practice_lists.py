@@ -383,16 +383,21 @@ def record_list_members(
         raise
 
 
-def _previous(
-    connection: duckdb.DuckDBPyConnection, month: str
-) -> tuple[str | None, dict[str, set[str]], dict[str, str]]:
-    """The latest earlier month with lists: its members per practice and everyone's tier then."""
+def previous_list_month(connection: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """The latest month before `month` for which lists were written, if any."""
     row = fetch_one(
         connection,
         f"SELECT max(delivery_month) FROM {PRACTICE_LISTS} WHERE delivery_month < $m",
         {"m": month},
     )
-    previous = row[0] if row else None
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def _previous(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> tuple[str | None, dict[str, set[str]], dict[str, str]]:
+    """The latest earlier month with lists: its members per practice and everyone's tier then."""
+    previous = previous_list_month(connection, month)
     if previous is None:
         return None, {}, {}
     members: dict[str, set[str]] = {}
@@ -407,7 +412,7 @@ def _previous(
             f"SELECT nhs_number, tier FROM {RISK_SCORES} WHERE delivery_month = $m", {"m": previous}
         ).fetchall()
     }
-    return str(previous), members, tiers
+    return previous, members, tiers
 
 
 def _list_row(
