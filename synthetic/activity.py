@@ -111,6 +111,13 @@ class IdCounters:
     spell: int = 1
     service: int = 1
 
+    def number(self, frame: pl.DataFrame, kind: str, prefix: str, column: str) -> pl.DataFrame:
+        """Sort a month's rows into a stable order, then give them the next ids of `kind`."""
+        frame = frame.sort(frame.columns, nulls_last=True, maintain_order=True)
+        start = getattr(self, kind)
+        setattr(self, kind, start + frame.height)
+        return frame.insert_column(0, _ids(prefix, start, frame.height).alias(column))
+
 
 def _dates(days: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
     series = pl.Series(np.asarray(days, dtype=np.int32)).cast(pl.Date)
@@ -575,10 +582,7 @@ def _finish_admissions(
             "primary_diagnosis": _lookup(_DIAGNOSES, spells.diagnosis),
         }
     )
-    frame = frame.sort(frame.columns, nulls_last=True, maintain_order=True)
-    frame = frame.insert_column(0, _ids("SP", counters.spell, frame.height).alias("spell_id"))
-    counters.spell += frame.height
-    return frame
+    return counters.number(frame, "spell", "SP", "spell_id")
 
 
 def _ae_attendances(
@@ -611,10 +615,7 @@ def _ae_attendances(
             "admitted": _yes_no(admitted),
         }
     )
-    frame = frame.sort(frame.columns, nulls_last=True, maintain_order=True)
-    frame = frame.insert_column(0, _ids("AE", counters.attendance, frame.height).alias("attendance_id"))
-    counters.attendance += frame.height
-    return frame
+    return counters.number(frame, "attendance", "AE", "attendance_id")
 
 
 def _outpatients(
@@ -658,10 +659,7 @@ def _outpatients(
             "attendance_status": _lookup(codes.ATTENDANCE_STATUS_CODES, status),
         }
     )
-    frame = frame.sort(frame.columns, nulls_last=True, maintain_order=True)
-    frame = frame.insert_column(0, _ids("OP", counters.appointment, frame.height).alias("appointment_id"))
-    counters.appointment += frame.height
-    return frame
+    return counters.number(frame, "appointment", "OP", "appointment_id")
 
 
 def _services(
@@ -714,7 +712,4 @@ def _services(
             "end_date": _dates(np.where(end == NEVER, 0, end), end == NEVER),
         }
     )
-    frame = frame.sort(frame.columns, nulls_last=True, maintain_order=True)
-    frame = frame.insert_column(0, _ids("SC", counters.service, frame.height).alias("service_id"))
-    counters.service += frame.height
-    return frame
+    return counters.number(frame, "service", "SC", "service_id")
