@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from warehouse.connection import transaction
 from warehouse.outbox.tables import (
     RISK_SCORES,
     ensure_scores_schema,
@@ -281,16 +282,11 @@ def write_scores(connection: duckdb.DuckDBPyConnection, month: str, scores: pl.D
     """Replace `month`'s rows of scores.risk_scores with `scores` (one transaction); rows written."""
     ensure_scores_schema(connection)
     arrow = scores.select(SCORE_COLUMNS).to_arrow()  # noqa: F841 - read by DuckDB below
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         connection.execute(
             f"DELETE FROM {RISK_SCORES} WHERE delivery_month = $month", {"month": month}
         )
         connection.execute(f"INSERT INTO {RISK_SCORES} SELECT * FROM arrow")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return scores.height
 
 

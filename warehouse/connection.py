@@ -8,6 +8,8 @@ clear message rather than a corrupted file or a raw IO traceback.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -47,3 +49,15 @@ def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 0.0) -
     # Deterministic output order from scans, and the same results on any core count.
     connection.execute("SET preserve_insertion_order = true")
     return connection
+
+
+@contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All the statements of the block, or none of them: rolled back on any exception."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from data_contracts import Contract, contract_for_path, load_contracts, practice_code_from_path
+from warehouse.connection import transaction
 from warehouse.errors import InputError
 from warehouse.files import sha256_of_file
 from warehouse.sql_files import read_sql
@@ -294,8 +295,7 @@ def replace_month(
     connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome, tables: dict[str, list[pa.Table]]
 ) -> None:
     """Swap the month's raw rows and bookkeeping for this delivery, all or nothing."""
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         for contract in load_contracts().values():
             if contract.scope != "reference":
                 connection.execute(f"DELETE FROM raw.{contract.feed} WHERE delivery_month = ?", [outcome.month])
@@ -315,10 +315,6 @@ def replace_month(
             [outcome.month, outcome.status, outcome.reason, outcome.manifest_sha256,
              outcome.missing_practices],
         )
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
 
 
 def record_incomplete(connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome) -> None:

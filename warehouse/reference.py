@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from data_contracts import load_contracts
+from warehouse.connection import transaction
 from warehouse.deliveries import add_provenance, ensure_raw_schema, parse_rows, read_header
 from warehouse.errors import InputError
 
@@ -41,16 +42,11 @@ def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict
             raise InputError(f"{path}: {error}.") from None
         tables[feed] = add_provenance(table, "", relative)
         loaded[feed] = table.num_rows
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         for feed, table in tables.items():
             batch = table  # noqa: F841  (read by DuckDB's replacement scan)
             connection.execute(f"DELETE FROM raw.{feed}")
             connection.execute(f"INSERT INTO raw.{feed} SELECT NULLIF(delivery_month, ''), * EXCLUDE (delivery_month) FROM batch")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return loaded
 
 

@@ -42,6 +42,7 @@ from data_contracts.sql import (
     row_warnings_sql,
     staged_select_sql,
 )
+from warehouse.connection import transaction
 from warehouse.sql_files import read_sql
 
 REFERENCE_FEEDS = ("practices", "lsoa_imd")
@@ -131,13 +132,8 @@ def _stage_feeds(
     log, which was about a quarter of staging's wall time on the project's machine.
     """
     connection.execute(read_sql("quarantine/masked_value.sql"))
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         outcomes = {c.feed: _stage_feed(connection, c, month) for c in contracts}
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return outcomes
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from warehouse.connection import transaction
 from warehouse.files import write_bytes_atomic, write_json_atomic
 from warehouse.outbox.manifest import DeliveredFile, write_manifest
 from warehouse.outbox.paths import (
@@ -373,14 +374,9 @@ def record_list_members(
         },
     )
     arrow = members.to_arrow()  # noqa: F841 - read by DuckDB below
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(connection):
         connection.execute(f"DELETE FROM {PRACTICE_LISTS} WHERE delivery_month = $m", {"m": month})
         connection.execute(f"INSERT INTO {PRACTICE_LISTS} SELECT * FROM arrow")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
 
 
 def previous_list_month(connection: duckdb.DuckDBPyConnection, month: str) -> str | None:
