@@ -150,6 +150,13 @@ def read_header(path: Path) -> list[str]:
     return header
 
 
+def require_columns(header: list[str], contract: Contract) -> None:
+    """Raise ValueError naming every column of the contract the header lacks."""
+    missing = [name for name in contract.column_names if name not in header]
+    if missing:
+        raise ValueError(f"missing required column(s): {', '.join(missing)}")
+
+
 def parse_rows(
     connection: duckdb.DuckDBPyConnection, path: Path, header: list[str], contract: Contract
 ) -> pa.Table:
@@ -254,12 +261,9 @@ def verify_and_parse(
     except ValueError as error:
         outcome.reject(str(error))
         return None
-    missing = [name for name in contract.column_names if name not in header]
-    if missing:
-        outcome.reject(f"missing required column(s): {', '.join(missing)}")
-        return None
-    outcome.extra_columns = [name for name in header if name not in contract.column_names]
     try:
+        require_columns(header, contract)
+        outcome.extra_columns = [name for name in header if name not in contract.column_names]
         table = parse_rows(connection, path, header, contract)
     except ValueError as error:
         outcome.reject(str(error))
@@ -271,7 +275,8 @@ def verify_and_parse(
     return table
 
 
-def add_provenance(table: pa.Table, month: str, relative: str) -> pa.Table:
+def add_provenance(table: pa.Table, month: str | None, relative: str) -> pa.Table:
+    """Prefix the rows with their delivery month (None for reference files), file and data row."""
     rows = table.num_rows
     provenance = pa.table(
         {

@@ -14,7 +14,13 @@ import duckdb
 
 from data_contracts import load_contracts
 from warehouse.connection import transaction
-from warehouse.deliveries import add_provenance, ensure_raw_schema, parse_rows, read_header
+from warehouse.deliveries import (
+    add_provenance,
+    ensure_raw_schema,
+    parse_rows,
+    read_header,
+    require_columns,
+)
 from warehouse.errors import InputError
 
 REFERENCE_FEEDS = ("practices", "lsoa_imd")
@@ -34,19 +40,17 @@ def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict
             raise InputError(f"{path} is missing: the landing zone must provide {relative}.")
         try:
             header = read_header(path)
-            missing = [name for name in contract.column_names if name not in header]
-            if missing:
-                raise ValueError(f"missing required column(s): {', '.join(missing)}")
+            require_columns(header, contract)
             table = parse_rows(connection, path, header, contract)
         except ValueError as error:
             raise InputError(f"{path}: {error}.") from None
-        tables[feed] = add_provenance(table, "", relative)
+        tables[feed] = add_provenance(table, None, relative)
         loaded[feed] = table.num_rows
     with transaction(connection):
         for feed, table in tables.items():
             batch = table  # noqa: F841  (read by DuckDB's replacement scan)
             connection.execute(f"DELETE FROM raw.{feed}")
-            connection.execute(f"INSERT INTO raw.{feed} SELECT NULLIF(delivery_month, ''), * EXCLUDE (delivery_month) FROM batch")
+            connection.execute(f"INSERT INTO raw.{feed} SELECT * FROM batch")
     return loaded
 
 
