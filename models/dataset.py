@@ -22,14 +22,8 @@ import duckdb
 import polars as pl
 
 from models.feature_catalogue import FEATURES, LABEL
-from warehouse.features import (
-    LABELS,
-    PERSON_FEATURES,
-    add_months,
-    ensure_features_built,
-    month_end,
-    run,
-)
+from warehouse.features import LABELS, PERSON_FEATURES, ensure_features_built, run
+from warehouse.months import FOLLOW_UP_MONTHS, add_months, extract_month, index_date
 
 _POLARS_TYPES: dict[str, pl.DataType] = {
     "numeric": pl.Float64(),
@@ -53,7 +47,7 @@ def scoring_index_date(connection: duckdb.DuckDBPyConnection) -> datetime.date:
     months = delivered_months(connection)
     if not months:
         raise ValueError("the warehouse holds no delivered month: nothing to score")
-    return _month_end_of(months[-1])
+    return index_date(months[-1])
 
 
 def labelled_index_dates(connection: duckdb.DuckDBPyConnection) -> list[datetime.date]:
@@ -66,10 +60,10 @@ def labelled_index_dates(connection: duckdb.DuckDBPyConnection) -> list[datetime
     delivered = set(months)
     labelled = []
     for month in months:
-        index_date = _month_end_of(month)
-        window = [add_months(index_date, offset) for offset in range(1, 13)]
-        if all(f"{d.year:04d}-{d.month:02d}" in delivered for d in window):
-            labelled.append(index_date)
+        day = index_date(month)
+        window = [add_months(day, offset) for offset in range(1, FOLLOW_UP_MONTHS + 1)]
+        if all(extract_month(d) in delivered for d in window):
+            labelled.append(day)
     return labelled
 
 
@@ -134,11 +128,6 @@ def feature_frame(
     if frame.height != counted:
         raise RuntimeError(f"the feature frame read {frame.height} rows of {counted} selected")
     return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
-
-
-def _month_end_of(month: str) -> datetime.date:
-    year, number = month.split("-")
-    return month_end(int(year), int(number))
 
 
 def _quote(name: str) -> str:

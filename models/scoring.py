@@ -16,7 +16,6 @@ This module must never log an NHS number, and never imports dagster.
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import datetime
 import logging
@@ -31,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from warehouse.connection import transaction
+from warehouse.months import index_date as month_index_date
 from warehouse.outbox.tables import (
     RISK_SCORES,
     ensure_scores_schema,
@@ -131,12 +131,6 @@ class ScoredMonth:
     removed_opt_outs: int = 0
 
 
-def month_end(month: str) -> datetime.date:
-    """The index date of an extract month 'YYYY-MM': its last day."""
-    year, number = (int(part) for part in month.split("-"))
-    return datetime.date(year, number, calendar.monthrange(year, number)[1])
-
-
 def rank_and_tier(scores: pl.DataFrame, tiers: TierPolicy = DEFAULT_TIERS) -> pl.DataFrame:
     """Add area/practice ranks, percentiles and tiers to a frame with nhs_number, practice_code, risk.
 
@@ -222,7 +216,7 @@ def score_people(
 
     Columns in the order of `scores.risk_scores`, sorted by area rank.
     """
-    index_date = month_end(month)
+    index_date = month_index_date(month)
     dates = frame.get_column("index_date").unique().to_list() if frame.height else [index_date]
     if dates != [index_date]:
         raise ValueError(f"the feature frame for {month} must be at {index_date} only, not {dates}")
@@ -312,7 +306,7 @@ def score_month(
 
     `frame` overrides the feature frame (tests); by default it is read from the warehouse.
     """
-    index_date = month_end(month)
+    index_date = month_index_date(month)
     if frame is None:
         from models.dataset import feature_frame
 

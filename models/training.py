@@ -40,6 +40,7 @@ import polars as pl
 from models.baselines import fit_logistic_baseline, prior_admissions_score
 from models.calibration import CalibrationChoice, choose_calibration
 from models.registry import RiskModel, fit_encoding
+from warehouse.months import FOLLOW_UP_MONTHS, months_between
 
 SEED = 7
 # One thread: byte-identical models on any machine, and no OpenMP spinning on a shared
@@ -71,12 +72,7 @@ EARLY_STOPPING_ROUNDS = 50
 STEP_MONTHS = 3
 MAX_TRAINING_DATES = 4
 MIN_HISTORY_MONTHS = 12
-FOLLOW_UP_MONTHS = 12
 IDENTIFIERS = ("nhs_number", "index_date", "practice_code")
-
-
-def months_between(earlier: datetime.date, later: datetime.date) -> int:
-    return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ This module must never:
 
 from __future__ import annotations
 
-import calendar
 import datetime
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import duckdb
 
+from warehouse.months import FOLLOW_UP_MONTHS, add_months, is_month_end
 from warehouse.sql_files import read_sql
 
 # The spec's long-term-condition code list (extract-feed.md), named as the catalogue's flags.
@@ -94,20 +94,6 @@ def feature_parameters(index_date: datetime.date) -> dict[str, Any]:
     }
 
 
-def is_month_end(day: datetime.date) -> bool:
-    return day.day == calendar.monthrange(day.year, day.month)[1]
-
-
-def month_end(year: int, month: int) -> datetime.date:
-    return datetime.date(year, month, calendar.monthrange(year, month)[1])
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """The last day of the month `months` after `day`'s month (index dates are month ends)."""
-    serial = day.year * 12 + day.month - 1 + months
-    return month_end(serial // 12, serial % 12 + 1)
-
-
 def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the features schema's opt-out view and build bookkeeping table."""
     run(connection, "CREATE SCHEMA IF NOT EXISTS features")
@@ -120,7 +106,7 @@ def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
 
 def source_fingerprint(connection: duckdb.DuckDBPyConnection, index_date: datetime.date) -> str:
     """Digest of the staged data that features and labels at `index_date` can depend on."""
-    horizon = add_months(index_date, 12)
+    horizon = add_months(index_date, FOLLOW_UP_MONTHS)
     [(fingerprint,)] = run(
         connection,
         read_sql("features/source_fingerprint.sql"),

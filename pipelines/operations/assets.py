@@ -2,7 +2,7 @@
 
 Thin wiring around models.drift. Partitioned by extract month and run in `lists_job`
 after the month is scored; writes reports/drift/<YYYY-MM>.json, which the retraining
-decision (pipelines.operations.retraining) reads. Its check warns, never blocks: a
+decision (models.retraining) reads. Its check warns, never blocks: a
 drifted population still gets its lists, and the next retraining answers the drift.
 """
 
@@ -12,12 +12,13 @@ import math
 import dagster as dg
 
 from models import drift
-from models.scoring import month_end, read_scores
+from models.scoring import read_scores
 from models.training import TrainingSet, load_validation_predictions
 from pipelines.lists.assets import risk_scores
 from pipelines.operations.settings import operations_from_environment
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
+from warehouse.months import index_date
 
 GROUP = "lists"
 POPULATION_STABLE = "population_drift_within_threshold"
@@ -58,7 +59,7 @@ def population_drift(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     from models.dataset import feature_frame
 
     with warehouse.connect() as connection:
-        features = feature_frame(connection, [month_end(month)], with_labels=False)
+        features = feature_frame(connection, [index_date(month)], with_labels=False)
         scores = read_scores(connection, month)
     report = drift.measure_drift(
         month, training, features,

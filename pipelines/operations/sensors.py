@@ -7,7 +7,7 @@ re-delivered month (new manifest) runs again. A month folder without manifest.cs
 still being delivered and yields nothing.
 
 `month_loaded_sensor` follows a successful `monthly_job`: for the latest loaded month it
-requests `model_job` when retraining is due (pipelines.operations.retraining), otherwise
+requests `model_job` when retraining is due (models.retraining), otherwise
 `lists_job` (score with the current model, lists, drift). `model_trained_sensor` follows
 a successful `model_job` with `lists_job` for the month that asked for it.
 """
@@ -16,9 +16,9 @@ import json
 
 import dagster as dg
 
+from models.retraining import retraining_decision
 from pipelines.jobs import lists_job, model_job, monthly_job
 from pipelines.operations.deliveries import delivery_run_key, manifest_digests
-from pipelines.operations.retraining import retraining_decision
 from pipelines.operations.settings import operations_from_environment
 from pipelines.partitions import EXTRACT_MONTHS, extract_months
 from pipelines.resources import Warehouse

@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from models.retraining import DEFAULT_RETRAIN_EVERY
+
 DEFAULT_CRON = "0 6 10 * *"
 DEFAULT_TIMEZONE = "Europe/London"
-DEFAULT_RETRAIN_EVERY = 3
+
 DEFAULT_DRIFT_THRESHOLD = 0.2
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.drift import latest_drift
+from models.registry import METADATA_FILE, current_version
+from warehouse.months import latest_labelled_index_date, months_between
 
-FOLLOW_UP_MONTHS = 12
+DEFAULT_RETRAIN_EVERY = 3
 
 
 @dataclass(frozen=True)
@@ -24,24 +26,12 @@ class RetrainingDecision:
     reason: str
 
 
-def months_between(earlier: datetime.date, later: datetime.date) -> int:
-    return (later.year - earlier.year) * 12 + later.month - earlier.month
-
-
-def latest_labelled_month(month: str) -> datetime.date:
-    """The latest index date with a full 12-month follow-up once `month` is delivered."""
-    year, number = (int(part) for part in month.split("-"))
-    index = year * 12 + number - 1 - FOLLOW_UP_MONTHS
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
 def learnt_up_to(models_dir: Path) -> tuple[str, datetime.date] | None:
     """The current model's version and the latest index date it learnt from, if any."""
-    current = models_dir / "current.json"
-    if not current.is_file():
+    version = current_version(models_dir)
+    if version is None:
         return None
-    version = str(json.loads(current.read_text())["version"])
-    metadata = json.loads((models_dir / version / "metadata.json").read_text())
+    metadata = json.loads((models_dir / version / METADATA_FILE).read_text())
     plan = metadata.get("plan", {})
     dates = [*plan.get("training_dates", []), plan.get("validation_date"), *plan.get("refit_dates", [])]
     latest = max(datetime.date.fromisoformat(d) for d in dates if d)
@@ -49,14 +39,14 @@ def learnt_up_to(models_dir: Path) -> tuple[str, datetime.date] | None:
 
 
 def retraining_decision(
-    home: Path, month: str, *, every_months: int = 3
+    home: Path, month: str, *, every_months: int = DEFAULT_RETRAIN_EVERY
 ) -> RetrainingDecision:
     """Retrain before scoring `month`, or score it with the current model, and why."""
     learnt = learnt_up_to(home / "models")
     if learnt is None:
         return RetrainingDecision(True, "there is no current model yet")
     version, latest = learnt
-    new_months = months_between(latest, latest_labelled_month(month))
+    new_months = months_between(latest, latest_labelled_index_date(month))
     if new_months >= every_months:
         return RetrainingDecision(
             True,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.operations.retraining import retraining_decision
+from models.retraining import retraining_decision
 
 
 def register(home: Path, version: str, latest_index_date: str) -> None:
