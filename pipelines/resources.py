@@ -9,6 +9,7 @@ import duckdb
 
 from pipelines.settings import home_from_environment, landing_from_environment
 from warehouse.connection import connect
+from warehouse.home import Home
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -17,6 +18,11 @@ class Warehouse(dg.ConfigurableResource):
     home: str
     landing: str
     lock_wait_seconds: float = 60.0
+
+    @property
+    def paths(self) -> Home:
+        """Every path under the home, spelled once (warehouse.home.Home)."""
+        return Home.at(self.home)
 
     @property
     def home_path(self) -> Path:
