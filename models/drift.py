@@ -18,8 +18,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
+
+from models.dataset import feature_frame
+from models.registry import current_version
+from models.training import TrainingSet, load_validation_predictions
+from warehouse.home import Home
+from warehouse.months import index_date
 
 DRIFT_THRESHOLD = 0.2
 """PSI above which a feature (or the score) has shifted significantly."""
@@ -184,3 +191,28 @@ def latest_drift(folder: Path, before_or_at: str | None = None) -> dict[str, obj
         return None
     data: dict[str, object] = json.loads((folder / f"{months[-1]}.json").read_text())
     return data
+
+
+def month_drift(
+    connection: duckdb.DuckDBPyConnection,
+    home: Home,
+    month: str,
+    current_scores: Sequence[float] | np.ndarray | None,
+    *,
+    threshold: float = DRIFT_THRESHOLD,
+) -> DriftReport | None:
+    """The month's eligible population (and its scores) against the current model's training data.
+
+    None when the home has no current model or no saved training set to compare with.
+    """
+    version = current_version(home.models)
+    if version is None or not (home.training_set / "plan.json").is_file():
+        return None
+    training = TrainingSet.load(home.training_set).training
+    reference_scores = load_validation_predictions(home.models).get_column("risk").to_numpy()
+    features = feature_frame(connection, [index_date(month)], with_labels=False)
+    return measure_drift(
+        month, training, features,
+        reference_scores=reference_scores, current_scores=current_scores,
+        threshold=threshold, model_version=version,
+    )

@@ -170,10 +170,24 @@ def load(models_dir: Path, version: str | None = None) -> RiskModel:
 
 
 def current_version(models_dir: Path) -> str | None:
+    """The version of the model in use, or None before the first model is registered."""
+    current = read_current(models_dir)
+    return current[0] if current is not None else None
+
+
+def read_current(models_dir: Path) -> tuple[str, dict[str, Any]] | None:
+    """The model in use and the registry's decision that put or kept it there (current.json)."""
     path = models_dir / CURRENT_FILE
     if not path.is_file():
         return None
-    return str(json.loads(path.read_text())["version"])
+    current = json.loads(path.read_text())
+    return str(current["version"]), dict(current.get("decision", {}))
+
+
+def read_metadata(models_dir: Path, version: str) -> dict[str, Any]:
+    """A saved model's metadata.json: its plan, features, parameters and metrics."""
+    metadata: dict[str, Any] = json.loads((models_dir / version / METADATA_FILE).read_text())
+    return metadata
 
 
 @dataclass(frozen=True)

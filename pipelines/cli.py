@@ -13,9 +13,14 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipelines.errors import RunStopped
-from pipelines.settings import DEFAULT_HOME
+
+if TYPE_CHECKING:
+    from pipelines.resources import RunSettings
+
+DEFAULT_HOME = "riskstrat-home"
 
 EXIT_STOPPED = 1
 EXIT_USAGE = 2
@@ -56,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--truth", type=Path, default=None, help="default: truth.csv beside the landing folder")
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="if another run holds the home, wait up to this long (default: stop at once)")
+    run.add_argument("--reload", action="store_true",
+                     help="load every month folder again, not only new and re-delivered months")
     run.set_defaults(handler=command_run)
 
     demo = commands.add_parser("demo", help="generate 50,000 people over 36 months and run everything")
@@ -69,6 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_home(home: Path | None) -> Path:
     return (home or Path(os.environ.get("RISKSTRAT_HOME", DEFAULT_HOME))).resolve()
+
+
+def settings_from_environment(landing: Path) -> RunSettings:
+    """The operating settings a data team may set for every run (the same variables the
+    Dagster code location reads): the only place outside Dagster that reads them."""
+    from pipelines.resources import RunSettings
+
+    defaults = RunSettings(landing=str(landing))
+    return defaults.model_copy(update={
+        "retrain_every_months": int(os.environ.get("RISKSTRAT_RETRAIN_EVERY", defaults.retrain_every_months)),
+        "drift_threshold": float(os.environ.get("RISKSTRAT_DRIFT_THRESHOLD", defaults.drift_threshold)),
+        "pseudonym_key": os.environ.get("RISKSTRAT_PSEUDONYM_KEY", ""),
+    })
 
 
 def command_generate(arguments: argparse.Namespace) -> int:
@@ -97,7 +117,8 @@ def command_run(arguments: argparse.Namespace) -> int:
     truth = arguments.truth.resolve() if arguments.truth else None
     print(f"Running every delivered month of {landing} into {home} ...", flush=True)
     summary = run_pipeline(
-        landing=landing, home=home, truth=truth, wait_seconds=arguments.wait, progress=show_progress
+        landing=landing, home=home, truth=truth, wait_seconds=arguments.wait, progress=show_progress,
+        reload=arguments.reload, settings=settings_from_environment(landing),
     )
     print(summary)
     return 0
@@ -112,7 +133,8 @@ def command_demo(arguments: argparse.Namespace) -> int:
     print(f"Generating {arguments.people:,} synthetic people over {arguments.months} months into {data} ...")
     generate(data, people=arguments.people, months=arguments.months, seed=arguments.seed)
     summary = run_pipeline(
-        landing=data / "landing", home=home, truth=data / "truth.csv", progress=show_progress
+        landing=data / "landing", home=home, truth=data / "truth.csv", progress=show_progress,
+        settings=settings_from_environment(data / "landing"),
     )
     print(summary)
     return 0

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
+from pipelines import planner
 from pipelines.definitions import build_definitions
 from pipelines.errors import RunStopped
-from pipelines.lists.months import month_for_lists
 from pipelines.partitions import EXTRACT_MONTHS
-from pipelines.resources import Warehouse
-from pipelines.settings import configured_environment
+from pipelines.resources import RunSettings, Warehouse
 from pipelines.validation.outcomes import blocking_check_message, update_data_docs
-from warehouse.connection import connect
 from warehouse.deliveries import extract_months as months_in_landing
+from warehouse.deliveries import recorded_deliveries
 from warehouse.errors import InputError
+from warehouse.home import Home
 from warehouse.run_lock import HomeBusyError, run_lock
+from warehouse.totals import warehouse_totals
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -53,6 +55,7 @@ class RunSummary:
     practice_list: Path | None = None
 
     def __str__(self) -> str:
+        paths = Home.at(self.home)
         incomplete = [m for m, s in self.month_status.items() if s != "loaded"]
         lines = [
             f"riskstrat: {len(self.months)} month(s) {self.months[0] if self.months else ''}"
@@ -64,10 +67,10 @@ class RunSummary:
         if incomplete:
             lines.append("  not loaded: " + ", ".join(f"{m} ({self.month_status[m]})" for m in incomplete))
         lines += [
-            f"  warehouse        {self.home / 'warehouse.duckdb'}",
-            f"  delivery reports {self.home / 'reports' / 'deliveries'}",
-            f"  Dagster history  {self.home / 'dagster'} (DAGSTER_HOME)",
-            *([f"  practice lists   {self.home / 'outbox'}"] if (self.home / "outbox").is_dir() else []),
+            f"  warehouse        {paths.database}",
+            f"  delivery reports {paths.delivery_reports}",
+            f"  Dagster history  {paths.dagster} (DAGSTER_HOME)",
+            *([f"  practice lists   {paths.outbox}"] if paths.outbox.is_dir() else []),
             *([f"  Data Docs        {self.data_docs}"] if self.data_docs else []),
             *([f"  model card       {self.model_card}"] if self.model_card else []),
             *([f"  a practice list  {self.practice_list}"] if self.practice_list else []),
@@ -81,114 +84,90 @@ Progress = Callable[[str], None]
 
 def run_pipeline(
     landing: Path, home: Path, truth: Path | None = None, wait_seconds: float = 0.0,
-    progress: Progress | None = None,
+    progress: Progress | None = None, *, reload: bool = False, settings: RunSettings | None = None,
 ) -> RunSummary:
-    """Materialise every asset for every month folder of `landing` into `home`.
+    """Load what the landing zone holds that the home does not, then train and list as planned.
 
     Holds the home's run lock throughout; a second run waits up to `wait_seconds`.
+    `settings` carries the operating policy (its `landing` and `truth` are replaced by
+    these arguments); `reload` loads every month folder again.
     """
+    settings = (settings or RunSettings(landing=str(landing))).model_copy(
+        update={"landing": str(landing), "truth": str(truth) if truth is not None else ""}
+    )
     try:
         with run_lock(home, wait_seconds):
-            return run_locked(landing, home, truth, progress)
+            return run_locked(Home.at(home), settings, progress, reload=reload)
     except HomeBusyError as error:
         raise RunStopped(str(error)) from None
 
 
 def run_locked(
-    landing: Path, home: Path, truth: Path | None, progress: Progress | None = None
+    home: Home, settings: RunSettings, progress: Progress | None = None, *, reload: bool = False
 ) -> RunSummary:
-    if truth is None and (landing.parent / "truth.csv").is_file():
-        truth = landing.parent / "truth.csv"
-    with configured_environment(landing, home, truth):
-        return run_configured(landing, home, progress)
-
-
-def run_configured(landing: Path, home: Path, progress: Progress | None) -> RunSummary:
-    settings = home / "dagster" / "dagster.yaml"
-    if not settings.exists():
-        settings.write_text(INSTANCE_SETTINGS)
+    landing = settings.landing_path
     try:
+        to_load = planner.months_to_load(home, landing, reload=reload)
         months = months_in_landing(landing)
     except InputError as error:
         raise RunStopped(str(error)) from None
     if not months:
         raise RunStopped(f"{landing / 'extracts'} holds no YYYY-MM month folders: nothing to load.")
 
-    definitions = build_definitions(Warehouse(home=str(home), landing=str(landing)))
-    with dg.DagsterInstance.get() as instance:
+    definitions = build_definitions(Warehouse(home=str(home.root)), settings)
+    with open_instance(home) as instance:
         new = [m for m in months if not instance.has_dynamic_partition(EXTRACT_MONTHS, m)]
         if new:
             instance.add_dynamic_partitions(EXTRACT_MONTHS, new)
         try:
             execute(definitions, "reference_job", instance, None, progress)
-            for month in months:
-                execute(definitions, "monthly_job", instance, month, progress)
-            if modelling_ready(home):
+            for month in to_load:
+                execute(definitions, "monthly_job", instance, month.month, progress)
+            steps = planner.after_loading(home, retrain_every_months=settings.retrain_every_months)
+            if progress is not None:
+                progress(f"plan: {'train' if steps.train else 'no training'} ({steps.train_reason})")
+            if steps.train:
                 execute(definitions, "model_job", instance, None, progress)
-            lists_month = month_for_lists(home)
-            if lists_month is not None:
-                execute(definitions, "lists_job", instance, lists_month, progress)
+            if steps.list_month is not None:
+                execute(definitions, "lists_job", instance, steps.list_month, progress)
         finally:
-            update_data_docs(home)
-    return summarise(home, months)
+            update_data_docs(home.root)
+    return summarise(home.root, months)
 
 
-def modelling_ready(home: Path) -> bool:
-    """Train the model only once the warehouse holds enough labelled months (25 or more)."""
-    from models.training import can_train
-
-    with connect(home / "warehouse.duckdb", read_only=True) as connection:
-        return can_train(connection)
+@contextmanager
+def open_instance(home: Home) -> Iterator[dg.DagsterInstance]:
+    """The home's own Dagster instance (its run history), made on first use."""
+    home.dagster.mkdir(parents=True, exist_ok=True)
+    settings = home.dagster / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text(INSTANCE_SETTINGS)
+    with dg.DagsterInstance.from_config(str(home.dagster)) as instance:
+        yield instance
 
 
 def summarise(home: Path, months: list[str]) -> RunSummary:
-    """What the run left in the warehouse, read back rather than tallied on the way."""
+    """What the run left in the home, read back rather than tallied on the way."""
+    paths = Home.at(home)
     summary = RunSummary(home=home, months=months)
-    with connect(home / "warehouse.duckdb", read_only=True) as connection:
-        for month, status in connection.execute(
-            "SELECT delivery_month, status FROM raw.delivery_months ORDER BY 1"
-        ).fetchall():
-            if month in months:
-                summary.month_status[month] = status
-        loaded, rejected = connection.execute(
-            "SELECT coalesce(sum(loaded_rows), 0), count(*) FILTER (WHERE status = 'rejected') "
-            "FROM raw.delivery_files"
-        ).fetchone() or (0, 0)
-    summary.rows_loaded, summary.files_rejected = int(loaded), int(rejected)
-    summarise_outputs(summary)
-    return summary
-
-
-def summarise_outputs(summary: RunSummary) -> None:
-    """People, quarantined rows, AUROC and where to look: each left empty when not made yet."""
-    home = summary.home
-    with connect(home / "warehouse.duckdb", read_only=True) as connection:
-        tables = {
-            f"{schema}.{name}"
-            for schema, name in connection.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables()"
-            ).fetchall()
-        }
-        if "staged.registrations" in tables:
-            row = connection.execute("SELECT count(DISTINCT nhs_number) FROM staged.registrations").fetchone()
-            summary.people = int(row[0]) if row else 0
-        if "quarantine.rows" in tables:
-            row = connection.execute(
-                "SELECT count(*) FROM (SELECT DISTINCT delivery_month, source_file, line_number "
-                "FROM quarantine.rows)"
-            ).fetchone()
-            summary.rows_quarantined = int(row[0]) if row else 0
-    evaluation = home / "reports" / "model" / "evaluation.json"
+    with paths.connect(read_only=True) as connection:
+        recorded = recorded_deliveries(connection)
+        totals = warehouse_totals(connection)
+    summary.month_status = {month: recorded[month].status for month in months if month in recorded}
+    summary.rows_loaded, summary.files_rejected = totals.rows_loaded, totals.files_rejected
+    summary.people, summary.rows_quarantined = totals.people, totals.rows_quarantined
+    evaluation = paths.model_reports / "evaluation.json"
     if evaluation.is_file():
         summary.auroc = float(json.loads(evaluation.read_text())["validation"]["auroc"])
-    data_docs = home / "reports" / "data_docs" / "index.html"
+    data_docs = paths.data_docs / "index.html"
     summary.data_docs = data_docs if data_docs.is_file() else None
-    card = home / "reports" / "model" / "model_card.md"
+    card = paths.model_reports / "model_card.md"
     summary.model_card = card if card.is_file() else None
     lists = sorted(
-        path for path in (home / "outbox").glob("*/*/*/risk_list.html") if path.parts[-3] != "summary"
+        path for path in paths.outbox.glob("*/*/*/risk_list.html") if path.parts[-3] != "summary"
     )
     summary.practice_list = lists[-1] if lists else None
+    return summary
 
 
 def execute(

@@ -353,3 +353,54 @@ def delivery_report(outcome: MonthOutcome) -> dict[str, object]:
             for file in outcome.files
         ],
     }
+
+
+def manifest_digests(landing: Path) -> dict[str, str]:
+    """{month: sha256 of its manifest.csv} for every delivered month, oldest first.
+
+    An absent landing zone (or one without extracts/) holds no delivery yet. Reads only
+    manifests, never a data file.
+    """
+    try:
+        months = delivered_months(landing)
+    except InputError:
+        return {}
+    return {month: sha256_of_file(landing / "extracts" / month / MANIFEST) for month in months}
+
+
+@dataclass(frozen=True)
+class RecordedDelivery:
+    """What the warehouse holds of one extract month: its status and its manifest's digest."""
+
+    status: str  # loaded | rejected | incomplete
+    manifest_sha256: str | None
+
+
+def recorded_deliveries(connection: duckdb.DuckDBPyConnection) -> dict[str, RecordedDelivery]:
+    """Every extract month the warehouse has seen, oldest first (empty before the first load)."""
+    if not connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = 'delivery_months'"
+    ).fetchall()[0][0]:
+        return {}
+    rows = connection.execute(
+        "SELECT delivery_month, status, manifest_sha256 FROM raw.delivery_months ORDER BY 1"
+    ).fetchall()
+    return {str(month): RecordedDelivery(str(status), digest) for month, status, digest in rows}
+
+
+def rejected_files(connection: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str]]:
+    """(path, reason) of every file of the month rejected on load, by path."""
+    rows = connection.execute(
+        "SELECT path, reason FROM raw.delivery_files "
+        "WHERE delivery_month = ? AND status = 'rejected' ORDER BY path",
+        [month],
+    ).fetchall()
+    return [(str(path), str(reason)) for path, reason in rows]
+
+
+def missing_practices_of(connection: duckdb.DuckDBPyConnection, month: str) -> tuple[str, list[str]]:
+    """The month's delivery status and the known practices that sent no GP extract."""
+    row = connection.execute(
+        "SELECT status, missing_practices FROM raw.delivery_months WHERE delivery_month = ?", [month]
+    ).fetchone()
+    return (str(row[0]), list(row[1])) if row else ("unknown", [])

@@ -315,3 +315,13 @@ def _recorded_practices(connection: duckdb.DuckDBPyConnection, month: str) -> di
             ).fetchall():
                 recorded[(path, int(line))] = f"{code} (hospital-recorded)"
     return recorded
+
+
+def quarantined_by_rule(connection: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str, int]]:
+    """(feed, rule, rows) of the month's quarantine, most rows first."""
+    rows = connection.execute(
+        "SELECT feed, rule, count(DISTINCT (source_file, line_number)) AS rows "
+        "FROM quarantine.rows WHERE delivery_month = ? GROUP BY ALL ORDER BY rows DESC, feed, rule",
+        [month],
+    ).fetchall()
+    return [(str(feed), str(rule), int(count)) for feed, rule, count in rows]

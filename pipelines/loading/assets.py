@@ -4,7 +4,7 @@
 import dagster as dg
 
 from pipelines.partitions import extract_months
-from pipelines.resources import Warehouse
+from pipelines.resources import RunSettings, Warehouse
 from warehouse.deliveries import delivery_report, load_month
 from warehouse.errors import InputError
 from warehouse.files import write_json_atomic
@@ -12,11 +12,11 @@ from warehouse.reference import known_practices, load_reference
 
 
 @dg.asset(group_name="loading", kinds={"duckdb"}, pool="warehouse")
-def reference_data(warehouse: Warehouse) -> dg.MaterializeResult:
+def reference_data(warehouse: Warehouse, settings: RunSettings) -> dg.MaterializeResult:
     """Practices (with their federations) and LSOA deprivation deciles, replaced on every run."""
     try:
         with warehouse.connect() as connection:
-            loaded = load_reference(connection, warehouse.landing_path)
+            loaded = load_reference(connection, settings.landing_path)
     except InputError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     return dg.MaterializeResult(metadata={f"{feed}_rows": rows for feed, rows in loaded.items()})
@@ -29,7 +29,9 @@ def reference_data(warehouse: Warehouse) -> dg.MaterializeResult:
     deps=[reference_data],
     pool="warehouse",
 )
-def deliveries(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def deliveries(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: RunSettings
+) -> dg.MaterializeResult:
     """One extract month verified against its manifest and loaded, row by row, into raw.
 
     A file failing the manifest or its contract's columns is rejected alone; a month
@@ -37,8 +39,8 @@ def deliveries(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Ma
     """
     month = context.partition_key
     with warehouse.connect() as connection:
-        outcome = load_month(connection, warehouse.landing_path, month, known_practices(connection))
-    report_path = warehouse.reports_path / "deliveries" / f"{month}.json"
+        outcome = load_month(connection, settings.landing_path, month, known_practices(connection))
+    report_path = warehouse.paths.delivery_reports / f"{month}.json"
     write_json_atomic(report_path, delivery_report(outcome))
     if outcome.status != "loaded":
         context.log.warning(f"{month}: {outcome.status}: {outcome.reason}")

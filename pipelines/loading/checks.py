@@ -6,6 +6,7 @@ import dagster as dg
 from pipelines.loading.assets import deliveries
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
+from warehouse.deliveries import missing_practices_of, rejected_files
 
 
 @dg.asset_check(asset=deliveries, partitions_def=extract_months)
@@ -14,12 +15,8 @@ def deliveries_every_file_matches_manifest(
 ) -> dg.AssetCheckResult:
     """Warn when any file of the month was rejected (its rows are not loaded)."""
     month = context.partition_key
-    with warehouse.connect(read_only=False) as connection:
-        rejected = connection.execute(
-            "SELECT path, reason FROM raw.delivery_files "
-            "WHERE delivery_month = ? AND status = 'rejected' ORDER BY path",
-            [month],
-        ).fetchall()
+    with warehouse.connect() as connection:
+        rejected = rejected_files(connection, month)
     return dg.AssetCheckResult(
         passed=not rejected,
         severity=dg.AssetCheckSeverity.WARN,
@@ -34,10 +31,7 @@ def deliveries_every_practice_delivered(
     """Warn when a known practice sent no GP extract this month (late or failed extract)."""
     month = context.partition_key
     with warehouse.connect() as connection:
-        row = connection.execute(
-            "SELECT status, missing_practices FROM raw.delivery_months WHERE delivery_month = ?", [month]
-        ).fetchone()
-    status, missing = row if row else ("unknown", [])
+        status, missing = missing_practices_of(connection, month)
     return dg.AssetCheckResult(
         passed=status == "loaded" and not missing,
         severity=dg.AssetCheckSeverity.WARN,

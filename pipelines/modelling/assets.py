@@ -20,29 +20,26 @@ from models.training import (
     load_validation_predictions,
     train_and_register,
 )
-from pipelines.resources import Warehouse
-from pipelines.settings import truth_from_environment
+from pipelines.resources import RunSettings, Warehouse
+from pipelines.validation.assets import MONTHLY_FEEDS, staged_key
 
 GROUP = "modelling"
-MONTHLY_FEEDS = (
-    "registrations", "conditions", "consultations", "medications", "observations",
-    "admissions", "ae_attendances", "outpatients", "services",
+FLAGGED_GROUPS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("attribute", "string"),
+        dg.TableColumn("group", "string"),
+        dg.TableColumn("observed_to_expected", "float", description="observed / expected admissions"),
+        dg.TableColumn("ci_low", "float", description="95% CI, lower"),
+        dg.TableColumn("ci_high", "float", description="95% CI, upper"),
+    ]
 )
-
-
-def models_path(warehouse: Warehouse) -> Path:
-    return warehouse.home_path / "models"
-
-
-def model_reports_path(warehouse: Warehouse) -> Path:
-    return warehouse.reports_path / "model"
 
 
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "polars"},
     pool="warehouse",
-    deps=[dg.AssetKey(f"staged_{feed}") for feed in MONTHLY_FEEDS],
+    deps=[staged_key(feed) for feed in MONTHLY_FEEDS],
 )
 def training_set(warehouse: Warehouse) -> dg.MaterializeResult:
     """Features and labels at the training, validation and refit index dates (models/training_set/)."""
@@ -51,7 +48,7 @@ def training_set(warehouse: Warehouse) -> dg.MaterializeResult:
             built = build_training_set(connection)
     except NotEnoughHistory as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
-    folder = models_path(warehouse) / "training_set"
+    folder = warehouse.paths.training_set
     built.save(folder)
     from models.feature_catalogue import LABEL
 
@@ -70,15 +67,17 @@ def training_set(warehouse: Warehouse) -> dg.MaterializeResult:
 
 
 @dg.asset(group_name=GROUP, kinds={"lightgbm"}, deps=[training_set])
-def admission_risk_model(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def admission_risk_model(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: RunSettings
+) -> dg.MaterializeResult:
     """LightGBM emergency-admission risk model, trained out of time, calibrated and registered.
 
     Replaces the current model only when not worse out of time (models/current.json says why).
     """
     run = train_and_register(
-        TrainingSet.load(models_path(warehouse) / "training_set"),
-        models_path(warehouse),
-        truth=truth_from_environment(),
+        TrainingSet.load(warehouse.paths.training_set),
+        warehouse.paths.models,
+        truth=settings.truth_path,
     )
     if not run.decision.replaced:
         context.log.warning(f"Model not replaced: {run.decision.reason}")
@@ -92,7 +91,7 @@ def admission_risk_model(context: dg.AssetExecutionContext, warehouse: Warehouse
             "best_iteration": run.result.model.metadata["best_iteration"],
             **{k: dg.MetadataValue.float(v) for k, v in headline["numbers"].items() if v is not None},
             "calibration_plot": dg.MetadataValue.md(headline["calibration_plot"]),
-            "path": dg.MetadataValue.path(str(models_path(warehouse) / run.model_in_use.version)),
+            "path": dg.MetadataValue.path(str(warehouse.paths.models / run.model_in_use.version)),
         }
     )
 
@@ -100,15 +99,18 @@ def admission_risk_model(context: dg.AssetExecutionContext, warehouse: Warehouse
 @dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model])
 def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
     """reports/model/evaluation.json with calibration and decision-curve plots: model, baselines, oracle."""
-    models_dir = models_path(warehouse)
-    current = json.loads((models_dir / registry.CURRENT_FILE).read_text())
-    metadata = json.loads((models_dir / current["version"] / registry.METADATA_FILE).read_text())
+    models_dir = warehouse.paths.models
+    current = registry.read_current(models_dir)
+    if current is None:
+        raise dg.Failure(description=f"{models_dir} has no current model to evaluate.", allow_retries=False)
+    version, decision = current
+    metadata = registry.read_metadata(models_dir, version)
     predictions = load_validation_predictions(models_dir)
     report = evaluation_report(
-        predictions, model_version=current["version"], validation_date=metadata["plan"]["validation_date"],
-        decision=current["decision"],
+        predictions, model_version=version, validation_date=metadata["plan"]["validation_date"],
+        decision=decision,
     )
-    paths = write_evaluation(report, predictions, model_reports_path(warehouse))
+    paths = write_evaluation(report, predictions, warehouse.paths.model_reports)
     validation, baselines, oracle = report["validation"], report["baselines"], report["oracle"]
     return dg.MaterializeResult(
         metadata={
@@ -133,18 +135,24 @@ def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
 @dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model])
 def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
     """reports/model/fairness.json: O/E, AUROC and top-5% share by group; the Obermeyer check."""
-    report = audit(load_validation_predictions(models_path(warehouse)))
-    path = write_audit(report, model_reports_path(warehouse))
-    table = "| attribute | group | O/E | 95% CI |\n| --- | --- | ---: | --- |\n" + "\n".join(
-        f"| {f['attribute']} | {f['group']} | {f['observed_to_expected']} | "
-        f"{f['observed_to_expected_ci'][0]}-{f['observed_to_expected_ci'][1]} |"
-        for f in report["flagged"]
-    )
+    report = audit(load_validation_predictions(warehouse.paths.models))
+    path = write_audit(report, warehouse.paths.model_reports)
     return dg.MaterializeResult(
         metadata={
             "people": report["people"],
             "groups_flagged": len(report["flagged"]),
-            "flagged": dg.MetadataValue.md(table if report["flagged"] else "No group flagged."),
+            "flagged": dg.MetadataValue.table(
+                records=[
+                    dg.TableRecord({
+                        "attribute": str(f["attribute"]), "group": str(f["group"]),
+                        "observed_to_expected": float(f["observed_to_expected"]),
+                        "ci_low": float(f["observed_to_expected_ci"][0]),
+                        "ci_high": float(f["observed_to_expected_ci"][1]),
+                    })
+                    for f in report["flagged"]
+                ],
+                schema=FLAGGED_GROUPS,
+            ),
             "report": dg.MetadataValue.path(str(path)),
         }
     )
@@ -153,12 +161,10 @@ def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
 @dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[model_evaluation, fairness_audit])
 def model_card(warehouse: Warehouse) -> dg.MaterializeResult:
     """reports/model/model_card.md: TRIPOD+AI model card from the evaluation and fairness audit."""
-    folder = model_reports_path(warehouse)
+    folder = warehouse.paths.model_reports
     evaluation = json.loads((folder / "evaluation.json").read_text())
     fairness = json.loads((folder / "fairness.json").read_text())
-    metadata = json.loads(
-        (models_path(warehouse) / evaluation["model_version"] / registry.METADATA_FILE).read_text()
-    )
+    metadata = registry.read_metadata(warehouse.paths.models, evaluation["model_version"])
     path = write_model_card(evaluation, fairness, metadata, folder)
     return dg.MaterializeResult(metadata={"model_version": evaluation["model_version"], "card": dg.MetadataValue.path(str(path))})
 

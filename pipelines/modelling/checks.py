@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from pipelines.modelling.assets import fairness_audit, model_evaluation, model_reports_path
+from pipelines.modelling.assets import fairness_audit, model_evaluation
 from pipelines.resources import Warehouse
 
 SLOPE_LOW, SLOPE_HIGH = 0.9, 1.1
@@ -13,7 +13,7 @@ SLOPE_LOW, SLOPE_HIGH = 0.9, 1.1
 @dg.asset_check(asset=fairness_audit)
 def fairness_audit_observed_matches_expected_in_every_group(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Warn when any group's observed/expected admissions is outside 0.8-1.25."""
-    report = json.loads((model_reports_path(warehouse) / "fairness.json").read_text())
+    report = json.loads((warehouse.paths.model_reports / "fairness.json").read_text())
     return dg.AssetCheckResult(
         passed=not report["flagged"],
         severity=dg.AssetCheckSeverity.WARN,
@@ -27,7 +27,7 @@ def fairness_audit_observed_matches_expected_in_every_group(warehouse: Warehouse
 @dg.asset_check(asset=model_evaluation)
 def model_evaluation_model_beats_baselines(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Warn when the model's out-of-time AUROC does not beat both baselines'."""
-    report = json.loads((model_reports_path(warehouse) / "evaluation.json").read_text())
+    report = json.loads((warehouse.paths.model_reports / "evaluation.json").read_text())
     model = report["validation"]["auroc"]
     baselines = {name: b["auroc"] for name, b in report["baselines"].items()}
     return dg.AssetCheckResult(
@@ -40,7 +40,7 @@ def model_evaluation_model_beats_baselines(warehouse: Warehouse) -> dg.AssetChec
 @dg.asset_check(asset=model_evaluation)
 def model_evaluation_calibration_slope_within_range(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Warn when the out-of-time calibration slope is outside 0.9-1.1."""
-    report = json.loads((model_reports_path(warehouse) / "evaluation.json").read_text())
+    report = json.loads((warehouse.paths.model_reports / "evaluation.json").read_text())
     slope = report["validation"]["calibration_slope"]
     return dg.AssetCheckResult(
         passed=SLOPE_LOW <= slope <= SLOPE_HIGH,

@@ -6,22 +6,25 @@ decision (models.retraining) reads. Its check warns, never blocks: a
 drifted population still gets its lists, and the next retraining answers the drift.
 """
 
-import json
 import math
 
 import dagster as dg
 
 from models import drift
 from models.scoring import read_scores
-from models.training import TrainingSet, load_validation_predictions
 from pipelines.lists.assets import risk_scores
-from pipelines.operations.settings import operations_from_environment
 from pipelines.partitions import extract_months
-from pipelines.resources import Warehouse
-from warehouse.months import index_date
+from pipelines.resources import RunSettings, Warehouse
 
 GROUP = "lists"
 POPULATION_STABLE = "population_drift_within_threshold"
+PSI_TABLE = dg.TableSchema(
+    columns=[
+        dg.TableColumn("measure", "string", description="a key feature, or risk for the score"),
+        dg.TableColumn("psi", "float", description="population stability index against the training data"),
+        dg.TableColumn("stability", "string", description="stable, moderate or significant"),
+    ]
+)
 
 
 @dg.asset(
@@ -37,13 +40,20 @@ POPULATION_STABLE = "population_drift_within_threshold"
         )
     ],
 )
-def population_drift(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def population_drift(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: RunSettings
+) -> dg.MaterializeResult:
     """reports/drift/<month>.json: PSI of key features and of the risk score against the training data."""
     month = context.partition_key
-    threshold = operations_from_environment().drift_threshold
-    models_dir = warehouse.home_path / "models"
-    current = models_dir / "current.json"
-    if not (models_dir / "training_set" / "plan.json").is_file() or not current.is_file():
+    threshold = settings.drift_threshold
+    with warehouse.connect() as connection:
+        scores = read_scores(connection, month)
+        report = drift.month_drift(
+            connection, warehouse.paths, month,
+            scores.get_column("risk").to_numpy() if scores.height else None,
+            threshold=threshold,
+        )
+    if report is None:
         return dg.MaterializeResult(
             metadata={"reference": "none: no model has been trained in this home"},
             check_results=[
@@ -53,39 +63,28 @@ def population_drift(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
                 )
             ],
         )
-    version = str(json.loads(current.read_text())["version"])
-    training = TrainingSet.load(models_dir / "training_set").training
-    reference_scores = load_validation_predictions(models_dir).get_column("risk").to_numpy()
-    from models.dataset import feature_frame
-
-    with warehouse.connect() as connection:
-        features = feature_frame(connection, [index_date(month)], with_labels=False)
-        scores = read_scores(connection, month)
-    report = drift.measure_drift(
-        month, training, features,
-        reference_scores=reference_scores,
-        current_scores=scores.get_column("risk").to_numpy() if scores.height else None,
-        threshold=threshold, model_version=version,
-    )
-    path = drift.write_drift_report(report, warehouse.reports_path / "drift")
+    path = drift.write_drift_report(report, warehouse.paths.drift_reports)
     measured = {**report.features, **({drift.SCORE: report.score} if report.score is not None else {})}
-    table = "| measure | PSI | stability |\n| --- | ---: | --- |\n" + "\n".join(
-        f"| {name} | {psi:.3f} | {drift.stability(psi, threshold)} |" for name, psi in measured.items()
-    )
     drifted = report.drifted
     if drifted:
         context.log.warning(f"{month}: drift past PSI {threshold} in {', '.join(drifted)}")
     return dg.MaterializeResult(
         metadata={
-            "model_version": version,
-            "max_psi": dg.MetadataValue.float(report.max_psi if not math.isnan(report.max_psi) else 0.0),
+            "model_version": report.model_version or "",
+            "max_psi": dg.MetadataValue.float(_number(report.max_psi)),
             "score_psi": (
                 dg.MetadataValue.float(report.score)
                 if report.score is not None and not math.isnan(report.score)
                 else dg.MetadataValue.null()
             ),
             "drifted": ", ".join(drifted) or "none",
-            "psi": dg.MetadataValue.md(table),
+            "psi": dg.MetadataValue.table(
+                records=[
+                    dg.TableRecord({"measure": name, "psi": _number(psi), "stability": drift.stability(psi, threshold)})
+                    for name, psi in measured.items()
+                ],
+                schema=PSI_TABLE,
+            ),
             "report": dg.MetadataValue.path(str(path)),
         },
         check_results=[
@@ -97,7 +96,12 @@ def population_drift(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
                     f"PSI past {threshold}: {', '.join(drifted)}" if drifted
                     else f"every PSI at or under {threshold}"
                 ),
-                metadata={"max_psi": report.max_psi if not math.isnan(report.max_psi) else 0.0},
+                metadata={"max_psi": _number(report.max_psi)},
             )
         ],
     )
+
+
+def _number(value: float) -> float:
+    """Dagster's float metadata takes no NaN: a PSI that could not be measured shows as 0."""
+    return 0.0 if math.isnan(value) else float(value)

@@ -1,31 +1,38 @@
 """Sensors: a month's delivery starts its run; a loaded month goes on to the model or the lists.
 
-`landing_zone_sensor` watches RISKSTRAT_LANDING and requests `monthly_job` (load and
-validate) once per delivery: the run key is the month and its manifest's sha256, and the
-cursor keeps the digest seen for each month, so a second tick requests nothing and a
-re-delivered month (new manifest) runs again. A month folder without manifest.csv is
-still being delivered and yields nothing.
+`landing_zone_sensor` requests `monthly_job` (load and validate) for each month the
+planner says the warehouse does not hold (pipelines.planner.months_to_load), once per
+delivery: the run key is the month and its manifest's sha256, and the cursor keeps the
+digest requested for each month, so a second tick requests nothing while the run is on
+its way, and a re-delivered month (new manifest) runs again. A month folder without
+manifest.csv is still being delivered and yields nothing here.
 
-`month_loaded_sensor` follows a successful `monthly_job`: for the latest loaded month it
-requests `model_job` when retraining is due (models.retraining), otherwise
-`lists_job` (score with the current model, lists, drift). `model_trained_sensor` follows
-a successful `model_job` with `lists_job` for the month that asked for it.
+`month_loaded_sensor` follows a successful `monthly_job` and asks the planner what comes
+next (pipelines.planner.after_loading, the same call `riskstrat run` makes): `model_job`
+when training is due, else `lists_job` for the month to list, else nothing (no model yet
+and too little history). `model_trained_sensor` follows a successful `model_job` with
+`lists_job` for the month the planner lists.
 """
 
 import json
 
 import dagster as dg
 
-from models.retraining import retraining_decision
+from pipelines import planner
 from pipelines.jobs import lists_job, model_job, monthly_job
-from pipelines.operations.deliveries import delivery_run_key, manifest_digests
-from pipelines.operations.settings import operations_from_environment
-from pipelines.partitions import EXTRACT_MONTHS, extract_months
-from pipelines.resources import Warehouse
+from pipelines.partitions import extract_months
+from pipelines.resources import RunSettings, Warehouse
+from warehouse.connection import WarehouseBusyError
+from warehouse.errors import InputError
 
 DELIVERY_TAG = "riskstrat/delivery"
 MONTH_TAG = "riskstrat/month"
 PARTITION_TAG = "dagster/partition"
+
+
+def delivery_run_key(month: str, digest: str) -> str:
+    """One run key per delivery: a re-delivered month (new manifest) gets a new key."""
+    return f"{month}:{digest}"
 
 
 def seen_deliveries(cursor: str | None) -> dict[str, str]:
@@ -39,18 +46,23 @@ def seen_deliveries(cursor: str | None) -> dict[str, str]:
     description="Loads and validates a month when its manifest.csv arrives (once per delivery).",
 )
 def landing_zone_sensor(
-    context: dg.SensorEvaluationContext, warehouse: Warehouse
+    context: dg.SensorEvaluationContext, warehouse: Warehouse, settings: RunSettings
 ) -> dg.SensorResult | dg.SkipReason:
     seen = seen_deliveries(context.cursor)
-    delivered = manifest_digests(warehouse.landing_path)
-    new = {month: digest for month, digest in delivered.items() if seen.get(month) != digest}
+    try:
+        wanted = planner.months_to_load(warehouse.paths, settings.landing_path)
+    except (InputError, WarehouseBusyError) as error:  # no landing zone yet, or a run holds the warehouse
+        return dg.SkipReason(f"Not now: {error}")
+    new = {
+        item.month: item.manifest_sha256
+        for item in wanted
+        if item.manifest_sha256 is not None and seen.get(item.month) != item.manifest_sha256
+    }
     if not new:
-        return dg.SkipReason(
-            f"No new delivery in {warehouse.landing_path} ({len(delivered)} month(s) seen)."
-        )
-    for month, digest in new.items():
-        what = "re-delivered" if month in seen else "delivered"
-        context.log.info(f"{month} {what} (manifest sha256 {digest[:12]}...)")
+        return dg.SkipReason(f"No new delivery in {settings.landing_path}.")
+    for item in wanted:
+        if item.month in new:
+            context.log.info(f"{item.month}: {item.reason} (manifest sha256 {new[item.month][:12]}...)")
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
@@ -65,54 +77,44 @@ def landing_zone_sensor(
     )
 
 
-def latest_loaded_month(context: dg.RunStatusSensorContext) -> str | None:
-    """The latest extract month partition known to the instance."""
-    months = sorted(context.instance.get_dynamic_partitions(EXTRACT_MONTHS))
-    return months[-1] if months else None
-
-
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[monthly_job],
     request_jobs=[model_job, lists_job],
-    description="After a month loads: retrain when due (cadence or drift), else score and list it.",
+    description="After a month loads: train when the planner says so, else score and list the latest month.",
 )
 def month_loaded_sensor(
-    context: dg.RunStatusSensorContext, warehouse: Warehouse
+    context: dg.RunStatusSensorContext, warehouse: Warehouse, settings: RunSettings
 ) -> dg.RunRequest | dg.SkipReason:
-    month = context.dagster_run.tags.get(PARTITION_TAG)
-    if month is None:
-        return dg.SkipReason("The monthly run had no partition.")
-    latest = latest_loaded_month(context)
-    if latest is not None and month < latest:
-        # A backfill of an older month: its lists are scored by the current model.
-        if not (warehouse.home_path / "models" / "current.json").is_file():
-            return dg.SkipReason(f"{month} loaded; no model yet to score it.")
-        return lists_request(month, context.dagster_run.run_id)
-    decision = retraining_decision(
-        warehouse.home_path, month, every_months=operations_from_environment().retrain_every_months
+    steps = planner.after_loading(warehouse.paths, retrain_every_months=settings.retrain_every_months)
+    context.log.info(
+        f"{'train' if steps.train else 'no training'}: {steps.train_reason}; "
+        f"list {steps.list_month or 'nothing'}: {steps.list_reason}"
     )
-    context.log.info(f"{month}: {'retrain' if decision.retrain else 'score'}: {decision.reason}")
-    if decision.retrain:
+    if steps.train:
         return dg.RunRequest(
             run_key=f"retrain:{context.dagster_run.run_id}",
             job_name=model_job.name,
-            tags={MONTH_TAG: month, "riskstrat/retrain_reason": decision.reason[:200]},
+            tags={MONTH_TAG: steps.list_month or "", "riskstrat/retrain_reason": steps.train_reason[:200]},
         )
-    return lists_request(month, context.dagster_run.run_id)
+    if steps.list_month is None:
+        return dg.SkipReason(f"Nothing to list: {steps.list_reason} ({steps.train_reason}).")
+    return lists_request(steps.list_month, context.dagster_run.run_id)
 
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[model_job],
     request_job=lists_job,
-    description="After retraining: score the month that asked for it and publish its lists.",
+    description="After training: score the latest loaded month and publish its lists.",
 )
-def model_trained_sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-    month = context.dagster_run.tags.get(MONTH_TAG) or latest_loaded_month(context)
-    if month is None:
-        return dg.SkipReason("No extract month to score.")
-    return lists_request(month, context.dagster_run.run_id)
+def model_trained_sensor(
+    context: dg.RunStatusSensorContext, warehouse: Warehouse, settings: RunSettings
+) -> dg.RunRequest | dg.SkipReason:
+    steps = planner.after_loading(warehouse.paths, retrain_every_months=settings.retrain_every_months)
+    if steps.list_month is None:
+        return dg.SkipReason(f"Nothing to list: {steps.list_reason}.")
+    return lists_request(steps.list_month, context.dagster_run.run_id)
 
 
 def lists_request(month: str, after_run: str) -> dg.RunRequest:

@@ -11,9 +11,10 @@ from typing import Any
 import dagster as dg
 
 from pipelines.loading.assets import deliveries, reference_data
+from pipelines.metadata import table
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
-from warehouse.quality import write_month_reports
+from warehouse.quality import quarantined_by_rule, write_month_reports
 from warehouse.staged import (
     FeedStaging,
     monthly_contracts,
@@ -83,18 +84,11 @@ def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse
     month = context.partition_key
     with warehouse.connect() as connection:
         outcomes = stage_month(connection, month)
-        by_rule = connection.execute(
-            "SELECT feed, rule, count(DISTINCT (source_file, line_number)) AS rows "
-            "FROM quarantine.rows WHERE delivery_month = ? GROUP BY ALL ORDER BY rows DESC, feed, rule",
-            [month],
-        ).fetchall()
+        by_rule = quarantined_by_rule(connection, month)
     for feed, outcome in outcomes.items():
         yield dg.MaterializeResult(asset_key=staged_key(feed), metadata=_staging_metadata(outcome))
     delivered = sum(o.delivered_rows for o in outcomes.values())
     quarantined = sum(o.quarantined_rows for o in outcomes.values())
-    preview = "| feed | rule | rows |\n| --- | --- | ---: |\n" + "\n".join(
-        f"| {feed} | {rule} | {rows:,} |" for feed, rule, rows in by_rule[:20]
-    )
     yield dg.MaterializeResult(
         asset_key="quarantined_rows",
         metadata={
@@ -103,7 +97,10 @@ def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse
             "rows_ignored": sum(o.ignored_rows for o in outcomes.values()),
             "rows_with_warnings": sum(o.warning_rows for o in outcomes.values()),
             "quarantine_rate": dg.MetadataValue.float(round(quarantined / delivered, 6) if delivered else 0.0),
-            "quarantined_by_rule": dg.MetadataValue.md(preview if by_rule else "Nothing quarantined."),
+            "quarantined_by_rule": table(
+                ({"feed": f, "rule": r, "rows": n} for f, r, n in by_rule),
+                {"feed": "string", "rule": "string", "rows": "int"}, limit=20,
+            ),
         },
     )
 
@@ -123,15 +120,9 @@ def data_quality_report(context: dg.AssetExecutionContext, warehouse: Warehouse)
     """
     month = context.partition_key
     with warehouse.connect() as connection:
-        json_path, html_path = write_month_reports(connection, warehouse.reports_path, month)
+        json_path, html_path = write_month_reports(connection, warehouse.paths.reports, month)
     report = json.loads(json_path.read_text(encoding="utf-8"))
     files = report["files"]
-    reconciliation = "| file | status | delivered | staged | quarantined | ignored |\n| --- | --- | ---: | ---: | ---: | ---: |\n"
-    reconciliation += "\n".join(
-        f"| {f['path']} | {f['status']} | {f['delivered_rows']:,} | {f['staged_rows']:,} | "
-        f"{f['quarantined_rows']:,} | {f['ignored_rows']:,} |"
-        for f in files
-    )
     return dg.MaterializeResult(
         metadata={
             "status": report["status"],
@@ -139,7 +130,11 @@ def data_quality_report(context: dg.AssetExecutionContext, warehouse: Warehouse)
             "rows_quarantined": sum(f["quarantined_rows"] for f in files),
             "warnings": len(report["warnings"]),
             "missing_practices": dg.MetadataValue.json(report["missing_practices"]),
-            "reconciliation": dg.MetadataValue.md(reconciliation),
+            "reconciliation": table(
+                files,
+                {"path": "string", "status": "string", "delivered_rows": "int", "staged_rows": "int",
+                 "quarantined_rows": "int", "ignored_rows": "int"},
+            ),
             "report_json": dg.MetadataValue.path(str(json_path)),
             "report_html": dg.MetadataValue.path(str(html_path)),
         }

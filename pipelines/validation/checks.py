@@ -13,10 +13,12 @@ Each failed check's metadata carries ``summary``: one sentence naming month, fee
 rule, which ``riskstrat run`` prints when a blocking check stops it.
 """
 
+import dataclasses
 from collections.abc import Callable, Iterator
 
 import dagster as dg
 
+from pipelines.metadata import table
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
 from pipelines.validation.assets import MONTHLY_FEEDS, REFERENCE_FEEDS, staged_key
@@ -43,12 +45,6 @@ def reconciliation_result(
         ) + f"; rule: {RECONCILIATION_RULE}."
     else:
         summary = f"{where}all {sum(f.delivered_rows for f in mine):,} delivered {feed} rows in {len(mine)} file(s) are accounted for."
-    table = "| file | delivered | staged | quarantined | ignored | unaccounted |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
-    table += "\n".join(
-        f"| {f.source_file} | {f.delivered_rows:,} | {f.staged_rows:,} | {f.quarantined_rows:,} | "
-        f"{f.ignored_rows:,} | {f.unaccounted_rows:,} |"
-        for f in mine
-    )
     return dg.AssetCheckResult(
         asset_key=staged_key(feed) if check_name else None,
         check_name=check_name,
@@ -59,7 +55,11 @@ def reconciliation_result(
             "summary": summary,
             "files": len(mine),
             "unaccounted_rows": sum(abs(f.unaccounted_rows) for f in mine),
-            "reconciliation": dg.MetadataValue.md(table if mine else "No file of this feed was delivered."),
+            "reconciliation": table(
+                (dataclasses.asdict(f) for f in mine),
+                {"source_file": "string", "delivered_rows": "int", "staged_rows": "int",
+                 "quarantined_rows": "int", "ignored_rows": "int", "unaccounted_rows": "int"},
+            ),
         },
     )
 
@@ -67,10 +67,6 @@ def reconciliation_result(
 def suite_result(outcome: SuiteOutcome, check_name: str | None = None) -> dg.AssetCheckResult:
     """Passed when every expectation holds; severity ERROR (blocking) only for critical failures."""
     critical = outcome.critical_failures
-    failures = "| rule | severity | rows |\n| --- | --- | ---: |\n" + "\n".join(
-        f"| {f.rule} | {f.severity} | {f.unexpected_count if f.unexpected_count is not None else ''} |"
-        for f in outcome.failed
-    )
     return dg.AssetCheckResult(
         asset_key=staged_key(outcome.feed) if check_name else None,
         check_name=check_name,
@@ -84,7 +80,10 @@ def suite_result(outcome: SuiteOutcome, check_name: str | None = None) -> dg.Ass
             "expectations": outcome.expectations,
             "critical_failures": len(critical),
             "warning_failures": len(outcome.failed) - len(critical),
-            "failed_expectations": dg.MetadataValue.md(failures if outcome.failed else "None."),
+            "failed_expectations": table(
+                ({"rule": f.rule, "severity": f.severity, "rows": f.unexpected_count} for f in outcome.failed),
+                {"rule": "string", "severity": "string", "rows": "int"},
+            ),
             "gx_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
             "data_docs": dg.MetadataValue.path(str(outcome.data_docs)),
         },
@@ -157,7 +156,7 @@ def staged_month_meets_contract(
 ) -> Iterator[dg.AssetCheckResult]:
     feeds = _selected_feeds(context, suite_check_name)
     with warehouse.connect() as connection:
-        outcomes = validate_month(connection, warehouse.home_path, feeds, context.partition_key)
+        outcomes = validate_month(connection, warehouse.paths.root, feeds, context.partition_key)
     for feed, outcome in outcomes.items():
         yield suite_result(outcome, suite_check_name(feed))
 
@@ -188,7 +187,7 @@ def _reference_suite_check(feed: str) -> dg.AssetChecksDefinition:
     )
     def check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect() as connection:
-            outcome = validate_staged(connection, warehouse.home_path, feed, None)
+            outcome = validate_staged(connection, warehouse.paths.root, feed, None)
         return suite_result(outcome)
 
     return check
@@ -221,14 +220,9 @@ def staged_consultations_practice_volume_not_halved(
         metadata={
             "summary": summary,
             "practices": dg.MetadataValue.json([a.practice_code for a in anomalies]),
-            "anomalies": dg.MetadataValue.md(
-                "| practice | rows | previous average | months |\n| --- | ---: | ---: | ---: |\n"
-                + "\n".join(
-                    f"| {a.practice_code} | {a.rows:,} | {a.previous_average:,.1f} | {a.previous_months} |"
-                    for a in anomalies
-                )
-                if anomalies
-                else "None."
+            "anomalies": table(
+                (dataclasses.asdict(a) for a in anomalies),
+                {"practice_code": "string", "rows": "int", "previous_average": "float", "previous_months": "int"},
             ),
         },
     )

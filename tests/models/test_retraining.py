@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import dagster as dg
-
 from models.retraining import retraining_decision
 
 
@@ -43,13 +41,3 @@ def test_drift_against_the_current_model_means_retrain(tmp_path: Path):
 
     (reports / "2025-01.json").write_text(json.dumps({**report, "model_version": "v0"}))
     assert not retraining_decision(tmp_path, "2025-02").retrain
-
-
-def test_the_lists_carry_a_freshness_policy_so_a_missed_month_shows():
-    from pipelines.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    for name in ("risk_scores", "practice_risk_lists", "federation_summaries"):
-        policy = graph.get(dg.AssetKey(name)).freshness_policy
-        assert isinstance(policy, dg.FreshnessPolicy), name
-    assert dg.AssetKey("population_drift") in defs.resolve_job_def("lists_job").asset_layer.executable_asset_keys

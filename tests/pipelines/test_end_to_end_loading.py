@@ -8,8 +8,8 @@ import dagster as dg
 
 from pipelines.loading.assets import deliveries, reference_data
 from pipelines.partitions import EXTRACT_MONTHS
-from pipelines.resources import Warehouse
 from synthetic import generate
+from tests.pipelines.conftest import HomeResources
 from warehouse.connection import connect
 from warehouse.deliveries import read_manifest
 
@@ -17,15 +17,15 @@ from warehouse.deliveries import read_manifest
 def test_every_generated_row_is_loaded_month_by_month(tmp_path: Path):
     generate(tmp_path / "data", people=800, months=3, seed=11, start="2024-04")
     landing = tmp_path / "data" / "landing"
-    warehouse = Warehouse(home=str(tmp_path / "home"), landing=str(landing))
+    warehouse = HomeResources(home=str(tmp_path / "home"), landing=str(landing))
     instance = dg.DagsterInstance.ephemeral()
     months = ["2024-04", "2024-05", "2024-06"]
     instance.add_dynamic_partitions(EXTRACT_MONTHS, months)
 
-    assert dg.materialize([reference_data], instance=instance, resources={"warehouse": warehouse}).success
+    assert dg.materialize([reference_data], instance=instance, resources=warehouse.resources()).success
     for month in months:
         result = dg.materialize(
-            [reference_data, deliveries], instance=instance, resources={"warehouse": warehouse},
+            [reference_data, deliveries], instance=instance, resources=warehouse.resources(),
             partition_key=month, selection=[deliveries],
         )
         assert result.success

@@ -18,7 +18,6 @@ from models import scoring
 from pipelines.lists import checks
 from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
 from pipelines.partitions import EXTRACT_MONTHS
-from pipelines.resources import Warehouse
 from tests.lists.population import (
     SCORE_MONTH,
     StandInModel,
@@ -26,6 +25,7 @@ from tests.lists.population import (
     build_warehouse,
     stand_in_explain,
 )
+from tests.pipelines.conftest import HomeResources
 from warehouse.outbox.pseudonyms import KEY_FILE, KEY_VARIABLE
 
 TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])(\d{10}|\d{3} \d{3} \d{4})(?![0-9A-Za-z])")
@@ -47,7 +47,7 @@ def materialise(home: Path, month: str, run_config: dict | None = None) -> dg.Ex
     return dg.materialize(
         [risk_scores, practice_risk_lists, federation_summaries, *dg.load_asset_checks_from_modules([checks])],
         partition_key=month,
-        resources={"warehouse": Warehouse(home=str(home), landing=str(home / "landing"), lock_wait_seconds=0)},
+        resources=HomeResources(home=str(home), landing=str(home / "landing"), lock_wait_seconds=0).resources(),
         instance=instance,
         run_config=run_config,
         raise_on_error=False,

@@ -16,13 +16,14 @@ from pipelines.loading.checks import (
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
 from tests import supplier
+from tests.pipelines.conftest import HomeResources
 
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     landing = tmp_path / "landing"
     supplier.write_landing(landing, months=("2024-01", "2024-02"))
-    return Warehouse(home=str(tmp_path / "home"), landing=str(landing))
+    return HomeResources(home=str(tmp_path / "home"), landing=str(landing))
 
 
 @pytest.fixture
@@ -35,10 +36,10 @@ def instance() -> dg.DagsterInstance:
 def test_deliveries_materialise_per_month_and_write_the_report(warehouse, instance):
     assets = [reference_data, deliveries]
     checks = [deliveries_every_file_matches_manifest, deliveries_every_practice_delivered]
-    dg.materialize([reference_data], instance=instance, resources={"warehouse": warehouse})
+    dg.materialize([reference_data], instance=instance, resources=warehouse.resources())
 
     result = dg.materialize(
-        [*assets, *checks], instance=instance, resources={"warehouse": warehouse},
+        [*assets, *checks], instance=instance, resources=warehouse.resources(),
         partition_key="2024-02", selection=[deliveries, *checks],
     )
 
@@ -61,11 +62,11 @@ def test_deliveries_materialise_per_month_and_write_the_report(warehouse, instan
 def test_a_rejected_file_fails_the_warning_check_not_the_run(warehouse, instance):
     target = Path(warehouse.landing) / "extracts" / "2024-01" / "sus" / "admissions.csv"
     target.write_bytes(target.read_bytes() + b"SP-extra,9990000018,A10001,RF4,2024-01-20,,21,J44.1\r\n")
-    dg.materialize([reference_data], instance=instance, resources={"warehouse": warehouse})
+    dg.materialize([reference_data], instance=instance, resources=warehouse.resources())
 
     result = dg.materialize(
         [reference_data, deliveries, deliveries_every_file_matches_manifest],
-        instance=instance, resources={"warehouse": warehouse}, partition_key="2024-01",
+        instance=instance, resources=warehouse.resources(), partition_key="2024-01",
         selection=[deliveries, deliveries_every_file_matches_manifest],
     )
 

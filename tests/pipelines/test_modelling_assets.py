@@ -24,7 +24,7 @@ from pipelines.modelling.checks import (
     model_evaluation_calibration_slope_within_range,
     model_evaluation_model_beats_baselines,
 )
-from pipelines.resources import Warehouse
+from tests.pipelines.conftest import HomeResources
 
 PEOPLE, MONTHS = 4_000, 30
 ASSETS = [training_set, admission_risk_model, model_evaluation, fairness_audit, model_card]
@@ -52,9 +52,8 @@ def generated(tmp_path_factory) -> Path:
 def materialise(generated: Path, home: Path, monkeypatch) -> dg.ExecuteInProcessResult:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(generated / "warehouse.duckdb", home / "warehouse.duckdb")
-    monkeypatch.setenv("RISKSTRAT_TRUTH", str(generated / "truth.csv"))
-    warehouse = Warehouse(home=str(home), landing=str(generated / "landing"))
-    return dg.materialize([*ASSETS, *CHECKS], resources={"warehouse": warehouse})
+    warehouse = HomeResources(home=str(home), landing=str(generated / "landing"))
+    return dg.materialize([*ASSETS, *CHECKS], resources=warehouse.resources(truth=str(generated / "truth.csv")))
 
 
 @pytest.fixture(scope="module")

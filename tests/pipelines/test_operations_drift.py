@@ -7,14 +7,14 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.operations.assets import POPULATION_STABLE, population_drift
-from pipelines.resources import Warehouse
+from tests.pipelines.conftest import HomeResources
 
 
 def test_population_drift_without_a_trained_model_passes_and_says_why(tmp_path: Path):
-    warehouse = Warehouse(home=str(tmp_path / "home"), landing=str(tmp_path / "landing"))
+    warehouse = HomeResources(home=str(tmp_path / "home"), landing=str(tmp_path / "landing"))
     context = dg.build_asset_context(partition_key="2024-01")
 
-    result = population_drift(context, warehouse)
+    result = population_drift(context, **warehouse.resources())
 
     assert isinstance(result, dg.MaterializeResult)
     [check] = result.check_results or []

@@ -8,11 +8,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.operations.deliveries import manifest_digests
-from pipelines.operations.schedules import monthly_schedule
-from pipelines.resources import Warehouse
+from pipelines.operations.schedules import build_monthly_schedule
 from tests import supplier
+from tests.pipelines.conftest import HomeResources
+from warehouse.deliveries import manifest_digests
 
+monthly_schedule = build_monthly_schedule()
 TICK = datetime.datetime(2024, 3, 10, 6, 0, tzinfo=datetime.UTC)
 
 
@@ -24,12 +25,12 @@ def instance(tmp_path: Path) -> dg.DagsterInstance:
 
 
 def tick(instance: dg.DagsterInstance, landing: Path) -> dg.RunRequest | dg.SkipReason:
-    warehouse = Warehouse(home=str(landing.parent / "home"), landing=str(landing))
+    warehouse = HomeResources(home=str(landing.parent / "home"), landing=str(landing))
     # Closed on leaving the block: the context opens the instance (by reference) on first
     # use, and an instance left open leaves Dagster's definitions-state storage pointing at
     # it after it is collected, breaking later materialisations in the same process.
     with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=TICK, resources={"warehouse": warehouse}
+        instance=instance, scheduled_execution_time=TICK, resources=warehouse.resources()
     ) as context:
         result = monthly_schedule(context)
     assert isinstance(result, dg.RunRequest | dg.SkipReason)

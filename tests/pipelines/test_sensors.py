@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.operations.deliveries import manifest_digests
 from pipelines.operations.sensors import DELIVERY_TAG, landing_zone_sensor
-from pipelines.resources import Warehouse
 from tests import supplier
+from tests.pipelines.conftest import HomeResources
+from warehouse.deliveries import manifest_digests
 
 
 @pytest.fixture
@@ -22,8 +22,8 @@ def landing(tmp_path: Path) -> Path:
 
 
 def tick(landing: Path, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
-    warehouse = Warehouse(home=str(landing.parent / "home"), landing=str(landing))
-    with dg.build_sensor_context(cursor=cursor, resources={"warehouse": warehouse}) as context:
+    warehouse = HomeResources(home=str(landing.parent / "home"), landing=str(landing))
+    with dg.build_sensor_context(cursor=cursor, resources=warehouse.resources()) as context:
         result = landing_zone_sensor(context)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result

@@ -16,6 +16,7 @@ from pipelines.validation import assets as validation_assets
 from pipelines.validation.assets import data_quality_report, staged_extract_month, staged_reference
 from pipelines.validation.checks import monthly_checks, reference_checks, suite_result
 from tests import supplier
+from tests.pipelines.conftest import HomeResources
 from warehouse.validation import validate_staged
 
 MONTH = "2024-01"
@@ -32,7 +33,7 @@ def make_warehouse(tmp_path: Path) -> Warehouse:
         + b"SP-warn,9990000026,a1,RF4,2024-01-21,,21,J44.1\r\n"
     )
     supplier.write_month(landing, MONTH, supplier.month_files(MONTH) | {"sus/admissions.csv": admissions.read_bytes()})
-    return Warehouse(home=str(tmp_path / "home"), landing=str(landing))
+    return HomeResources(home=str(tmp_path / "home"), landing=str(landing))
 
 
 def make_instance() -> dg.DagsterInstance:
@@ -61,11 +62,11 @@ def month_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, dg.E
 def materialise_month(warehouse: Warehouse, instance: dg.DagsterInstance, extra_assets=()) -> dg.ExecuteInProcessResult:
     everything = [reference_data, staged_reference, deliveries, staged_extract_month, data_quality_report,
                   *extra_assets, *reference_checks, *monthly_checks]
-    reference = dg.materialize(everything, instance=instance, resources={"warehouse": warehouse},
+    reference = dg.materialize(everything, instance=instance, resources=warehouse.resources(),
                                selection=[reference_data, staged_reference])
     assert reference.success
     return dg.materialize(
-        everything, instance=instance, resources={"warehouse": warehouse}, partition_key=MONTH,
+        everything, instance=instance, resources=warehouse.resources(), partition_key=MONTH,
         selection=dg.AssetSelection.assets(deliveries, staged_extract_month, data_quality_report, *extra_assets),
         raise_on_error=False,
     )

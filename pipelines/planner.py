@@ -1,0 +1,119 @@
+"""The one planner: what a run must do next, from the landing zone, the warehouse and the registry.
+
+`riskstrat run` and the Dagster sensors and schedule all ask these functions, so a month
+delivered on a schedule and a month run from the command line take the same decisions:
+
+- `months_to_load`: the month folders whose delivery the warehouse does not hold yet (new,
+  re-delivered with a new manifest, or now complete), oldest first;
+- `after_loading`: whether to train first (history long enough, then the retraining
+  policy of `models.retraining`: no model yet, quarterly, or drift), and which month to
+  list (the latest loaded month, once a model exists or is about to).
+
+Plain code: never imports dagster, never writes anything. It reads the warehouse read-only
+and tolerates a home that does not exist yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.dataset import labelled_index_dates
+from models.registry import current_version
+from models.retraining import DEFAULT_RETRAIN_EVERY, retraining_decision
+from models.training import NotEnoughHistory, plan_training
+from warehouse.deliveries import (
+    RecordedDelivery,
+    extract_months,
+    manifest_digests,
+    recorded_deliveries,
+)
+from warehouse.home import Home
+
+
+@dataclass(frozen=True)
+class MonthToLoad:
+    month: str
+    manifest_sha256: str | None
+    """None for a month folder without manifest.csv (still being delivered: recorded as incomplete)."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class NextSteps:
+    """What follows once the delivered months are loaded."""
+
+    train: bool
+    train_reason: str
+    list_month: str | None
+    list_reason: str
+
+
+def months_to_load(home: Home, landing: Path, *, reload: bool = False) -> list[MonthToLoad]:
+    """Month folders of `landing` whose delivery the warehouse does not hold, oldest first.
+
+    A month is loaded when it is new, when its manifest changed (a re-delivery), or when it
+    was incomplete and its manifest has arrived; a folder still without a manifest is
+    recorded once as incomplete. `reload` loads every month folder again (after an upgrade
+    of the contracts, say). Raises warehouse.errors.InputError when `landing` holds no
+    extracts/ folder.
+    """
+    folders = extract_months(landing)
+    digests = manifest_digests(landing)
+    recorded = _recorded(home)
+    wanted = []
+    for month in folders:
+        digest = digests.get(month)
+        reason = _load_reason(recorded.get(month), digest, reload)
+        if reason is not None:
+            wanted.append(MonthToLoad(month, digest, reason))
+    return wanted
+
+
+def _load_reason(recorded: RecordedDelivery | None, digest: str | None, reload: bool) -> str | None:
+    if reload:
+        return "reload asked for"
+    if recorded is None:
+        return "new delivery" if digest else "month folder without manifest.csv yet"
+    if digest is None:
+        return None
+    if recorded.manifest_sha256 is None:
+        return "manifest.csv has arrived"
+    if recorded.manifest_sha256 != digest:
+        return "re-delivered (new manifest)"
+    return None
+
+
+def after_loading(home: Home, *, retrain_every_months: int = DEFAULT_RETRAIN_EVERY) -> NextSteps:
+    """Train or not (and why), and which month to list, given what the home holds now."""
+    loaded = [month for month, delivery in _recorded(home).items() if delivery.status == "loaded"]
+    if not loaded:
+        return NextSteps(False, "no month is loaded yet", None, "no month is loaded yet")
+    latest = loaded[-1]
+    has_model = current_version(home.models) is not None
+    history = _history_too_short(home)
+    if history is not None:
+        train, train_reason = False, f"not enough history to train: {history}"
+    else:
+        decision = retraining_decision(home.root, latest, every_months=retrain_every_months)
+        train, train_reason = decision.retrain, decision.reason
+    if has_model or train:
+        return NextSteps(train, train_reason, latest, f"{latest} is the latest loaded month")
+    return NextSteps(train, train_reason, None, "no model has been trained in this home yet")
+
+
+def _history_too_short(home: Home) -> str | None:
+    """Why the warehouse cannot support out-of-time training yet, or None when it can."""
+    with home.connect(read_only=True) as connection:
+        try:
+            plan_training(labelled_index_dates(connection))
+        except NotEnoughHistory as error:
+            return str(error)
+    return None
+
+
+def _recorded(home: Home) -> dict[str, RecordedDelivery]:
+    if not home.has_warehouse():
+        return {}
+    with home.connect(read_only=True) as connection:
+        return recorded_deliveries(connection)

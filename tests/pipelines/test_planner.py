@@ -1,0 +1,192 @@
+"""One planner, two callers: `riskstrat run` and the sensors take the same decision in each case.
+
+Each case lays out a home's state (months loaded, the current model, a drift report) and a
+landing zone, then asks (1) the planner, (2) the runner, with job execution recorded
+rather than run, and (3) the sensors that follow a monthly run and a training run. All
+three must agree with the case's expected decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines import planner, runner
+from pipelines.operations.sensors import (
+    landing_zone_sensor,
+    model_trained_sensor,
+    month_loaded_sensor,
+)
+from pipelines.partitions import EXTRACT_MONTHS
+from pipelines.resources import RunSettings, Warehouse
+from warehouse.connection import connect
+from warehouse.deliveries import ensure_raw_schema
+from warehouse.home import Home
+
+
+def months(first: str, count: int) -> list[str]:
+    year, month = (int(part) for part in first.split("-"))
+    serials = range(year * 12 + month - 1, year * 12 + month - 1 + count)
+    return [f"{serial // 12:04d}-{serial % 12 + 1:02d}" for serial in serials]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    loaded: int  # months loaded from 2023-01
+    model_learnt_up_to: str | None = None  # the current model's latest index date
+    drifted_in_latest: bool = False
+    redelivered: str | None = None  # a month whose manifest changed since it was loaded
+    new_months: int = 0  # months delivered but not loaded yet
+    expect_train: bool = False
+    expect_list: bool = False
+    expect_load: list[str] = field(default_factory=list)
+
+
+CASES = [
+    Case("short history, no model", loaded=13),
+    Case("24 months are one short of out-of-time training", loaded=24),
+    Case("enough history, no model yet: train", loaded=25, expect_train=True, expect_list=True),
+    Case("a new month, model current: score it", loaded=26, model_learnt_up_to="2024-01-31", expect_list=True),
+    Case("three new labelled months: quarterly retrain", loaded=28, model_learnt_up_to="2024-01-31",
+         expect_train=True, expect_list=True),
+    Case("drift against the current model: retrain", loaded=26, model_learnt_up_to="2024-01-31",
+         drifted_in_latest=True, expect_train=True, expect_list=True),
+    Case("a re-delivered month is loaded again", loaded=26, model_learnt_up_to="2024-01-31",
+         redelivered="2023-06", expect_list=True, expect_load=["2023-06"]),
+    Case("a delivered month not yet loaded", loaded=25, new_months=1, model_learnt_up_to="2024-01-31",
+         expect_list=True, expect_load=["2025-02"]),
+]
+
+
+def manifest_bytes(month: str, version: int = 1) -> bytes:
+    return f"path,rows,sha256\r\n# {month} delivery {version}\r\n".encode()
+
+
+def lay_out(case: Case, root: Path) -> tuple[Home, Path]:
+    """The home and landing zone of a case: bookkeeping only, no activity rows."""
+    home, landing = Home.at(root / "home"), root / "landing"
+    loaded = months("2023-01", case.loaded)
+    for month in [*loaded, *months("2023-01", case.loaded + case.new_months)[case.loaded:]]:
+        folder = landing / "extracts" / month
+        folder.mkdir(parents=True)
+        version = 2 if month == case.redelivered else 1
+        (folder / "manifest.csv").write_bytes(manifest_bytes(month, version))
+    with connect(home.database) as connection:
+        ensure_raw_schema(connection)
+        connection.execute("CREATE TABLE staged.registrations (delivery_month VARCHAR, nhs_number VARCHAR)")
+        for month in loaded:
+            digest = hashlib.sha256(manifest_bytes(month)).hexdigest()
+            connection.execute(
+                "INSERT INTO raw.delivery_months VALUES (?, 'loaded', NULL, ?, [])", [month, digest]
+            )
+            connection.execute("INSERT INTO staged.registrations VALUES (?, '9990000018')", [month])
+    if case.model_learnt_up_to is not None:
+        folder = home.models / "v1"
+        folder.mkdir(parents=True)
+        (home.models / "current.json").write_text(json.dumps({"version": "v1", "decision": {}}))
+        plan = {"training_dates": [], "validation_date": case.model_learnt_up_to, "refit_dates": []}
+        (folder / "metadata.json").write_text(json.dumps({"plan": plan}))
+    if case.drifted_in_latest:
+        home.drift_reports.mkdir(parents=True)
+        report = {"month": loaded[-1], "model_version": "v1", "drifted": ["age"], "threshold": 0.2}
+        (home.drift_reports / f"{loaded[-1]}.json").write_text(json.dumps(report))
+    return home, landing
+
+
+def latest_loaded(case: Case) -> str:
+    return months("2023-01", case.loaded)[-1]
+
+
+@pytest.fixture(params=CASES, ids=[case.name for case in CASES])
+def case(request: pytest.FixtureRequest) -> Case:
+    return request.param
+
+
+def test_the_planner_decides_as_expected(case: Case, tmp_path: Path):
+    home, landing = lay_out(case, tmp_path)
+
+    steps = planner.after_loading(home)
+    to_load = [item.month for item in planner.months_to_load(home, landing)]
+
+    assert (steps.train, steps.list_month is not None) == (case.expect_train, case.expect_list), steps
+    assert steps.list_month in (None, latest_loaded(case))
+    assert to_load == case.expect_load
+
+
+def test_riskstrat_run_takes_the_planners_decisions(case: Case, tmp_path: Path, monkeypatch):
+    home, landing = lay_out(case, tmp_path)
+    jobs: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(
+        runner, "execute",
+        lambda definitions, job, instance, partition, progress=None: jobs.append((job, partition)),
+    )
+
+    runner.run_pipeline(landing=landing, home=home.root)
+
+    expected = [("reference_job", None), *(("monthly_job", month) for month in case.expect_load)]
+    if case.expect_train:
+        expected.append(("model_job", None))
+    if case.expect_list:
+        expected.append(("lists_job", latest_loaded(case)))
+    assert jobs == expected
+
+
+@dg.op
+def finished() -> None:
+    """Stands in for a monitored job: only its success event reaches the sensor."""
+
+
+@dg.job
+def stand_in_job() -> None:
+    finished()
+
+
+def after_success(sensor, home: Home, landing: Path) -> dg.RunRequest | dg.SkipReason:
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(EXTRACT_MONTHS, months("2023-01", 30))
+    result = stand_in_job.execute_in_process(instance=instance)
+    resources = {"warehouse": Warehouse(home=str(home.root)), "settings": RunSettings(landing=str(landing))}
+    with dg.build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=result.get_run_success_event(),
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources=resources,
+    ) as context:
+        return sensor(context, **resources)
+
+
+def test_the_sensors_take_the_planners_decisions(case: Case, tmp_path: Path):
+    home, landing = lay_out(case, tmp_path)
+    resources = {"warehouse": Warehouse(home=str(home.root)), "settings": RunSettings(landing=str(landing))}
+    with dg.build_sensor_context(resources=resources) as context:
+        delivered = landing_zone_sensor(context)
+    requested = [r.partition_key for r in delivered.run_requests] if isinstance(delivered, dg.SensorResult) else []
+
+    after_month = after_success(month_loaded_sensor, home, landing)
+    after_model = after_success(model_trained_sensor, home, landing)
+
+    assert requested == case.expect_load
+    if case.expect_train:
+        assert isinstance(after_month, dg.RunRequest) and after_month.job_name == "model_job"
+    elif case.expect_list:
+        assert isinstance(after_month, dg.RunRequest)
+        assert (after_month.job_name, after_month.partition_key) == ("lists_job", latest_loaded(case))
+    else:
+        assert isinstance(after_month, dg.SkipReason)
+    if case.expect_list:
+        assert isinstance(after_model, dg.RunRequest)
+        assert (after_model.job_name, after_model.partition_key) == ("lists_job", latest_loaded(case))
+    else:
+        assert isinstance(after_model, dg.SkipReason)
+
+
+def test_a_landing_zone_without_extracts_is_one_clear_error(tmp_path: Path):
+    with pytest.raises(runner.RunStopped, match="extracts"):
+        runner.run_pipeline(landing=tmp_path / "nowhere", home=tmp_path / "home")
