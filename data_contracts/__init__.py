@@ -7,7 +7,7 @@ suites; import it only where needed, Great Expectations is slow to import). Neve
 dagster.
 """
 
-from data_contracts.registry import (
+from data_contracts.reader import (
     Column,
     Contract,
     ContractError,

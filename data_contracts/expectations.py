@@ -34,7 +34,7 @@ from great_expectations.expectations.metrics import (
 )
 from great_expectations.expectations.row_conditions import Column as ConditionColumn
 
-from data_contracts.registry import Contract, Rule, is_valid_nhs_number
+from data_contracts.reader import Contract, Rule, is_valid_nhs_number
 from data_contracts.sql import METADATA_COLUMNS
 
 SEVERITY_TO_GX = {

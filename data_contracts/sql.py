@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from data_contracts.registry import Contract, Rule
+from data_contracts.reader import Contract, Rule
 
 RAW_TABLE = "{raw_table}"
 METADATA_COLUMNS = ("delivery_month", "source_file", "line_number")

@@ -4,7 +4,8 @@
 delivered on a schedule and a month run from the command line take the same decisions:
 
 - `months_to_load`: the month folders whose delivery the warehouse does not hold yet (new,
-  re-delivered with a new manifest, or now complete), oldest first;
+  re-delivered with a new manifest, or now complete), and every month after the first of
+  them (so the keyed feeds are judged oldest first, as on a first load);
 - `after_loading`: whether to train first (history long enough, then the retraining
   policy of `models.retraining`: no model yet, quarterly, or drift), and which month to
   list (the latest loaded month, once a model exists or is about to).
@@ -61,10 +62,14 @@ def months_to_load(home: Home, landing: Path, *, reload: bool = False) -> list[M
     folders = extract_months(landing)
     digests = manifest_digests(landing)
     recorded = _recorded(home)
-    wanted = []
+    wanted: list[MonthToLoad] = []
     for month in folders:
         digest = digests.get(month)
         reason = _load_reason(recorded.get(month), digest, reload)
+        if reason is None and wanted:
+            # Keyed hospital and social-care rows are judged against the first delivery of
+            # their id, so every month after a changed one is restaged, oldest first.
+            reason = f"restaged after {wanted[0].month}"
         if reason is not None:
             wanted.append(MonthToLoad(month, digest, reason))
     return wanted

@@ -1,11 +1,12 @@
 """Sensors: a month's delivery starts its run; a loaded month goes on to the model or the lists.
 
-`landing_zone_sensor` requests `monthly_job` (load and validate) for each month the
-planner says the warehouse does not hold (pipelines.planner.months_to_load), once per
-delivery: the run key is the month and its manifest's sha256, and the cursor keeps the
-digest requested for each month, so a second tick requests nothing while the run is on
-its way, and a re-delivered month (new manifest) runs again. A month folder without
-manifest.csv is still being delivered and yields nothing here.
+`landing_zone_sensor` asks the planner (pipelines.planner.months_to_load) which months the
+warehouse does not hold and requests `monthly_job` for them once per delivery: the run
+key is the month and its manifest's sha256, and the cursor keeps the digest requested for
+each month, so a second tick requests nothing while the runs are on their way, and a
+re-delivered month (new manifest) runs again, followed by every later month (restaged
+oldest first, as `riskstrat run` does). A month folder without manifest.csv is still
+being delivered and yields nothing here.
 
 `month_loaded_sensor` follows a successful `monthly_job` and asks the planner what comes
 next (pipelines.planner.after_loading, the same call `riskstrat run` makes): `model_job`
@@ -53,26 +54,27 @@ def landing_zone_sensor(
         wanted = planner.months_to_load(warehouse.paths, settings.landing_path)
     except (InputError, WarehouseBusyError) as error:  # no landing zone yet, or a run holds the warehouse
         return dg.SkipReason(f"Not now: {error}")
-    new = {
-        item.month: item.manifest_sha256
-        for item in wanted
-        if item.manifest_sha256 is not None and seen.get(item.month) != item.manifest_sha256
-    }
+    complete = [(item.month, item.manifest_sha256, item.reason) for item in wanted if item.manifest_sha256]
+    new = {month: digest for month, digest, _ in complete if seen.get(month) != digest}
     if not new:
         return dg.SkipReason(f"No new delivery in {settings.landing_path}.")
-    for item in wanted:
-        if item.month in new:
-            context.log.info(f"{item.month}: {item.reason} (manifest sha256 {new[item.month][:12]}...)")
-    return dg.SensorResult(
-        run_requests=[
+    # The first new delivery names the restaging of every later month (planner), so that a
+    # month restaged after each re-delivery gets a run key of its own.
+    trigger = delivery_run_key(*next(iter(new.items())))
+    requests = []
+    for month, digest, reason in complete:
+        delivery = delivery_run_key(month, digest)
+        context.log.info(f"{month}: {reason} (manifest sha256 {digest[:12]}...)")
+        requests.append(
             dg.RunRequest(
-                run_key=delivery_run_key(month, digest),
+                run_key=delivery if month in new else f"{delivery}:after:{trigger}",
                 partition_key=month,
-                tags={DELIVERY_TAG: delivery_run_key(month, digest)},
+                tags={DELIVERY_TAG: delivery},
             )
-            for month, digest in new.items()
-        ],
-        dynamic_partitions_requests=[extract_months.build_add_request(list(new))],
+        )
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[extract_months.build_add_request([month for month, _, _ in complete])],
         cursor=json.dumps({**seen, **new}, sort_keys=True),
     )
 

@@ -9,7 +9,7 @@ import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from data_contracts import Contract, ContractError, load_contracts
-from data_contracts.registry import (
+from data_contracts.reader import (
     CHECKS,
     KINDS,
     SEVERITIES,

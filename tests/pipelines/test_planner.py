@@ -57,8 +57,9 @@ CASES = [
          expect_train=True, expect_list=True),
     Case("drift against the current model: retrain", loaded=26, model_learnt_up_to="2024-01-31",
          drifted_in_latest=True, expect_train=True, expect_list=True),
-    Case("a re-delivered month is loaded again", loaded=26, model_learnt_up_to="2024-01-31",
-         redelivered="2023-06", expect_list=True, expect_load=["2023-06"]),
+    Case("a re-delivered month is loaded again, and every month after it", loaded=26,
+         model_learnt_up_to="2024-01-31", redelivered="2023-06", expect_list=True,
+         expect_load=months("2023-06", 21)),
     Case("a delivered month not yet loaded", loaded=25, new_months=1, model_learnt_up_to="2024-01-31",
          expect_list=True, expect_load=["2025-02"]),
 ]
