@@ -65,9 +65,9 @@ def test_scoring_frame_without_labels(connection):
 def test_the_same_warehouse_gives_the_same_frame(connection, training):
     again = feature_frame(connection, labelled_index_dates(connection), with_labels=True)
     assert again.equals(training)
-    from warehouse.features import build_features
+    from warehouse.features import replace_features
 
-    build_features(connection, labelled_index_dates(connection))
+    replace_features(connection, labelled_index_dates(connection))
     assert feature_frame(connection, labelled_index_dates(connection), with_labels=True).equals(training)
 
 
