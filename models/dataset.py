@@ -117,6 +117,8 @@ def feature_frame(
     )
     try:
         [(counted,)] = run(connection, "SELECT count(*) FROM feature_frame_rows")
+        if with_labels:
+            _check_every_row_labelled(connection, dates)
         frame = pl.from_arrow(
             connection.sql(
                 "SELECT * FROM feature_frame_rows ORDER BY index_date, nhs_number"
@@ -128,6 +130,52 @@ def feature_frame(
     if frame.height != counted:
         raise RuntimeError(f"the feature frame read {frame.height} rows of {counted} selected")
     return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+
+
+class MissingLabels(RuntimeError):
+    """features.person_features holds rows at an index date that features.labels lacks."""
+
+
+def stored_rows(
+    connection: duckdb.DuckDBPyConnection, dates: Sequence[datetime.date]
+) -> dict[datetime.date, tuple[int, int]]:
+    """Rows in features.person_features and features.labels at each date (opt-outs excluded)."""
+    counted = {d: (0, 0) for d in sorted(set(dates))}
+    for table, position in ((PERSON_FEATURES, 0), (LABELS, 1)):
+        rows = run(
+            connection,
+            f"SELECT index_date, count(*) FROM {table} WHERE list_contains($dates, index_date) "
+            "AND nhs_number NOT IN (SELECT nhs_number FROM features.type1_opt_outs) GROUP BY 1",
+            {"dates": list(counted)},
+        )
+        for day, count in rows:
+            pair = list(counted[day])
+            pair[position] = int(count)
+            counted[day] = (pair[0], pair[1])
+    return counted
+
+
+def _check_every_row_labelled(connection: duckdb.DuckDBPyConnection, dates: Sequence[datetime.date]) -> None:
+    """The frame's inner join must not drop feature rows quietly: raise if any lacks a label."""
+    missing = run(
+        connection,
+        f"SELECT p.index_date, count(*), count(l.nhs_number) FROM {PERSON_FEATURES} AS p "
+        f"LEFT JOIN {LABELS} AS l USING (nhs_number, index_date) "
+        "WHERE list_contains($dates, p.index_date) "
+        "AND p.nhs_number NOT IN (SELECT nhs_number FROM features.type1_opt_outs) "
+        "GROUP BY 1 HAVING count(*) > count(l.nhs_number) ORDER BY 1",
+        {"dates": list(dates)},
+    )
+    if missing:
+        raise MissingLabels(
+            "; ".join(
+                f"{day.isoformat()}: {labelled:,} of the {rows:,} rows of {PERSON_FEATURES} "
+                f"have a label in {LABELS}"
+                for day, rows, labelled in missing
+            )
+            + ". The feature build recorded these dates as complete; rebuild them "
+            "(warehouse.features.replace_features)."
+        )
 
 
 def _quote(name: str) -> str:

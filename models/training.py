@@ -109,6 +109,14 @@ class NotEnoughHistory(ValueError):
     """The feed is too short to train out of time."""
 
 
+class EmptyTrainingSet(ValueError):
+    """A part of the training set (training, validation or refit) has no rows, or only one outcome.
+
+    Raised before LightGBM is called, whose own message ("Check failed: (num_data) > (0)")
+    names neither the date nor the table. Deterministic: retrying cannot help.
+    """
+
+
 def plan_training(
     labelled_dates: Sequence[datetime.date],
     *,
@@ -195,7 +203,11 @@ class TrainingSet:
 
 
 def build_training_set(connection: Any) -> TrainingSet:
-    """Features and labels at the planned dates, from the warehouse (models.dataset)."""
+    """Features and labels at the planned dates, from the warehouse (models.dataset).
+
+    Raises EmptyTrainingSet, with the warehouse's row counts at each planned date, when a
+    part of the set has no rows or a single outcome.
+    """
     from models import dataset
     from models.feature_catalogue import LABEL
 
@@ -203,7 +215,44 @@ def build_training_set(connection: Any) -> TrainingSet:
     plan = plan_training(labelled)
     frame = dataset.feature_frame(connection, plan.all_dates, with_labels=True)
     frame = frame.with_columns(pl.col(LABEL).cast(pl.Int8))
-    return TrainingSet(plan=plan, frame=frame)
+    training_set = TrainingSet(plan=plan, frame=frame)
+    try:
+        check_training_set(training_set, LABEL)
+    except EmptyTrainingSet as error:
+        stored = dataset.stored_rows(connection, plan.all_dates)
+        raise EmptyTrainingSet(
+            f"{error} In the warehouse: "
+            + "; ".join(
+                f"{d.isoformat()}: {features:,} rows in {dataset.PERSON_FEATURES}, {labels:,} in {dataset.LABELS}"
+                for d, (features, labels) in stored.items()
+            )
+            + "."
+        ) from None
+    return training_set
+
+
+def check_training_set(training_set: TrainingSet, label: str) -> None:
+    """Raise EmptyTrainingSet unless training, validation and refit rows each hold both outcomes."""
+    plan = training_set.plan
+    parts = {
+        "training": plan.training_dates, "validation": (plan.validation_date,), "refit": plan.refit_dates,
+    }
+    problems = []
+    for part, dates in parts.items():
+        frame = training_set.at(dates)
+        plural = len(dates) > 1
+        where = f"the {part} date{'s' if plural else ''} {', '.join(d.isoformat() for d in dates)}"
+        admitted = int(frame.get_column(label).cast(pl.Int64).sum()) if frame.height else 0
+        if frame.height == 0:
+            problems.append(f"{where} {'have' if plural else 'has'} no rows")
+        elif admitted in (0, frame.height):
+            outcome = "no one admitted" if admitted == 0 else "everyone admitted"
+            problems.append(f"{where} {'have' if plural else 'has'} {frame.height:,} rows but {outcome} (label {label})")
+    if problems:
+        raise EmptyTrainingSet(
+            "Cannot train: " + "; ".join(problems)
+            + " (features.person_features joined to features.labels)."
+        )
 
 
 @dataclass
@@ -231,6 +280,7 @@ def train(
     seed: int = SEED,
 ) -> TrainingResult:
     """Train, validate out of time, calibrate and refit; fit the baselines on the same split."""
+    check_training_set(training_set, label)
     parameters = {**PARAMETERS, **(parameters or {}), "seed": seed}
     training, validation, refit = training_set.training, training_set.validation, training_set.refit
     encoding = fit_encoding([training, validation, refit], features)

@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from warehouse.connection import transaction
 from warehouse.months import FOLLOW_UP_MONTHS, add_months, is_month_end
 from warehouse.sql_files import read_sql
 
@@ -99,8 +100,8 @@ def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
     run(connection, "CREATE SCHEMA IF NOT EXISTS features")
     run(connection, read_sql("features/type1_opt_outs.sql"))
     run(
-                connection,
-        f"CREATE TABLE IF NOT EXISTS {BUILDS} (index_date DATE PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
+        connection,
+        f"CREATE TABLE IF NOT EXISTS {BUILDS} (index_date DATE PRIMARY KEY, fingerprint VARCHAR NOT NULL)",
     )
 
 
@@ -115,50 +116,76 @@ def source_fingerprint(connection: duckdb.DuckDBPyConnection, index_date: dateti
     return str(fingerprint)
 
 
-def build_features(
+class FeatureBuildError(RuntimeError):
+    """A build wrote fewer feature or label rows than it selected; nothing of it was kept."""
+
+
+def replace_features(
     connection: duckdb.DuckDBPyConnection, index_dates: Iterable[datetime.date]
 ) -> int:
-    """(Re)build features and labels at each index date; rows written to person_features.
+    """Replace the features and labels at each index date; rows written to person_features.
 
-    Idempotent per index date: a date's rows are replaced whole, in one transaction. Every
-    call also removes people who have since opted out from every index date already built.
+    Idempotent per index date: a date's rows are replaced whole, in one transaction, and
+    recorded in features.feature_builds only when every feature row has its label. When the
+    feature set has changed, the tables are recreated and every date built before is
+    rebuilt in the same call, so no date's rows silently disappear. Every call also removes
+    people who have since opted out from every index date already built.
     """
     dates = _month_ends(index_dates)
     ensure_feature_schema(connection)
-    written = 0
-    for index_date in dates:
-        parameters = feature_parameters(index_date)
-        fingerprint = source_fingerprint(connection, index_date)
-        run(connection, "BEGIN TRANSACTION")
-        try:
-            run(
-                connection,
-                "CREATE OR REPLACE TEMP TABLE person_features_batch AS "
-                + read_sql("features/person_features.sql"),
-                parameters,
-            )
-            _ensure_tables_match(connection)
-            run(connection, f"DELETE FROM {PERSON_FEATURES} WHERE index_date = $d", {"d": index_date})
-            run(connection, f"INSERT INTO {PERSON_FEATURES} SELECT * FROM person_features_batch")
-            run(connection, f"DELETE FROM {LABELS} WHERE index_date = $d", {"d": index_date})
-            run(
-                connection,
-                f"INSERT INTO {LABELS} " + read_sql("features/labels.sql"),
-                {"index_date": index_date, "emergency_methods": list(EMERGENCY_ADMISSION_METHODS)},
-            )
-            run(
-                connection,
-                f"INSERT OR REPLACE INTO {BUILDS} VALUES ($d, $f)", {"d": index_date, "f": fingerprint}
-            )
-            [(rows,)] = run(connection, "SELECT count(*) FROM person_features_batch")
-            written += int(rows)
-            run(connection, "DROP TABLE person_features_batch")
-            run(connection, "COMMIT")
-        except BaseException:
-            run(connection, "ROLLBACK")
-            raise
+    if dates:
+        dropped = _ensure_tables_match(connection, dates[0])
+        dates = sorted({*dates, *dropped})
+    written = sum(_replace_index_date(connection, index_date) for index_date in dates)
     remove_opted_out(connection)
     return written
+
+
+def _replace_index_date(connection: duckdb.DuckDBPyConnection, index_date: datetime.date) -> int:
+    """One index date's features, labels and build record, all or nothing; rows written."""
+    fingerprint = source_fingerprint(connection, index_date)
+    run(
+        connection,
+        "CREATE OR REPLACE TEMP TABLE person_features_batch AS "
+        + read_sql("features/person_features.sql"),
+        feature_parameters(index_date),
+    )
+    try:
+        _check_batch_shape(connection)
+        with transaction(connection):
+            rows = _replace_from_batch(connection, index_date, fingerprint)
+    finally:
+        run(connection, "DROP TABLE IF EXISTS person_features_batch")
+    return rows
+
+
+def _replace_from_batch(connection: duckdb.DuckDBPyConnection, index_date: datetime.date, fingerprint: str) -> int:
+    """Inside the date's transaction: swap in the batch and its labels, check, record."""
+    [(rows,)] = run(connection, "SELECT count(*) FROM person_features_batch")
+    run(connection, f"DELETE FROM {PERSON_FEATURES} WHERE index_date = $d", {"d": index_date})
+    [(featured,)] = run(connection, f"INSERT INTO {PERSON_FEATURES} SELECT * FROM person_features_batch")
+    run(connection, f"DELETE FROM {LABELS} WHERE index_date = $d", {"d": index_date})
+    [(labelled,)] = run(
+        connection,
+        f"INSERT INTO {LABELS} " + read_sql("features/labels.sql"),
+        {"index_date": index_date, "emergency_methods": list(EMERGENCY_ADMISSION_METHODS)},
+    )
+    # Read back as the training frame will: every feature row joined to its label.
+    [(joined,)] = run(
+        connection,
+        f"SELECT count(*) FROM {PERSON_FEATURES} AS p JOIN {LABELS} AS l "
+        "USING (nhs_number, index_date) WHERE p.index_date = $d",
+        {"d": index_date},
+    )
+    if not rows == featured == labelled == joined:
+        raise FeatureBuildError(
+            f"the build at {index_date.isoformat()} selected {rows:,} people but wrote "
+            f"{featured:,} rows to {PERSON_FEATURES} and {labelled:,} to {LABELS} "
+            f"({joined:,} feature rows with a label); it was rolled back and not recorded "
+            f"in {BUILDS}"
+        )
+    run(connection, f"INSERT OR REPLACE INTO {BUILDS} VALUES ($d, $f)", {"d": index_date, "f": fingerprint})
+    return int(rows)
 
 
 def ensure_features_built(
@@ -170,7 +197,7 @@ def ensure_features_built(
     built = dict(run(connection, f"SELECT index_date, fingerprint FROM {BUILDS}"))
     stale = [d for d in dates if built.get(d) != source_fingerprint(connection, d)]
     if stale or not _table_exists(connection, PERSON_FEATURES):
-        build_features(connection, stale)
+        replace_features(connection, stale)
     else:
         remove_opted_out(connection)
     return stale
@@ -178,31 +205,64 @@ def ensure_features_built(
 
 def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> None:
     """Delete every row of anyone whose latest registrations delivery carries an opt-out."""
-    for table in (PERSON_FEATURES, LABELS):
-        if _table_exists(connection, table):
-            run(
-                connection,
-                f"DELETE FROM {table} WHERE nhs_number IN "
-                "(SELECT nhs_number FROM features.type1_opt_outs)"
-            )
+    with transaction(connection):
+        for table in (PERSON_FEATURES, LABELS):
+            if _table_exists(connection, table):
+                run(
+                    connection,
+                    f"DELETE FROM {table} WHERE nhs_number IN "
+                    "(SELECT nhs_number FROM features.type1_opt_outs)",
+                )
 
 
-def _ensure_tables_match(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables from the batch's shape; recreate them when the feature set changed."""
-    wanted = _columns(connection, "person_features_batch")
+def _ensure_tables_match(connection: duckdb.DuckDBPyConnection, index_date: datetime.date) -> list[datetime.date]:
+    """Create the tables in the feature set's shape, or recreate them when it changed.
+
+    Returns the index dates whose rows a recreation dropped (their build records go with
+    them, in the same transaction), for the caller to rebuild. The tables are created with
+    explicit column types in a transaction of their own, never by CREATE TABLE ... AS in
+    the transaction that fills them: DuckDB 2.0 then misses rows of a date of a row group
+    or more (122,880 rows) in that connection's later scans, which at 1,000,000 people
+    left labels unwritten behind features recorded as built.
+    """
+    run(
+        connection,
+        "CREATE OR REPLACE TEMP TABLE person_features_shape AS SELECT * FROM ("
+        + read_sql("features/person_features.sql").strip().rstrip(";")
+        + ") LIMIT 0",
+        feature_parameters(index_date),
+    )
+    wanted = _columns(connection, "person_features_shape")
+    run(connection, "DROP TABLE person_features_shape")
     if _table_exists(connection, PERSON_FEATURES) and _columns(connection, PERSON_FEATURES) == wanted:
-        return
-    run(
-                connection,
-        f"CREATE OR REPLACE TABLE {PERSON_FEATURES} AS SELECT * FROM person_features_batch LIMIT 0"
-    )
-    run(
-                connection,
-        f"CREATE OR REPLACE TABLE {LABELS} (nhs_number VARCHAR NOT NULL, index_date DATE NOT NULL, "
-        "emergency_admission_12m TINYINT NOT NULL)"
-    )
-    # Rows built with the old feature set are gone, so are their build records.
-    run(connection, f"DELETE FROM {BUILDS}")
+        return []
+    with transaction(connection):
+        dropped = [d for (d,) in run(connection, f"SELECT index_date FROM {BUILDS} ORDER BY 1")]
+        columns = ", ".join(f"{_quote(name)} {kind}" for name, kind in wanted)
+        run(connection, f"CREATE OR REPLACE TABLE {PERSON_FEATURES} ({columns})")
+        run(
+            connection,
+            f"CREATE OR REPLACE TABLE {LABELS} (nhs_number VARCHAR NOT NULL, index_date DATE NOT NULL, "
+            "emergency_admission_12m TINYINT NOT NULL)",
+        )
+        # Rows built with the old feature set are gone, so are their build records.
+        run(connection, f"DELETE FROM {BUILDS}")
+    return dropped
+
+
+def _check_batch_shape(connection: duckdb.DuckDBPyConnection) -> None:
+    """A batch must have the table's columns: never recreate the tables between two dates."""
+    batch, table = _columns(connection, "person_features_batch"), _columns(connection, PERSON_FEATURES)
+    if batch != table:
+        differing = sorted({name for name, _ in set(batch) ^ set(table)})
+        raise FeatureBuildError(
+            f"a batch's columns differ from {PERSON_FEATURES}'s built in the same call: "
+            + ", ".join(differing)
+        )
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:

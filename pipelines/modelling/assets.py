@@ -10,10 +10,12 @@ from pathlib import Path
 import dagster as dg
 
 from models import registry
+from models.dataset import MissingLabels
 from models.evaluation import evaluation_report, headline_metrics, write_evaluation
 from models.fairness import audit, write_audit
 from models.model_card import write_model_card
 from models.training import (
+    EmptyTrainingSet,
     NotEnoughHistory,
     TrainingSet,
     build_training_set,
@@ -22,6 +24,7 @@ from models.training import (
 )
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.validation.assets import MONTHLY_FEEDS, staged_key
+from warehouse.features import FeatureBuildError
 
 GROUP = "modelling"
 FLAGGED_GROUPS = dg.TableSchema(
@@ -46,7 +49,8 @@ def training_set(warehouse: Warehouse) -> dg.MaterializeResult:
     try:
         with warehouse.connect() as connection:
             built = build_training_set(connection)
-    except NotEnoughHistory as error:
+    except (NotEnoughHistory, EmptyTrainingSet, MissingLabels, FeatureBuildError) as error:
+        # Deterministic: the same warehouse fails the same way, so never retried.
         raise dg.Failure(description=str(error), allow_retries=False) from None
     folder = warehouse.paths.training_set
     built.save(folder)
@@ -74,11 +78,14 @@ def admission_risk_model(
 
     Replaces the current model only when not worse out of time (models/current.json says why).
     """
-    run = train_and_register(
-        TrainingSet.load(warehouse.paths.training_set),
-        warehouse.paths.models,
-        truth=settings.truth_path,
-    )
+    try:
+        run = train_and_register(
+            TrainingSet.load(warehouse.paths.training_set),
+            warehouse.paths.models,
+            truth=settings.truth_path,
+        )
+    except EmptyTrainingSet as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
     if not run.decision.replaced:
         context.log.warning(f"Model not replaced: {run.decision.reason}")
     headline = headline_metrics(run.predictions)

@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from models.dataset import feature_frame, labelled_index_dates, scoring_index_date
+from models.dataset import MissingLabels, feature_frame, labelled_index_dates, scoring_index_date
 from models.feature_catalogue import FEATURES, LABEL
 from tests.warehouse.features_fixtures import copy_warehouse, generated_warehouse_with_features
 
@@ -65,9 +65,9 @@ def test_scoring_frame_without_labels(connection):
 def test_the_same_warehouse_gives_the_same_frame(connection, training):
     again = feature_frame(connection, labelled_index_dates(connection), with_labels=True)
     assert again.equals(training)
-    from warehouse.features import build_features
+    from warehouse.features import replace_features
 
-    build_features(connection, labelled_index_dates(connection))
+    replace_features(connection, labelled_index_dates(connection))
     assert feature_frame(connection, labelled_index_dates(connection), with_labels=True).equals(training)
 
 
@@ -101,3 +101,16 @@ def test_features_make_clinical_sense(training):
     assert ages[1] > ages[0] + 20
     assert training.select(pl.col("imd_decile").is_between(1, 10).all()).item()
     assert set(training["ethnicity_group"].unique()) <= {"White", "Mixed", "Asian", "Black", "Other", "Not stated"}
+
+
+def test_features_recorded_as_built_without_labels_fail_loudly_not_as_an_empty_frame(connection):
+    # The state the 1,000,000-person run was left in: features and build record, no labels.
+    day = D(2023, 2, 28)
+    [(rows,)] = connection.execute(
+        "SELECT count(*) FROM features.person_features WHERE index_date = $d "
+        "AND nhs_number NOT IN (SELECT nhs_number FROM features.type1_opt_outs)", {"d": day}
+    ).fetchall()
+    connection.execute("DELETE FROM features.labels WHERE index_date = $d", {"d": day})
+    with pytest.raises(MissingLabels, match=f"2023-02-28: 0 of the {rows:,} rows of features.person_features"):
+        feature_frame(connection, [D(2023, 1, 31), day], with_labels=True)
+    assert feature_frame(connection, [D(2023, 1, 31)], with_labels=True).height > 1_000

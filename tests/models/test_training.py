@@ -2,11 +2,20 @@
 
 import datetime
 
+import dagster as dg
 import numpy as np
+import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.training import NotEnoughHistory, plan_training, score, train
+from models.training import (
+    EmptyTrainingSet,
+    NotEnoughHistory,
+    TrainingSet,
+    plan_training,
+    score,
+    train,
+)
 from tests.models.conftest import FEATURES, LABEL, index_dates
 
 
@@ -66,3 +75,69 @@ def test_score_gives_one_risk_per_person_and_names_the_model(training_set, train
     assert scored.columns == ["nhs_number", "index_date", "practice_code", "risk", "model_version"]
     assert scored.height == frame.height
     assert scored["risk"].is_between(0, 1).all()
+
+
+def test_an_empty_training_date_is_a_clear_error_before_lightgbm(training_set):
+    plan = training_set.plan
+    emptied = TrainingSet(plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates)))
+    day = plan.training_dates[0].isoformat()
+    with pytest.raises(EmptyTrainingSet, match=f"training date {day} has no rows"):
+        train(emptied, FEATURES, LABEL)
+
+
+def test_a_date_with_a_single_outcome_is_a_clear_error(training_set):
+    plan = training_set.plan
+    unadmitted = TrainingSet(
+        plan,
+        training_set.frame.with_columns(
+            pl.when(pl.col("index_date") == plan.validation_date).then(0).otherwise(pl.col(LABEL))
+            .cast(pl.Int8).alias(LABEL)
+        ),
+    )
+    with pytest.raises(EmptyTrainingSet, match=r"validation date .* but no one admitted"):
+        train(unadmitted, FEATURES, LABEL)
+
+
+def test_the_modelling_assets_fail_an_empty_training_set_without_retry(training_set, tmp_path, monkeypatch):
+    # Asset tests live here beside the error they wrap (tests/pipelines is another team's).
+    from pipelines.modelling import assets
+    from pipelines.resources import Warehouse
+
+    warehouse = Warehouse(home=str(tmp_path), landing=str(tmp_path / "landing"))
+
+    def empty(connection):
+        raise EmptyTrainingSet("Cannot train: the training date 2023-02-28 has no rows")
+
+    monkeypatch.setattr(assets, "build_training_set", empty)
+    with pytest.raises(dg.Failure) as raised:
+        assets.training_set(warehouse=warehouse)
+    assert raised.value.allow_retries is False
+    assert "2023-02-28" in (raised.value.description or "")
+
+    plan = training_set.plan
+    TrainingSet(plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates))).save(
+        tmp_path / "models" / "training_set"
+    )
+    with dg.build_asset_context() as context, pytest.raises(dg.Failure) as raised:
+        assets.admission_risk_model(context, warehouse=warehouse)
+    assert raised.value.allow_retries is False
+    assert "has no rows" in (raised.value.description or "")
+
+
+def test_build_training_set_names_the_warehouse_counts_of_an_empty_date(tmp_path, monkeypatch):
+    from models import training
+    from models.training import TrainingPlan
+    from tests.warehouse.features_fixtures import copy_warehouse, generated_warehouse_with_features
+
+    connection = copy_warehouse(generated_warehouse_with_features(), tmp_path)
+    day, validation = datetime.date(2023, 1, 31), datetime.date(2023, 6, 30)
+    # The 18-month warehouse is too short for a real plan; a date recorded as built with no rows.
+    monkeypatch.setattr(training, "plan_training", lambda _: TrainingPlan((day,), validation, (validation,)))
+    for table in ("features.person_features", "features.labels"):
+        connection.execute(f"DELETE FROM {table} WHERE index_date = $d", {"d": day})
+    with pytest.raises(EmptyTrainingSet) as raised:
+        training.build_training_set(connection)
+    message = str(raised.value)
+    assert "the training date 2023-01-31 has no rows" in message
+    assert "2023-01-31: 0 rows in features.person_features, 0 in features.labels" in message
+    assert "2023-06-30: " in message

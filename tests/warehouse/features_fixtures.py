@@ -58,14 +58,14 @@ def generated_warehouse_with_features() -> Path:
     key = (-1, -1)
     if key not in _GENERATED:
         from models.dataset import labelled_index_dates, scoring_index_date
-        from warehouse.features import build_features
+        from warehouse.features import replace_features
 
         source = generated_warehouse()
         target = source.with_name("with_features.duckdb")
         shutil.copyfile(source, target)
         connection = connect(target)
         try:
-            build_features(
+            replace_features(
                 connection, [*labelled_index_dates(connection), scoring_index_date(connection)]
             )
         finally:

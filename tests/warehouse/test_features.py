@@ -16,9 +16,9 @@ from tests.warehouse.features_fixtures import empty_warehouse, insert, months_be
 from warehouse.features import (
     EMERGENCY_ADMISSION_METHODS,
     LONG_TERM_CONDITIONS,
-    build_features,
     ensure_feature_schema,
     feature_parameters,
+    replace_features,
 )
 from warehouse.sql_files import read_sql
 
@@ -216,8 +216,8 @@ def test_demographics_conditions_observations_and_social_care(connection):
 
 def test_building_twice_replaces_the_index_date(connection):
     register(connection, "1", MONTHS)
-    assert build_features(connection, [T]) == 1
-    assert build_features(connection, [T, T]) == 1
+    assert replace_features(connection, [T]) == 1
+    assert replace_features(connection, [T, T]) == 1
     counts = connection.execute(
         "SELECT (SELECT count(*) FROM features.person_features), (SELECT count(*) FROM features.labels)"
     ).fetchone()
@@ -226,7 +226,7 @@ def test_building_twice_replaces_the_index_date(connection):
 
 def test_index_dates_must_be_month_ends(connection):
     with pytest.raises(ValueError, match="last day of a month"):
-        build_features(connection, [D(2023, 6, 15)])
+        replace_features(connection, [D(2023, 6, 15)])
 
 
 def test_emergency_methods_are_the_specs():

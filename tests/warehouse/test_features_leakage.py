@@ -17,7 +17,7 @@ import pytest
 
 from models.dataset import feature_frame
 from tests.warehouse.features_fixtures import copy_warehouse, generated_warehouse_with_features
-from warehouse.features import build_features
+from warehouse.features import replace_features
 
 # Event feeds and the column dating each row.
 EVENT_DATES = {
@@ -59,7 +59,7 @@ def test_features_do_not_change_when_everything_after_the_index_date_goes(tmp_pa
         index_date,
     )
     assert removed > 1_000 and straddling > 0
-    build_features(connection, [index_date])
+    replace_features(connection, [index_date])
     after = feature_frame(connection, [index_date], with_labels=False)
 
     returned = set(after["nhs_number"]) - set(before["nhs_number"])
