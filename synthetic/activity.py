@@ -23,10 +23,10 @@ from synthetic.model import (
     UNDERSERVED_CONSULTATION_FACTOR,
     Model,
 )
+from synthetic.month_state import MonthState
 from synthetic.population import NEVER, Population, ages_at
 
 if TYPE_CHECKING:
-    from synthetic.generator import MonthState
     from synthetic.landing import MonthWriter
     from synthetic.reference import Area
 

@@ -28,6 +28,7 @@ from synthetic.model import (
     age_structure,
     band_of,
 )
+from synthetic.month_state import MonthState
 from synthetic.population import NEVER, NEVER_MONTH, Population, ages_at, allocate_numbers
 from synthetic.reference import Area, build_area
 from synthetic.truth import HORIZON_MONTHS, TruthInputs, true_risk
@@ -58,24 +59,6 @@ class GenerationSummary:
     faults: Path | None
     people_ever_registered: int
     nhs_numbers_outside_test_range: int
-
-
-@dataclass
-class MonthState:
-    """What happened to whom in one month; activity.py turns it into rows."""
-
-    index: int
-    label: str
-    first_day: int
-    last_day: int
-    present: np.ndarray  # people registered at some time in the month, ascending
-    window_start: np.ndarray  # per present person: first day registered in the month
-    window_end: np.ndarray  # per present person: last day registered (exit day or month end)
-    emergency_person: np.ndarray  # one entry per emergency admission (person index)
-    emergency_day: np.ndarray
-    care_home_entrants: np.ndarray
-    care_home_entry_day: np.ndarray
-    births: np.ndarray
 
 
 def generate(
