@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from synthetic import activity, codes, landing
+from synthetic import codes, gp_activity, hospital_activity, landing, social_care
 from synthetic.faults import inject as inject_faults
+from synthetic.ids import IdCounters
 from synthetic.model import (
     DEATH_AFTER_ADMISSION_FACTOR,
     PRIOR_ADMISSION_DECAY,
@@ -30,6 +31,13 @@ from synthetic.model import (
 )
 from synthetic.month_state import MonthState
 from synthetic.population import NEVER, NEVER_MONTH, Population, ages_at, allocate_numbers
+from synthetic.rates import (
+    CHEMOTHERAPY_PER_MONTH,
+    ae_rate,
+    consultation_rate,
+    elective_rate,
+    outpatient_rate,
+)
 from synthetic.reference import Area, build_area
 from synthetic.truth import HORIZON_MONTHS, TruthInputs, true_risk
 
@@ -114,7 +122,7 @@ def generate(
     executor = ThreadPoolExecutor(max_workers=1)
     truth_jobs: list[Future[pl.DataFrame]] = []
     rows: dict[str, int] = {}
-    counters = activity.IdCounters()
+    counters = IdCounters()
     for month in range(months):
         state = _simulate_month(
             model,
@@ -130,7 +138,7 @@ def generate(
             int(movers_per_month[month]),
         )
         writer = landing.MonthWriter(landing_folder / "extracts" / labels[month])
-        activity.write_month(writer, state, population, model, area, activity_rng, counters)
+        _write_feeds(writer, state, population, model, area, activity_rng, counters)
         writer.write_manifest()
         for kind, count in writer.rows_by_kind.items():
             rows[kind] = rows.get(kind, 0) + count
@@ -161,6 +169,26 @@ def generate(
         people_ever_registered=population.count,
         nhs_numbers_outside_test_range=outside,
     )
+
+
+def _write_feeds(
+    writer: landing.MonthWriter,
+    state: MonthState,
+    population: Population,
+    model: Model,
+    area: Area,
+    rng: np.random.Generator,
+    counters: IdCounters,
+) -> None:
+    """Write every file of one month folder, supplier by supplier (the manifest is the caller's).
+
+    The order is fixed: the suppliers draw from one stream, GP, then hospital, then social care.
+    """
+    ages = ages_at(population.date_of_birth[state.present], state.first_day)
+    exposure = (state.window_end - state.window_start + 1) / (state.last_day - state.first_day + 1)
+    gp_activity.write_month(writer, state, population, model, area, rng, ages, exposure)
+    emergency = hospital_activity.write_month(writer, state, population, model, area, rng, ages, exposure, counters)
+    social_care.write_month(writer, state, population, model, rng, ages, exposure, emergency, counters)
 
 
 def _truth_bytes(truth: pl.DataFrame) -> bytes:
@@ -279,21 +307,21 @@ def _calibrate(model: Model, population: Population, rng: np.random.Generator, s
     if raw_entries > 0:
         model.care_home_entry_base *= 1.4 * resident_deaths / raw_entries
 
-    consultations = activity.consultation_rate(model, population, people, ages)
+    consultations = consultation_rate(model, population, people, ages)
     model.consultation_base *= codes.CONSULTATIONS_PER_PERSON / 12.0 / consultations.mean()
     emergency_per_1000 = hazard.mean() * 12_000.0
     ae_target = codes.AE_ATTENDANCES_PER_1000 - codes.EMERGENCY_METHOD_SHARES[0] * emergency_per_1000
-    model.ae_base *= ae_target / 12_000.0 / activity.ae_rate(model, population, people, ages).mean()
+    model.ae_base *= ae_target / 12_000.0 / ae_rate(model, population, people, ages).mean()
     model.outpatient_base *= (
-        codes.OUTPATIENTS_PER_1000 / 12_000.0 / activity.outpatient_rate(model, population, people, ages).mean()
+        codes.OUTPATIENTS_PER_1000 / 12_000.0 / outpatient_rate(model, population, people, ages).mean()
     )
-    chemotherapy = activity.CHEMOTHERAPY_PER_MONTH * population.has_condition[
+    chemotherapy = CHEMOTHERAPY_PER_MONTH * population.has_condition[
         people, codes.CONDITION_INDEX["cancer"]
     ].mean() * 12_000.0
     model.elective_base *= (
         (codes.ELECTIVE_ADMISSIONS_PER_1000 - chemotherapy)
         / 12_000.0
-        / activity.elective_rate(model, population, people, ages).mean()
+        / elective_rate(model, population, people, ages).mean()
     )
 
 
