@@ -2,7 +2,9 @@
 
 The calibration scales each rate's base so the starting population reproduces the
 published figures; the feed writers draw counts of events from the same rates. Rates are
-per person per month of registration. Nothing here draws random numbers or writes files.
+per person per month of registration; the emergency-admission hazard, which the
+simulation draws admissions from, is here too. Nothing here draws random numbers or
+writes files.
 """
 
 from __future__ import annotations
@@ -52,3 +54,18 @@ def outpatient_rate(model: Model, population: Population, people: np.ndarray, ag
 def elective_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
     """Monthly elective admissions (chemotherapy day cases come on top)."""
     return model.elective_base[ages] * np.exp(0.15 * population.condition_count[people])
+
+
+def emergency_log_hazard(
+    model: Model, population: Population, people: np.ndarray, ages: np.ndarray
+) -> np.ndarray:
+    """Log of the monthly emergency-admission hazard of `people`, aged `ages`."""
+    return model.emergency_log_hazard(
+        ages,
+        population.frailty[people],
+        population.condition_weight[people],
+        population.care_home[people],
+        population.deprivation[people],
+        population.underserved[people],
+        population.prior_admissions[people],
+    )
