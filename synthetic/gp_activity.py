@@ -88,7 +88,6 @@ def _row_order(
     return np.argsort(key)
 
 
-
 def _registrations(state: MonthState, population: Population, area: Area) -> pl.DataFrame:
     people = state.present
     exit_date = population.exit_date[people]

@@ -112,7 +112,6 @@ def _acute_diagnoses(
     return np.where(use_condition, from_condition, generic)
 
 
-
 def _admission_spells(
     state: MonthState,
     population: Population,

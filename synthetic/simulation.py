@@ -47,7 +47,6 @@ def create_initial_list(
         population.care_home[created[in_band & (frailty_score > threshold)]] = True
 
 
-
 def simulate_month(
     model: Model,
     population: Population,
@@ -175,9 +174,9 @@ def simulate_month(
     )
 
 
-
 def mover_age_shares() -> np.ndarray:
-    """Ages of people moving into the area: mostly young adults and their children."""
+    """The share of each age among people moving into the area: mostly young adults and
+    their children."""
     weights = age_structure() * (1.0 + 2.5 * np.exp(-(((np.arange(age_structure().size) - 28) / 9.0) ** 2)))
     weights[91:] = 0.0
     return weights / weights.sum()
