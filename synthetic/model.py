@@ -7,7 +7,7 @@ conditions a person truly has (recorded or not), care-home residence, deprivatio
 under-served subgroup and recent emergency admissions. Deaths, care-home entry and
 consultations depend on the same state, so the past predicts the future as in real data.
 
-The step functions here are shared by the simulation (generator.py) and the ground-truth
+The step functions here are shared by the simulation (simulation.py) and the ground-truth
 calculation (truth.py): the truth must use exactly the dynamics that made the data, and
 never the simulation's own future random draws.
 """

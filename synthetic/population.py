@@ -152,7 +152,7 @@ class Population:
 
         ages = ages_at(date_of_birth, as_of)
         female = self.female[people].astype(np.int64)
-        score = model_condition_score(model, frailty, rng, count)
+        score = condition_liability(model, frailty, rng, count)
         has = score > model.prevalence_threshold[:, ages, female].T
         self.has_condition[people] = has
         # Onset somewhere in the years before `as_of`, never before the condition's youngest age.
@@ -197,7 +197,7 @@ class Population:
         return np.where(recorded, onset + delay, NEVER).astype(np.int32)
 
 
-def model_condition_score(
+def condition_liability(
     model: Model, frailty: np.ndarray, rng: np.random.Generator, count: int
 ) -> np.ndarray:
     """Liability to each condition: frailty shared across conditions plus individual noise."""

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from synthetic import codes
+from synthetic.generator import generate
 
 EMERGENCY = [*[str(code) for code in range(21, 29)], "2A", "2B", "2C", "2D"]
 
@@ -272,8 +273,6 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.landing is not None:
         print(render(measure(arguments.landing)))
         return 0
-    from synthetic import generate
-
     with tempfile.TemporaryDirectory(prefix="riskstrat-realism-") as folder:
         summary = generate(
             Path(folder), people=arguments.people, months=arguments.months, seed=arguments.seed, start=arguments.start

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthetic import generator
+from synthetic.calibration import calibrate
 from synthetic.model import PRIOR_ADMISSION_DECAY, SHOCK_PROBABILITY, Model
 from synthetic.population import Population, ages_at, allocate_numbers
 from synthetic.reference import build_area
+from synthetic.simulation import create_initial_list
 from synthetic.truth import TruthInputs, true_risk
 
 
@@ -45,8 +46,8 @@ def test_true_risk_matches_a_plain_simulation_of_the_model() -> None:
     population = Population(capacity=3_000)
     allocate_numbers(population, rng)
     start_day = int(np.datetime64("2024-01-01").astype(np.int64))
-    generator._create_initial_list(population, model, area, rng, 3_000, start_day)
-    generator._calibrate(model, population, rng, start_day)
+    create_initial_list(population, model, area, rng, 3_000, start_day)
+    calibrate(model, population, rng, start_day)
     # The frailest and oldest as well as typical people, so every term matters.
     chosen = np.concatenate([np.argsort(population.frailty[: population.count])[-150:], rng.choice(population.count, 150, replace=False)])
     inputs = TruthInputs.capture(population, chosen)
