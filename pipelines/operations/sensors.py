@@ -61,8 +61,11 @@ def landing_zone_sensor(
     # The first new delivery names the restaging of every later month (planner), so that a
     # month restaged after each re-delivery gets a run key of its own.
     trigger = delivery_run_key(*next(iter(new.items())))
+    first_new = min(new)
     requests = []
     for month, digest, reason in complete:
+        if month < first_new:
+            continue  # requested on an earlier tick (cursor) and not loaded yet: still on its way
         delivery = delivery_run_key(month, digest)
         context.log.info(f"{month}: {reason} (manifest sha256 {digest[:12]}...)")
         requests.append(
@@ -74,7 +77,7 @@ def landing_zone_sensor(
         )
     return dg.SensorResult(
         run_requests=requests,
-        dynamic_partitions_requests=[extract_months.build_add_request([month for month, _, _ in complete])],
+        dynamic_partitions_requests=[extract_months.build_add_request([r.partition_key for r in requests if r.partition_key])],
         cursor=json.dumps({**seen, **new}, sort_keys=True),
     )
 

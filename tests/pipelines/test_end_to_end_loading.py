@@ -30,7 +30,7 @@ def test_every_generated_row_is_loaded_month_by_month(tmp_path: Path):
         )
         assert result.success
 
-    with connect(warehouse.database_path, read_only=True) as connection:
+    with connect(warehouse.paths.database, read_only=True) as connection:
         loaded = dict(
             ((month, path), rows)
             for month, path, rows in connection.execute(

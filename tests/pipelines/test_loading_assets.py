@@ -52,7 +52,7 @@ def test_deliveries_materialise_per_month_and_write_the_report(warehouse, instan
         "deliveries_every_file_matches_manifest": True,
         "deliveries_every_practice_delivered": True,
     }
-    report = json.loads((warehouse.reports_path / "deliveries" / "2024-02.json").read_text())
+    report = json.loads((warehouse.paths.reports / "deliveries" / "2024-02.json").read_text())
     assert report["month"] == "2024-02"
     assert report["status"] == "loaded"
     assert set(report["files"][0]) >= {"path", "manifest_rows", "loaded_rows", "status", "reason"}
@@ -74,7 +74,7 @@ def test_a_rejected_file_fails_the_warning_check_not_the_run(warehouse, instance
     [evaluation] = result.get_asset_check_evaluations()
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
-    report = json.loads((warehouse.reports_path / "deliveries" / "2024-01.json").read_text())
+    report = json.loads((warehouse.paths.reports / "deliveries" / "2024-01.json").read_text())
     [admissions] = [f for f in report["files"] if f["path"] == "sus/admissions.csv"]
     assert admissions["status"] == "rejected"
     assert admissions["loaded_rows"] == 0

@@ -84,7 +84,8 @@ def test_a_month_stages_reconciles_and_reports(month_run):
     assert metadata["staged_admissions"]["rows_staged"].value == 2
     assert metadata["staged_admissions"]["rows_quarantined"].value == 1
     assert metadata["quarantined_rows"]["rows_quarantined"].value == 1
-    assert "discharge_not_before_admission" in metadata["quarantined_rows"]["quarantined_by_rule"].value
+    [by_rule] = metadata["quarantined_rows"]["quarantined_by_rule"].value.records
+    assert (by_rule.data["rule"], by_rule.data["rows"]) == ("discharge_not_before_admission", 1)
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     reconciliation = [e for name, e in evaluations.items() if name.endswith("_every_delivered_row_accounted_for")]
     assert len(reconciliation) == 9 and all(e.passed for e in reconciliation)
@@ -93,10 +94,10 @@ def test_a_month_stages_reconciles_and_reports(month_run):
     assert contract.severity == dg.AssetCheckSeverity.WARN
     assert "practice_code_pattern" in contract.metadata["summary"].value
     assert evaluations["staged_consultations_meets_contract"].passed
-    report = json.loads((warehouse.reports_path / "data_quality" / f"{MONTH}.json").read_text())
+    report = json.loads((warehouse.paths.reports / "data_quality" / f"{MONTH}.json").read_text())
     [file] = [f for f in report["files"] if f["path"] == "sus/admissions.csv"]
     assert file["quarantined_lines"] == [{"line": 2, "rule": "discharge_not_before_admission"}]
-    assert (warehouse.reports_path / "data_quality" / f"{MONTH}.html").is_file()
+    assert (warehouse.paths.reports / "data_quality" / f"{MONTH}.html").is_file()
 
 
 def test_reference_checks_called_directly_return_results(month_run):
@@ -119,7 +120,7 @@ def test_a_staged_table_breaking_its_contract_fails_the_suite_with_error_severit
         # Rolled back afterwards: the month is shared with the other tests of this module.
         connection.execute("BEGIN TRANSACTION")
         connection.execute("UPDATE staged.consultations SET mode = 'carrier_pigeon' WHERE line_number = 1")
-        result = suite_result(validate_staged(connection, warehouse.home_path, "consultations", MONTH))
+        result = suite_result(validate_staged(connection, warehouse.paths.root, "consultations", MONTH))
         connection.execute("ROLLBACK")
     assert isinstance(result, dg.AssetCheckResult)
     assert not result.passed
@@ -142,7 +143,7 @@ def test_a_blocking_failure_stops_what_is_built_on_the_staged_table(warehouse, i
     [failed] = [e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     assert failed.check_name == "staged_consultations_every_delivered_row_accounted_for"
     # The auditors' report does not hang on the staged tables, so it is still written.
-    assert (warehouse.reports_path / "data_quality" / f"{MONTH}.json").is_file()
+    assert (warehouse.paths.reports / "data_quality" / f"{MONTH}.json").is_file()
 
 
 def test_riskstrat_run_stops_on_a_lost_row_with_one_paragraph(warehouse, monkeypatch, capsys):
