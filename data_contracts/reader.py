@@ -154,10 +154,6 @@ class Contract:
     def row_rules(self) -> tuple[Rule, ...]:
         return tuple(rule for rule in self.rules if rule.kind == "row")
 
-    @property
-    def file_rules(self) -> tuple[Rule, ...]:
-        return tuple(rule for rule in self.rules if rule.kind == "file")
-
 
 def contract_texts() -> dict[str, str]:
     """The raw YAML of every contract, keyed by file stem (which is the feed name)."""

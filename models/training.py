@@ -405,14 +405,3 @@ def train_and_register(
 
 def load_validation_predictions(models_dir: Path) -> pl.DataFrame:
     return pl.read_parquet(models_dir / PREDICTIONS_FILE)
-
-
-def can_train(connection: Any) -> bool:
-    """Whether the warehouse holds enough labelled months to train out of time."""
-    from models import dataset
-
-    try:
-        plan_training(dataset.labelled_index_dates(connection))
-    except NotEnoughHistory:
-        return False
-    return True

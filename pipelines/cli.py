@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 DEFAULT_HOME = "riskstrat-home"
 
 EXIT_STOPPED = 1
-EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,6 @@ import duckdb
 
 from data_contracts import Contract, load_contracts
 from data_contracts.sql import (
-    METADATA_COLUMNS,
     reference_placeholders,
     render,
     row_violations_parameters,
@@ -95,12 +94,6 @@ def monthly_contracts() -> list[Contract]:
 
 def reference_contracts() -> list[Contract]:
     return [load_contracts()[feed] for feed in REFERENCE_FEEDS]
-
-
-def staged_columns(contract: Contract) -> tuple[str, ...]:
-    """Column names of ``staged.<feed>``, in table order."""
-    folder = ("practice_code",) if contract.scope == "gp" else ()
-    return (*METADATA_COLUMNS, *folder, *contract.column_names)
 
 
 def ensure_staged_schema(connection: duckdb.DuckDBPyConnection) -> None:

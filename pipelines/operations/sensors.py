@@ -28,7 +28,6 @@ from warehouse.errors import InputError
 
 DELIVERY_TAG = "riskstrat/delivery"
 MONTH_TAG = "riskstrat/month"
-PARTITION_TAG = "dagster/partition"
 
 
 def delivery_run_key(month: str, digest: str) -> str:
