@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.outbox.manifest import MANIFEST, verify_manifest
-from warehouse.outbox.paths import SUMMARY_FOLDER, check_month
-from warehouse.outbox.tables import PRACTICE_LISTS, ensure_scores_schema, read_outbox_sql
+from lists.manifest import MANIFEST, verify_manifest
+from lists.paths import SUMMARY_FOLDER, check_month
+from lists.tables import PRACTICE_LISTS, ensure_scores_schema, read_outbox_sql
 
 # A 10-digit number standing alone (not inside a longer run of letters or digits, such as a
 # SHA-256 digest), with or without the NHS style's spaces.

@@ -26,24 +26,24 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from warehouse.files import write_bytes_atomic
-from warehouse.outbox.manifest import DeliveredFile, write_manifest
-from warehouse.outbox.paths import federation_folder, make_private_folder
-from warehouse.outbox.practice_lists import (
+from lists.manifest import DeliveredFile, write_manifest
+from lists.paths import federation_folder, make_private_folder
+from lists.practice_lists import (
     list_reference,
     listable_scores,
     previous_list_month,
     read_practices,
 )
-from warehouse.outbox.pseudonyms import pseudonymise
-from warehouse.outbox.quality import practice_data_quality
-from warehouse.outbox.tables import (
+from lists.pseudonyms import pseudonymise
+from lists.quality import practice_data_quality
+from lists.tables import (
     PRACTICE_LISTS,
     ensure_scores_schema,
     read_outbox_sql,
     read_tier_policy,
     remove_opted_out,
 )
+from warehouse.files import write_bytes_atomic
 
 SUMMARY_CSV, SUMMARY_HTML = "practice_summary.csv", "practice_summary.html"
 PSEUDONYMS_CSV = "risk_tiers_pseudonymised.csv"
@@ -206,7 +206,7 @@ def publish_federation_summaries(
     month: str,
     key: bytes,
 ) -> list[PublishedSummary]:
-    from warehouse.outbox.rendering import render_federation_html
+    from lists.rendering import render_federation_html
 
     summaries = build_federation_summaries(connection, month, key)
     folders = {

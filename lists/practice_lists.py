@@ -27,18 +27,16 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from warehouse.connection import transaction
-from warehouse.files import write_bytes_atomic, write_json_atomic
-from warehouse.outbox.manifest import DeliveredFile, write_manifest
-from warehouse.outbox.paths import (
+from lists.manifest import DeliveredFile, write_manifest
+from lists.paths import (
     check_federation_code,
     check_practice_code,
     make_private_folder,
     practice_folder,
 )
-from warehouse.outbox.quality import practice_data_quality
-from warehouse.outbox.rendering import render_practice_html, render_practice_workbook
-from warehouse.outbox.tables import (
+from lists.quality import practice_data_quality
+from lists.rendering import render_practice_html, render_practice_workbook
+from lists.tables import (
     PRACTICE_LISTS,
     RISK_SCORES,
     ensure_scores_schema,
@@ -47,6 +45,8 @@ from warehouse.outbox.tables import (
     read_tier_policy,
     remove_opted_out,
 )
+from warehouse.connection import transaction
+from warehouse.files import write_bytes_atomic, write_json_atomic
 
 CSV_FILE, XLSX_FILE, HTML_FILE = "risk_list.csv", "risk_list.xlsx", "risk_list.html"
 CSV_COLUMNS = (

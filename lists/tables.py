@@ -1,4 +1,4 @@
-"""The scores schema's tables and the outbox's SQL (``warehouse/outbox/sql/``)."""
+"""The scores schema's tables and the outbox's SQL (``lists/sql/``)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ DEFAULT_TIER_RULE = (
 @cache
 def read_outbox_sql(name: str) -> str:
     text = (
-        resources.files("warehouse.outbox")
+        resources.files("lists")
         .joinpath("sql", f"{name}.sql")
         .read_text(encoding="utf-8")
     )

@@ -29,14 +29,14 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from warehouse.connection import transaction
-from warehouse.months import index_date as month_index_date
-from warehouse.outbox.tables import (
+from lists.tables import (
     RISK_SCORES,
     ensure_scores_schema,
     remove_opted_out,
     write_tier_policy,
 )
+from warehouse.connection import transaction
+from warehouse.months import index_date as month_index_date
 
 log = logging.getLogger(__name__)
 

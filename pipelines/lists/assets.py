@@ -1,6 +1,6 @@
 """List assets: the month's risk scores, the practices' lists and the federations' summaries.
 
-Thin wiring around models.scoring and warehouse.outbox. Partitioned by extract month;
+Thin wiring around models.scoring and lists. Partitioned by extract month;
 `riskstrat run` materialises them for the latest loaded month once a model exists.
 Metadata holds counts, tiers and the score distribution, never an NHS number.
 """
@@ -11,13 +11,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from lists.federation import publish_federation_summaries, tier_column
+from lists.paths import UnsafeCodeError
+from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
+from lists.pseudonyms import PseudonymKeyError, pseudonym_key
 from models import scoring
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
-from warehouse.outbox.federation import publish_federation_summaries, tier_column
-from warehouse.outbox.paths import UnsafeCodeError
-from warehouse.outbox.practice_lists import ListLength, ListPolicy, publish_practice_lists
-from warehouse.outbox.pseudonyms import PseudonymKeyError, pseudonym_key
 
 GROUP = "lists"
 MODEL = dg.AssetKey("admission_risk_model")

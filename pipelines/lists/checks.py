@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from pipelines.lists.assets import federation_summaries, practice_risk_lists
-from pipelines.partitions import extract_months
-from pipelines.resources import Warehouse
-from warehouse.outbox.audit import (
+from lists.audit import (
     delivery_problems,
     list_members_not_listable,
     nhs_numbers_in_federation_files,
 )
+from pipelines.lists.assets import federation_summaries, practice_risk_lists
+from pipelines.partitions import extract_months
+from pipelines.resources import Warehouse
 
 
 @dg.asset_check(asset=practice_risk_lists, partitions_def=extract_months, blocking=True)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from lists.federation import publish_federation_summaries
+from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
 from models.scoring import score_month
 from tests.lists.population import SCORE_MONTH, StandInModel, build_warehouse, stand_in_explain
 from warehouse.connection import connect
-from warehouse.outbox.federation import publish_federation_summaries
-from warehouse.outbox.practice_lists import ListLength, ListPolicy, publish_practice_lists
 
 # Long enough that the people a rule is about would be listed if the rule broke.
 TEST_POLICY = ListPolicy(standard=ListLength(top_n=10), vanguard=ListLength(top_n=20))

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from lists.pseudonyms import KEY_FILE, KEY_VARIABLE
 from models import scoring
 from pipelines.lists import checks
 from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
@@ -26,7 +27,6 @@ from tests.lists.population import (
     build_warehouse,
     stand_in_explain,
 )
-from warehouse.outbox.pseudonyms import KEY_FILE, KEY_VARIABLE
 
 TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])(\d{10}|\d{3} \d{3} \d{4})(?![0-9A-Za-z])")
 
