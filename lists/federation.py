@@ -39,11 +39,11 @@ from lists.quality import practice_data_quality
 from lists.tables import (
     PRACTICE_LISTS,
     ensure_scores_schema,
-    read_outbox_sql,
     read_tier_policy,
     remove_opted_out,
 )
 from warehouse.files import write_bytes_atomic
+from warehouse.sql_files import read_sql
 
 SUMMARY_CSV, SUMMARY_HTML = "practice_summary.csv", "practice_summary.html"
 PSEUDONYMS_CSV = "risk_tiers_pseudonymised.csv"
@@ -112,7 +112,7 @@ def build_federation_summaries(
     model_version = str(population.get_column("model_version")[0])
     sizes = dict(
         connection.execute(
-            read_outbox_sql("practice_list_sizes"), {"month": month, "index_date": index_date}
+            read_sql("practice_list_sizes.sql", "lists"), {"month": month, "index_date": index_date}
         ).fetchall()
     )
     listed, new = _list_counts(connection, month)

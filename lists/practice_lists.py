@@ -41,12 +41,12 @@ from lists.tables import (
     RISK_SCORES,
     ensure_scores_schema,
     fetch_one,
-    read_outbox_sql,
     read_tier_policy,
     remove_opted_out,
 )
 from warehouse.connection import transaction
 from warehouse.files import write_bytes_atomic, write_json_atomic
+from warehouse.sql_files import read_sql
 
 CSV_FILE, XLSX_FILE, HTML_FILE = "risk_list.csv", "risk_list.xlsx", "risk_list.html"
 CSV_COLUMNS = (
@@ -208,7 +208,7 @@ def read_practices(connection: duckdb.DuckDBPyConnection) -> list[Practice]:
 
 def listable_scores(connection: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
     """The month's scores of people who may appear on their practice's list (see the SQL)."""
-    return connection.sql(read_outbox_sql("list_population"), params={"month": month}).pl()
+    return connection.sql(read_sql("list_population.sql", "lists"), params={"month": month}).pl()
 
 
 def list_reference(scores: pl.DataFrame) -> str:

@@ -1,11 +1,10 @@
-"""The scores schema's tables and the outbox's SQL (``lists/sql/``)."""
+"""The scores schema's tables (``lists/sql/``): scores, practice lists, tier policies."""
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-
 import duckdb
+
+from warehouse.sql_files import read_sql
 
 RISK_SCORES = "scores.risk_scores"
 PRACTICE_LISTS = "scores.practice_lists"
@@ -16,24 +15,11 @@ DEFAULT_TIER_RULE = (
 )
 
 
-@cache
-def read_outbox_sql(name: str) -> str:
-    text = (
-        resources.files("lists")
-        .joinpath("sql", f"{name}.sql")
-        .read_text(encoding="utf-8")
-    )
-    # The opt-out rule is one file, included where needed (a fixed text, never a value).
-    if "{type1_opt_outs}" in text:
-        text = text.replace("{type1_opt_outs}", read_outbox_sql("type1_opt_outs"))
-    return text
-
-
 def ensure_scores_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("CREATE SCHEMA IF NOT EXISTS scores")
-    connection.execute(read_outbox_sql("risk_scores"))
-    connection.execute(read_outbox_sql("practice_lists"))
-    connection.execute(read_outbox_sql("tier_policies"))
+    connection.execute(read_sql("risk_scores.sql", "lists"))
+    connection.execute(read_sql("practice_lists.sql", "lists"))
+    connection.execute(read_sql("tier_policies.sql", "lists"))
 
 
 def write_tier_policy(
@@ -81,7 +67,7 @@ def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> int:
     for table in (RISK_SCORES, PRACTICE_LISTS):
         row = fetch_one(
             connection,
-            f"DELETE FROM {table} WHERE nhs_number IN ({read_outbox_sql('type1_opt_outs')})",
+            f"DELETE FROM {table} WHERE nhs_number IN ({read_sql('type1_opt_outs.sql', 'lists')})",
         )
         deleted += int(row[0]) if row else 0
     return deleted
