@@ -39,9 +39,9 @@ from lists.quality import practice_data_quality
 from lists.tables import (
     PRACTICE_LISTS,
     ensure_scores_schema,
-    read_tier_policy,
     remove_opted_out,
 )
+from lists.tiers import read_tier_policy
 from warehouse.files import write_bytes_atomic
 from warehouse.sql_files import read_sql
 

@@ -41,9 +41,9 @@ from lists.tables import (
     RISK_SCORES,
     ensure_scores_schema,
     fetch_one,
-    read_tier_policy,
     remove_opted_out,
 )
+from lists.tiers import read_tier_policy
 from warehouse.connection import transaction
 from warehouse.files import write_bytes_atomic, write_json_atomic
 from warehouse.sql_files import read_sql

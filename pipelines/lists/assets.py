@@ -1,6 +1,6 @@
 """List assets: the month's risk scores, the practices' lists and the federations' summaries.
 
-Thin wiring around models.scoring and lists. Partitioned by extract month;
+Thin wiring around models.scoring and the lists package. Partitioned by extract month;
 `riskstrat run` materialises them for the latest loaded month once a model exists.
 Metadata holds counts, tiers and the score distribution, never an NHS number.
 """
@@ -15,6 +15,8 @@ from lists.federation import publish_federation_summaries, tier_column
 from lists.paths import UnsafeCodeError
 from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
 from lists.pseudonyms import PseudonymKeyError, pseudonym_key
+from lists.scores import score_month
+from lists.tiers import Tier, TierPolicy
 from models import scoring
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
@@ -30,12 +32,12 @@ class RiskScoresConfig(dg.Config):
     high_percent: float = 4.5
     rising_percent: float = 15.0
 
-    def tier_policy(self) -> scoring.TierPolicy:
+    def tier_policy(self) -> TierPolicy:
         shares = (self.very_high_percent, self.high_percent, self.rising_percent)
         cumulative = [round(sum(shares[: i + 1]) / 100, 9) for i in range(len(shares))]
-        return scoring.TierPolicy(
+        return TierPolicy(
             tiers=tuple(
-                scoring.Tier(name, share)
+                Tier(name, share)
                 for name, share in zip(("very high", "high", "rising"), cumulative, strict=True)
             )
         )
@@ -87,11 +89,9 @@ def risk_scores(
     except FileNotFoundError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     explain = scoring.default_explainer()
-    if explain is None:
-        context.log.warning("models.explanations.explain is not available: reasons are left empty")
     try:
         with warehouse.connect() as connection:
-            scored = scoring.score_month(
+            scored = score_month(
                 connection, month, model, explain=explain, tiers=config.tier_policy()
             )
     except ValueError as error:
@@ -115,7 +115,7 @@ def risk_scores(
                 + _histogram(scored.risk_histogram)
             ),
             "opted_out_rows_removed": scored.removed_opt_outs,
-            "explanations": "models.explanations" if explain else "none available",
+            "explanations": explain.__module__,
         }
     )
 

@@ -11,8 +11,8 @@ import math
 
 import dagster as dg
 
+from lists.scores import read_scores
 from models import drift
-from models.scoring import read_scores
 from models.training import TrainingSet, load_validation_predictions
 from pipelines.lists.assets import risk_scores
 from pipelines.operations.settings import operations_from_environment

@@ -10,7 +10,7 @@ import pytest
 
 from lists.federation import publish_federation_summaries
 from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
-from models.scoring import score_month
+from lists.scores import score_month
 from tests.lists.population import SCORE_MONTH, StandInModel, build_warehouse, stand_in_explain
 from warehouse.connection import connect
 

@@ -17,7 +17,7 @@ from lists.manifest import read_manifest, verify_manifest
 from lists.paths import UnsafeCodeError, federation_folder, practice_folder
 from lists.practice_lists import publish_practice_lists
 from lists.pseudonyms import pseudonymise
-from models.scoring import score_month
+from lists.scores import score_month
 from tests.lists.conftest import TEST_KEY, TEST_POLICY, Home, publish_months
 from tests.lists.population import (
     DIED,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from models.scoring import Tier, TierPolicy, rank_and_tier, read_scores, score_month
+from lists.scores import read_scores, score_month
+from lists.tiers import Tier, TierPolicy, rank_and_tier
 from tests.lists.conftest import Home
 from tests.lists.population import EXCLUDED, MOVED, SCORE_MONTH, StandInModel, stand_in_explain
 from warehouse.connection import connect
