@@ -16,84 +16,27 @@ the score date, alive, no Type 1 opt-out). This module must never write an NHS n
 
 from __future__ import annotations
 
-import csv
-import datetime
-import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from lists.manifest import DeliveredFile, write_manifest
-from lists.paths import federation_folder, make_private_folder
-from lists.practice_lists import (
+from lists.documents import FederationSummary, PublishedSummary, tier_column
+from lists.inputs import (
+    list_counts,
+    list_members,
     list_reference,
     listable_scores,
-    previous_list_month,
     read_practices,
+    registered_list_sizes,
 )
+from lists.outbox import write_federation_delivery
+from lists.paths import federation_folder
 from lists.pseudonyms import pseudonymise
 from lists.quality import practice_data_quality
-from lists.tables import (
-    PRACTICE_LISTS,
-    ensure_scores_schema,
-    remove_opted_out,
-)
+from lists.tables import delete_opted_out_scores, ensure_scores_schema
 from lists.tiers import read_tier_policy
-from warehouse.files import write_bytes_atomic
-from warehouse.sql_files import read_sql
-
-SUMMARY_CSV, SUMMARY_HTML = "practice_summary.csv", "practice_summary.html"
-PSEUDONYMS_CSV = "risk_tiers_pseudonymised.csv"
-
-
-def tier_column(tier: str) -> str:
-    return "tier_" + tier.replace(" ", "_")
-
-
-@dataclass
-class FederationSummary:
-    federation_code: str
-    federation_name: str
-    month: str
-    index_date: datetime.date
-    model_version: str
-    reference: str
-    tier_names: tuple[str, ...]
-    tier_rule: str
-    practices: list[dict[str, Any]]
-    totals: dict[str, Any]
-    pseudonymised: pl.DataFrame = field(repr=False)
-
-    @property
-    def columns(self) -> list[str]:
-        return [
-            "practice_code",
-            "practice_name",
-            "vanguard",
-            "registered_list_size",
-            "people_scored",
-            *(tier_column(t) for t in self.tier_names),
-            "people_listed",
-            "new_to_list",
-            "expected_emergency_admissions_12m",
-            "observed_emergency_admissions_12m",
-            "data_quality",
-        ]
-
-
-@dataclass(frozen=True)
-class PublishedSummary:
-    federation_code: str
-    folder: str
-    practices: int
-    people_scored: int
-    people_per_tier: dict[str, int]
-    expected_emergency_admissions_12m: float
-    observed_emergency_admissions_12m: int
-    files: dict[str, int]  # name -> rows
 
 
 def build_federation_summaries(
@@ -101,8 +44,8 @@ def build_federation_summaries(
     month: str,
     key: bytes,
 ) -> list[FederationSummary]:
+    """Every federation's summary of `month`. Reads only; see `publish_federation_summaries`."""
     ensure_scores_schema(connection)
-    remove_opted_out(connection)
     tier_names, tier_rule = read_tier_policy(connection, month)
     practices = read_practices(connection)
     population = listable_scores(connection, month)
@@ -110,12 +53,8 @@ def build_federation_summaries(
         raise ValueError(f"No listable scores for {month}: score the month before summarising it.")
     index_date = population.get_column("index_date")[0]
     model_version = str(population.get_column("model_version")[0])
-    sizes = dict(
-        connection.execute(
-            read_sql("practice_list_sizes.sql", "lists"), {"month": month, "index_date": index_date}
-        ).fetchall()
-    )
-    listed, new = _list_counts(connection, month)
+    sizes = registered_list_sizes(connection, month, index_date)
+    listed, new = list_counts(connection, month)
     quality = practice_data_quality(connection, month, [p.code for p in practices])
     per_practice = {
         str(row["practice_code"]): row
@@ -129,7 +68,7 @@ def build_federation_summaries(
         .iter_rows(named=True)
     }
     reference = list_reference(population)
-    on_lists = _members(connection, month)
+    on_lists = list_members(connection, month)
     summaries = []
     federations = sorted({(p.federation_code, p.federation_name) for p in practices})
     for federation_code, federation_name in federations:
@@ -206,103 +145,17 @@ def publish_federation_summaries(
     month: str,
     key: bytes,
 ) -> list[PublishedSummary]:
-    from lists.rendering import render_federation_html
+    """Write every federation's summary folder for `month`.
 
+    First deletes every score and list row of anyone who has since opted out. All codes
+    are checked before the first file is written.
+    """
+    delete_opted_out_scores(connection)
     summaries = build_federation_summaries(connection, month, key)
     folders = {
         s.federation_code: federation_folder(outbox, s.federation_code, month) for s in summaries
     }
-    published = []
-    for summary in summaries:
-        folder = folders[summary.federation_code]
-        make_private_folder(folder, outbox)
-        contents = {
-            SUMMARY_CSV: (summary_csv(summary), len(summary.practices)),
-            SUMMARY_HTML: (render_federation_html(summary).encode("utf-8"), len(summary.practices)),
-            PSEUDONYMS_CSV: (pseudonyms_csv(summary), summary.pseudonymised.height),
-        }
-        for name, (content, _rows) in contents.items():
-            write_bytes_atomic(folder / name, content)
-        write_manifest(
-            folder, [DeliveredFile(name, rows) for name, (_content, rows) in contents.items()]
-        )
-        published.append(
-            PublishedSummary(
-                federation_code=summary.federation_code,
-                folder=str(folder.relative_to(outbox)),
-                practices=len(summary.practices),
-                people_scored=int(summary.totals["people_scored"]),
-                people_per_tier={
-                    t: int(summary.totals[tier_column(t)]) for t in summary.tier_names
-                },
-                expected_emergency_admissions_12m=float(
-                    summary.totals["expected_emergency_admissions_12m"]
-                ),
-                observed_emergency_admissions_12m=int(
-                    summary.totals["observed_emergency_admissions_12m"]
-                ),
-                files={name: rows for name, (_content, rows) in contents.items()},
-            )
-        )
-    return published
-
-
-def summary_csv(summary: FederationSummary) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(summary.columns)
-    for row in summary.practices:
-        writer.writerow(
-            [
-                "" if row[c] is None else (f"{row[c]:.1f}" if isinstance(row[c], float) else row[c])
-                for c in summary.columns
-            ]
-        )
-    return buffer.getvalue().encode("utf-8")
-
-
-def pseudonyms_csv(summary: FederationSummary) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["pseudonym", "practice_code", "tier", "risk_score", "on_practice_list"])
-    for pseudonym, practice_code, tier, risk, on_list in summary.pseudonymised.iter_rows():
-        writer.writerow([pseudonym, practice_code, tier, f"{risk:.4f}", "Y" if on_list else "N"])
-    return buffer.getvalue().encode("utf-8")
-
-
-def _list_counts(
-    connection: duckdb.DuckDBPyConnection, month: str
-) -> tuple[dict[str, int], dict[str, int] | None]:
-    """People on each practice's list this month, and how many of them were not on it the
-    previous month with lists (None when this is the first month with lists)."""
-    listed = {
-        str(code): int(count)
-        for code, count in connection.execute(
-            f"SELECT practice_code, count(*) FROM {PRACTICE_LISTS} WHERE delivery_month = $m GROUP BY 1",
-            {"m": month},
-        ).fetchall()
-    }
-    previous = previous_list_month(connection, month)
-    if previous is None:
-        return listed, None
-    new = {
-        str(code): int(count)
-        for code, count in connection.execute(
-            f"SELECT c.practice_code, count(*) FROM {PRACTICE_LISTS} AS c "
-            f"ANTI JOIN (SELECT practice_code, nhs_number FROM {PRACTICE_LISTS} "
-            "WHERE delivery_month = $p) USING (practice_code, nhs_number) "
-            "WHERE c.delivery_month = $m GROUP BY 1",
-            {"m": month, "p": previous},
-        ).fetchall()
-    }
-    return listed, new
-
-
-def _members(connection: duckdb.DuckDBPyConnection, month: str) -> list[str]:
     return [
-        str(n)
-        for (n,) in connection.execute(
-            f"SELECT DISTINCT nhs_number FROM {PRACTICE_LISTS} WHERE delivery_month = $m",
-            {"m": month},
-        ).fetchall()
+        write_federation_delivery(outbox, folders[summary.federation_code], summary)
+        for summary in summaries
     ]

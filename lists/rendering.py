@@ -13,14 +13,12 @@ import io
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import xlsxwriter
 
-if TYPE_CHECKING:
-    from lists.federation import FederationSummary
-    from lists.practice_lists import PracticeList
+from lists.documents import FederationSummary, PracticeList
 
 TIER_COLOURS = {  # background, text: readable in print and for colour-blind readers (labels too)
     "very high": ("#8b0000", "#ffffff"),

@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from lists.tables import RISK_SCORES, ensure_scores_schema, remove_opted_out
+from lists.tables import RISK_SCORES, delete_opted_out_scores, ensure_scores_schema
 from lists.tiers import DEFAULT_TIERS, TierPolicy, rank_and_tier, write_tier_policy
 from models.dataset import feature_frame
 from models.feature_catalogue import CONDITIONS
@@ -182,7 +182,7 @@ def score_month(
     scores = score_people(frame, model, month, explain=explain, tiers=tiers)
     write_scores(connection, month, scores)
     write_tier_policy(connection, month, tiers)
-    removed = remove_opted_out(connection)
+    removed = delete_opted_out_scores(connection)
     summary = summarise_scores(read_scores(connection, month), tiers)
     log.info(
         "scored %s people at %s with model %s", f"{summary.people:,}", index_date, model.version

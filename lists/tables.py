@@ -18,7 +18,7 @@ def ensure_scores_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(read_sql("tier_policies.sql", "lists"))
 
 
-def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> int:
+def delete_opted_out_scores(connection: duckdb.DuckDBPyConnection) -> int:
     """Delete every score and list row of anyone whose latest delivery carries an opt-out.
 
     From the delivery that records the opt-out on, the person is in no table a later output

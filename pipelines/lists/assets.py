@@ -139,7 +139,7 @@ def practice_risk_lists(
                 warehouse.outbox_path,
                 month,
                 config.list_policy(),
-                reports=warehouse.reports_path,
+                list_reports=warehouse.paths.list_reports,
             )
     except (UnsafeCodeError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None

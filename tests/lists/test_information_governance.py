@@ -18,7 +18,7 @@ from lists.paths import UnsafeCodeError, federation_folder, practice_folder
 from lists.practice_lists import publish_practice_lists
 from lists.pseudonyms import pseudonymise
 from lists.scores import score_month
-from tests.lists.conftest import TEST_KEY, TEST_POLICY, Home, publish_months
+from tests.lists.conftest import TEST_KEY, TEST_POLICY, publish_months
 from tests.lists.population import (
     DIED,
     LEFT,
@@ -32,6 +32,7 @@ from tests.lists.population import (
     stand_in_explain,
 )
 from warehouse.connection import connect
+from warehouse.home import Home
 
 TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])(\d{10}|\d{3} \d{3} \d{4})(?![0-9A-Za-z])")
 
