@@ -7,7 +7,6 @@ Metadata holds counts, tiers and the score distribution, never an NHS number.
 
 import base64
 import io
-from pathlib import Path
 
 import dagster as dg
 
@@ -65,10 +64,6 @@ class PracticeListsConfig(dg.Config):
         )
 
 
-def models_path(warehouse: Warehouse) -> Path:
-    return warehouse.home_path / "models"
-
-
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "polars"},
@@ -85,7 +80,7 @@ def risk_scores(
     """
     month = context.partition_key
     try:
-        model = scoring.load_current_model(models_path(warehouse))
+        model = scoring.load_current_model(warehouse.paths.models)
     except FileNotFoundError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     explain = scoring.default_explainer()
@@ -136,7 +131,7 @@ def practice_risk_lists(
         with warehouse.connect() as connection:
             published = publish_practice_lists(
                 connection,
-                warehouse.outbox_path,
+                warehouse.paths.outbox,
                 month,
                 config.list_policy(),
                 list_reports=warehouse.paths.list_reports,
@@ -175,9 +170,9 @@ def practice_risk_lists(
                     rows,
                 )
             ),
-            "outbox": dg.MetadataValue.path(str(warehouse.outbox_path)),
+            "outbox": dg.MetadataValue.path(str(warehouse.paths.outbox)),
             "report": dg.MetadataValue.path(
-                str(warehouse.reports_path / "lists" / f"{month}.json")
+                str(warehouse.paths.list_reports / f"{month}.json")
             ),
         }
     )
@@ -196,9 +191,10 @@ def federation_summaries(
     """outbox/<federation>/summary/<month>/: counts by practice and a pseudonymised tier file."""
     month = context.partition_key
     try:
-        key = pseudonym_key(warehouse.home_path)
+        # TODO(lead): from the settings resource
+        key = pseudonym_key(warehouse.paths, None)
         with warehouse.connect() as connection:
-            published = publish_federation_summaries(connection, warehouse.outbox_path, month, key)
+            published = publish_federation_summaries(connection, warehouse.paths.outbox, month, key)
     except (UnsafeCodeError, PseudonymKeyError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     tiers = list(published[0].people_per_tier) if published else []
@@ -230,7 +226,7 @@ def federation_summaries(
                     rows,
                 )
             ),
-            "outbox": dg.MetadataValue.path(str(warehouse.outbox_path)),
+            "outbox": dg.MetadataValue.path(str(warehouse.paths.outbox)),
         }
     )
 
