@@ -10,7 +10,8 @@ import io
 
 import dagster as dg
 
-from lists.federation import publish_federation_summaries, tier_column
+from lists.documents import tier_column
+from lists.federation import publish_federation_summaries
 from lists.paths import UnsafeCodeError
 from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
 from lists.pseudonyms import PseudonymKeyError, pseudonym_key
