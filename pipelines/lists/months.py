@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.registry import CURRENT_FILE
-from warehouse.home import Home
+from warehouse.connection import connect
+
+CURRENT_MODEL = Path("models") / "current.json"
 
 
 def month_for_lists(home: Path) -> str | None:
     """The latest loaded month once a current model exists; None before the first model."""
-    paths = Home.at(home)
-    if not (paths.models / CURRENT_FILE).is_file():
+    if not (home / CURRENT_MODEL).is_file():
         return None
-    with paths.connect(read_only=True) as connection:
+    with connect(home / "warehouse.duckdb", read_only=True) as connection:
         rows = connection.execute(
             "SELECT max(delivery_month) FROM raw.delivery_months WHERE status = 'loaded'"
         ).fetchall()
