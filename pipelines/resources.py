@@ -28,19 +28,6 @@ class Warehouse(dg.ConfigurableResource):
         """Every path under the home, spelled once (warehouse.home.Home)."""
         return Home.at(self.home)
 
-    # Until pipelines/lists moves to `paths` (being moved with the lists package).
-    @property
-    def home_path(self) -> Path:
-        return self.paths.root
-
-    @property
-    def reports_path(self) -> Path:
-        return self.paths.reports
-
-    @property
-    def outbox_path(self) -> Path:
-        return self.paths.outbox
-
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return self.paths.connect(read_only=read_only, wait_seconds=self.lock_wait_seconds)
 

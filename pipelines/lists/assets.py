@@ -1,23 +1,26 @@
 """List assets: the month's risk scores, the practices' lists and the federations' summaries.
 
-Thin wiring around models.scoring and warehouse.outbox. Partitioned by extract month;
+Thin wiring around models.scoring and the lists package. Partitioned by extract month;
 `riskstrat run` materialises them for the latest loaded month once a model exists.
 Metadata holds counts, tiers and the score distribution, never an NHS number.
 """
 
 import base64
 import io
-from pathlib import Path
 
 import dagster as dg
 
+from lists.documents import tier_column
+from lists.federation import publish_federation_summaries
+from lists.paths import UnsafeCodeError
+from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
+from lists.pseudonyms import PseudonymKeyError, pseudonym_key
+from lists.scores import score_month
+from lists.tiers import Tier, TierPolicy
 from models import scoring
+from pipelines.metadata import table
 from pipelines.partitions import extract_months
-from pipelines.resources import Warehouse
-from warehouse.outbox.federation import publish_federation_summaries, tier_column
-from warehouse.outbox.paths import UnsafeCodeError
-from warehouse.outbox.practice_lists import ListLength, ListPolicy, publish_practice_lists
-from warehouse.outbox.pseudonyms import PseudonymKeyError, pseudonym_key
+from pipelines.resources import RunSettings, Warehouse
 
 GROUP = "lists"
 MODEL = dg.AssetKey("admission_risk_model")
@@ -30,12 +33,12 @@ class RiskScoresConfig(dg.Config):
     high_percent: float = 4.5
     rising_percent: float = 15.0
 
-    def tier_policy(self) -> scoring.TierPolicy:
+    def tier_policy(self) -> TierPolicy:
         shares = (self.very_high_percent, self.high_percent, self.rising_percent)
         cumulative = [round(sum(shares[: i + 1]) / 100, 9) for i in range(len(shares))]
-        return scoring.TierPolicy(
+        return TierPolicy(
             tiers=tuple(
-                scoring.Tier(name, share)
+                Tier(name, share)
                 for name, share in zip(("very high", "high", "rising"), cumulative, strict=True)
             )
         )
@@ -63,10 +66,6 @@ class PracticeListsConfig(dg.Config):
         )
 
 
-def models_path(warehouse: Warehouse) -> Path:
-    return warehouse.home_path / "models"
-
-
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "polars"},
@@ -83,15 +82,13 @@ def risk_scores(
     """
     month = context.partition_key
     try:
-        model = scoring.load_current_model(models_path(warehouse))
+        model = scoring.load_current_model(warehouse.paths.models)
     except FileNotFoundError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     explain = scoring.default_explainer()
-    if explain is None:
-        context.log.warning("models.explanations.explain is not available: reasons are left empty")
     try:
         with warehouse.connect() as connection:
-            scored = scoring.score_month(
+            scored = score_month(
                 connection, month, model, explain=explain, tiers=config.tier_policy()
             )
     except ValueError as error:
@@ -103,19 +100,21 @@ def risk_scores(
             "model_version": scored.model_version,
             "index_date": scored.index_date.isoformat(),
             "expected_emergency_admissions_12m": dg.MetadataValue.float(scored.expected_admissions),
-            "people_per_tier": dg.MetadataValue.md(
-                _table(["tier", "people"], scored.people_per_tier.items())
+            "people_per_tier": table(
+                ({"tier": t, "people": n} for t, n in scored.people_per_tier.items()),
+                {"tier": "string", "people": "int"},
             ),
-            "people_per_practice": dg.MetadataValue.md(
-                _table(["practice", "people scored"], scored.people_per_practice.items())
+            "people_per_practice": table(
+                ({"practice": p, "people_scored": n} for p, n in scored.people_per_practice.items()),
+                {"practice": "string", "people_scored": "int"},
             ),
-            "risk_distribution": dg.MetadataValue.md(
-                _table(["quantile", "risk"], scored.risk_quantiles.items())
-                + "\n\n"
-                + _histogram(scored.risk_histogram)
+            "risk_quantiles": table(
+                ({"quantile": q, "risk": float(r)} for q, r in scored.risk_quantiles.items()),
+                {"quantile": "string", "risk": "float"},
             ),
+            "risk_distribution": dg.MetadataValue.md(_histogram(scored.risk_histogram)),
             "opted_out_rows_removed": scored.removed_opt_outs,
-            "explanations": "models.explanations" if explain else "none available",
+            "explanations": explain.__module__,
         }
     )
 
@@ -136,10 +135,10 @@ def practice_risk_lists(
         with warehouse.connect() as connection:
             published = publish_practice_lists(
                 connection,
-                warehouse.outbox_path,
+                warehouse.paths.outbox,
                 month,
                 config.list_policy(),
-                reports=warehouse.reports_path,
+                list_reports=warehouse.paths.list_reports,
             )
     except (UnsafeCodeError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
@@ -150,15 +149,11 @@ def practice_risk_lists(
         )
     tiers = list(published.lists[0].listed_per_tier) if published.lists else []
     rows = [
-        [
-            p.practice_code,
-            p.population,
-            p.listed,
-            *(p.listed_per_tier[t] for t in tiers),
-            p.new_to_list,
-            p.changed_tier,
-            p.data_quality,
-        ]
+        {
+            "practice": p.practice_code, "scored": p.population, "listed": p.listed,
+            **{tier_column(t): p.listed_per_tier[t] for t in tiers},
+            "new": p.new_to_list, "changed_tier": p.changed_tier, "data_quality": str(p.data_quality),
+        }
         for p in published.lists
     ]
     return dg.MaterializeResult(
@@ -169,15 +164,15 @@ def practice_risk_lists(
             "scores_not_listable": published.dropped_scores,
             "model_version": published.model_version,
             "list_reference": published.reference,
-            "lists": dg.MetadataValue.md(
-                _table(
-                    ["practice", "scored", "listed", *tiers, "new", "changed tier", "data quality"],
-                    rows,
-                )
+            "lists": table(
+                rows,
+                {"practice": "string", "scored": "int", "listed": "int",
+                 **{tier_column(t): "int" for t in tiers},
+                 "new": "int", "changed_tier": "int", "data_quality": "string"},
             ),
-            "outbox": dg.MetadataValue.path(str(warehouse.outbox_path)),
+            "outbox": dg.MetadataValue.path(str(warehouse.paths.outbox)),
             "report": dg.MetadataValue.path(
-                str(warehouse.reports_path / "lists" / f"{month}.json")
+                str(warehouse.paths.list_reports / f"{month}.json")
             ),
         }
     )
@@ -191,55 +186,39 @@ def practice_risk_lists(
     pool="warehouse",
 )
 def federation_summaries(
-    context: dg.AssetExecutionContext, warehouse: Warehouse
+    context: dg.AssetExecutionContext, warehouse: Warehouse, settings: RunSettings
 ) -> dg.MaterializeResult:
     """outbox/<federation>/summary/<month>/: counts by practice and a pseudonymised tier file."""
     month = context.partition_key
     try:
-        key = pseudonym_key(warehouse.home_path)
+        key = pseudonym_key(warehouse.paths, settings.pseudonym_key or None)
         with warehouse.connect() as connection:
-            published = publish_federation_summaries(connection, warehouse.outbox_path, month, key)
+            published = publish_federation_summaries(connection, warehouse.paths.outbox, month, key)
     except (UnsafeCodeError, PseudonymKeyError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     tiers = list(published[0].people_per_tier) if published else []
     rows = [
-        [
-            s.federation_code,
-            s.practices,
-            s.people_scored,
-            *(s.people_per_tier[t] for t in tiers),
-            f"{s.expected_emergency_admissions_12m:.1f}",
-            s.observed_emergency_admissions_12m,
-        ]
+        {
+            "federation": s.federation_code, "practices": s.practices, "scored": s.people_scored,
+            **{tier_column(t): s.people_per_tier[t] for t in tiers},
+            "expected_admissions": round(float(s.expected_emergency_admissions_12m), 1),
+            "observed_admissions": s.observed_emergency_admissions_12m,
+        }
         for s in published
     ]
     return dg.MaterializeResult(
         metadata={
             "federations": len(published),
             "people_scored": sum(s.people_scored for s in published),
-            "summaries": dg.MetadataValue.md(
-                _table(
-                    [
-                        "federation",
-                        "practices",
-                        "scored",
-                        *(tier_column(t) for t in tiers),
-                        "expected admissions",
-                        "observed admissions",
-                    ],
-                    rows,
-                )
+            "summaries": table(
+                rows,
+                {"federation": "string", "practices": "int", "scored": "int",
+                 **{tier_column(t): "int" for t in tiers},
+                 "expected_admissions": "float", "observed_admissions": "int"},
             ),
-            "outbox": dg.MetadataValue.path(str(warehouse.outbox_path)),
+            "outbox": dg.MetadataValue.path(str(warehouse.paths.outbox)),
         }
     )
-
-
-def _table(header: list[str], rows: object) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for row in rows:  # type: ignore[attr-defined]
-        lines.append("| " + " | ".join(str(value) for value in row) + " |")
-    return "\n".join(lines)
 
 
 def _histogram(counts: list[int]) -> str:

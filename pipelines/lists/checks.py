@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from pipelines.lists.assets import federation_summaries, practice_risk_lists
-from pipelines.partitions import extract_months
-from pipelines.resources import Warehouse
-from warehouse.outbox.audit import (
+from lists.audit import (
     delivery_problems,
     list_members_not_listable,
     nhs_numbers_in_federation_files,
 )
+from pipelines.lists.assets import federation_summaries, practice_risk_lists
+from pipelines.partitions import extract_months
+from pipelines.resources import Warehouse
 
 
 @dg.asset_check(asset=practice_risk_lists, partitions_def=extract_months, blocking=True)
@@ -30,7 +30,7 @@ def practice_risk_lists_verify_against_manifests(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> dg.AssetCheckResult:
     """Every delivery folder of the month matches its manifest and is readable by its owner only."""
-    problems = delivery_problems(warehouse.outbox_path, context.partition_key)
+    problems = delivery_problems(warehouse.paths.outbox, context.partition_key)
     return dg.AssetCheckResult(
         passed=not problems, metadata={"problems": dg.MetadataValue.json(problems)}
     )
@@ -43,7 +43,7 @@ def federation_summaries_hold_no_nhs_number(
     """No federation file holds a 10-digit number or any NHS number of the warehouse."""
     with warehouse.connect() as connection:
         files = nhs_numbers_in_federation_files(
-            connection, warehouse.outbox_path, context.partition_key
+            connection, warehouse.paths.outbox, context.partition_key
         )
     return dg.AssetCheckResult(
         passed=not files, metadata={"files_with_nhs_numbers": dg.MetadataValue.json(files)}

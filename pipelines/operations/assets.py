@@ -10,8 +10,8 @@ import math
 
 import dagster as dg
 
+from lists.scores import read_scores
 from models import drift
-from models.scoring import read_scores
 from pipelines.lists.assets import risk_scores
 from pipelines.partitions import extract_months
 from pipelines.resources import RunSettings, Warehouse

@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from models.scoring import score_month
+from lists.federation import publish_federation_summaries
+from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
+from lists.scores import score_month
 from tests.lists.population import SCORE_MONTH, StandInModel, build_warehouse, stand_in_explain
 from warehouse.connection import connect
-from warehouse.outbox.federation import publish_federation_summaries
-from warehouse.outbox.practice_lists import ListLength, ListPolicy, publish_practice_lists
+from warehouse.home import Home
 
 # Long enough that the people a rule is about would be listed if the rule broke.
 TEST_POLICY = ListPolicy(standard=ListLength(top_n=10), vanguard=ListLength(top_n=20))
 TEST_KEY = b"test-pseudonym-key-0123456789abcdef"
-
-
-@dataclass(frozen=True)
-class Home:
-    root: Path
-
-    @property
-    def database(self) -> Path:
-        return self.root / "warehouse.duckdb"
-
-    @property
-    def outbox(self) -> Path:
-        return self.root / "outbox"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +40,7 @@ def publish_months(home: Home, months: tuple[str, ...] = ("2024-01", SCORE_MONTH
     with connect(home.database) as connection:
         for month in months:
             score_month(connection, month, StandInModel(), explain=stand_in_explain)
-            publish_practice_lists(connection, home.outbox, month, TEST_POLICY, reports=home.reports)
+            publish_practice_lists(connection, home.outbox, month, TEST_POLICY, list_reports=home.list_reports)
         publish_federation_summaries(connection, home.outbox, months[-1], TEST_KEY)
 
 

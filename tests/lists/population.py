@@ -185,7 +185,7 @@ class StandInModel:
 
 
 def stand_in_explain(model: Any, frame: pl.DataFrame) -> pl.DataFrame:
-    """Three clinician-worded reasons from the catalogue's phrases (a stand-in for models.explanations)."""
+    """reason_1..reason_3 from the catalogue's phrases, as models.explanations.explain returns them."""
     from models.feature_catalogue import feature
 
     def phrase(name: str, value: Any) -> str | None:
@@ -203,8 +203,13 @@ def stand_in_explain(model: Any, frame: pl.DataFrame) -> pl.DataFrame:
             phrase("age", person["age"]),
         ]
         reasons = [c for c in candidates if c][:3]
-        rows.append({"nhs_number": person["nhs_number"], "reasons": reasons})
-    return pl.DataFrame(rows, schema={"nhs_number": pl.Utf8, "reasons": pl.List(pl.Utf8)})
+        rows.append(
+            {"nhs_number": person["nhs_number"]}
+            | {f"reason_{i}": (reasons[i - 1] if i <= len(reasons) else None) for i in (1, 2, 3)}
+        )
+    return pl.DataFrame(
+        rows, schema={"nhs_number": pl.Utf8, "reason_1": pl.Utf8, "reason_2": pl.Utf8, "reason_3": pl.Utf8}
+    )
 
 
 def all_nhs_numbers() -> set[str]:

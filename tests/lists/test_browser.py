@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.lists.conftest import Home
 from tests.lists.population import SCORE_MONTH
+from warehouse.home import Home
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FLAGS = (

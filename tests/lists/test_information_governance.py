@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 
 import warehouse.files
-from models.scoring import score_month
-from tests.lists.conftest import TEST_KEY, TEST_POLICY, Home, publish_months
+from lists.federation import publish_federation_summaries
+from lists.manifest import read_manifest, verify_manifest
+from lists.paths import UnsafeCodeError, federation_folder, practice_folder
+from lists.practice_lists import publish_practice_lists
+from lists.pseudonyms import pseudonymise
+from lists.scores import score_month
+from tests.lists.conftest import TEST_KEY, TEST_POLICY, publish_months
 from tests.lists.population import (
     DIED,
     LEFT,
@@ -27,11 +32,7 @@ from tests.lists.population import (
     stand_in_explain,
 )
 from warehouse.connection import connect
-from warehouse.outbox.federation import publish_federation_summaries
-from warehouse.outbox.manifest import read_manifest, verify_manifest
-from warehouse.outbox.paths import UnsafeCodeError, federation_folder, practice_folder
-from warehouse.outbox.practice_lists import publish_practice_lists
-from warehouse.outbox.pseudonyms import pseudonymise
+from warehouse.home import Home
 
 TEN_DIGITS = re.compile(r"(?<![0-9A-Za-z])(\d{10}|\d{3} \d{3} \d{4})(?![0-9A-Za-z])")
 

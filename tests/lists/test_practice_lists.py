@@ -6,15 +6,12 @@ import csv
 
 import openpyxl
 
-from tests.lists.conftest import Home, publish_months
+from lists.documents import CSV_COLUMNS
+from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
+from tests.lists.conftest import publish_months
 from tests.lists.population import SCORE_MONTH
 from warehouse.connection import connect
-from warehouse.outbox.practice_lists import (
-    CSV_COLUMNS,
-    ListLength,
-    ListPolicy,
-    publish_practice_lists,
-)
+from warehouse.home import Home
 
 
 def read_csv(path) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]

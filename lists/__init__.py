@@ -1,4 +1,8 @@
-"""What leaves the warehouse each month: practice risk lists and federation summaries.
+"""What leaves riskstrat each month: scores, practice risk lists and federation summaries.
+
+Above ``models/`` and ``warehouse/``: it ranks and tiers the model's risks, owns the
+``scores`` schema (``lists/sql/``), and writes the outbox (``lists/templates/`` for the
+pages). Nothing in ``warehouse/`` or ``models/`` imports it.
 
 Under the NHS rules for risk stratification, identifiable lists go only to the practice
 where the person is registered, and federations see counts and keyed pseudonyms. This
@@ -10,5 +14,5 @@ package must never:
 - write an NHS number into a federation file, a report or a log line;
 - turn a practice or federation code into a path before it passes ``paths``' patterns;
 - write a file other than atomically (temporary name, then rename) with mode 0600;
-- import dagster.
+- read the environment (configuration is passed in) or import dagster.
 """

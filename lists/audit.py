@@ -10,9 +10,10 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.outbox.manifest import MANIFEST, verify_manifest
-from warehouse.outbox.paths import SUMMARY_FOLDER, check_month
-from warehouse.outbox.tables import PRACTICE_LISTS, ensure_scores_schema, read_outbox_sql
+from lists.manifest import MANIFEST, verify_manifest
+from lists.paths import SUMMARY_FOLDER, check_month
+from lists.tables import PRACTICE_LISTS, ensure_scores_schema
+from warehouse.sql_files import read_sql
 
 # A 10-digit number standing alone (not inside a longer run of letters or digits, such as a
 # SHA-256 digest), with or without the NHS style's spaces.
@@ -23,7 +24,7 @@ def list_members_not_listable(connection: duckdb.DuckDBPyConnection, month: str)
     """Per practice, people on its list for `month` who are not in its listable population."""
     ensure_scores_schema(connection)
     rows = connection.execute(
-        f"WITH listable AS ({read_outbox_sql('list_population')}) "
+        f"WITH listable AS ({read_sql('list_population.sql', 'lists')}) "
         f"SELECT m.practice_code, count(*) FROM {PRACTICE_LISTS} AS m "
         "ANTI JOIN listable AS l USING (practice_code, nhs_number) "
         "WHERE m.delivery_month = $month GROUP BY 1 ORDER BY 1",

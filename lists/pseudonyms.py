@@ -1,11 +1,11 @@
 """Keyed pseudonyms for row-level federation files: HMAC-SHA256 of the NHS number.
 
-The key comes from configuration, never from the repository: the environment variable
-``RISKSTRAT_PSEUDONYM_KEY`` (at least 32 characters) or, failing that, the file
-``<home>/secrets/pseudonym.key``, created with 64 random hex characters and mode 0600 on
-first use. The same key gives the same pseudonym every month, so a federation can follow a
-person's tier over time without ever seeing who they are; whoever holds the key (the
-warehouse's home) can re-identify, no one else can.
+The key comes from configuration, never from the repository and never from this module
+reading the environment: the caller passes the configured key (at least 32 characters),
+or None to use the file ``<home>/secrets/pseudonym.key``, created with 64 random hex
+characters and mode 0600 on first use. The same key gives the same pseudonym every month,
+so a federation can follow a person's tier over time without ever seeing who they are;
+whoever holds the key (the warehouse's home) can re-identify, no one else can.
 
 Pseudonyms are written in base32 (A-Z, 2-7), so they never look like an NHS number.
 """
@@ -19,8 +19,8 @@ import os
 import secrets
 from pathlib import Path
 
-KEY_VARIABLE = "RISKSTRAT_PSEUDONYM_KEY"
-KEY_FILE = Path("secrets") / "pseudonym.key"
+from warehouse.home import Home
+
 MINIMUM_KEY_LENGTH = 32
 PSEUDONYM_LENGTH = 20  # base32 characters: 100 bits
 
@@ -29,16 +29,20 @@ class PseudonymKeyError(ValueError):
     """The configured key is unusable (too short, or its file is readable by others)."""
 
 
-def pseudonym_key(home: Path) -> bytes:
-    """The key from RISKSTRAT_PSEUDONYM_KEY, else from <home>/secrets/pseudonym.key (made if absent)."""
-    configured = os.environ.get(KEY_VARIABLE)
+def key_file(home: Home) -> Path:
+    return home.secrets / "pseudonym.key"
+
+
+def pseudonym_key(home: Home, configured: str | None) -> bytes:
+    """The configured key, else the key in <home>/secrets/pseudonym.key (made if absent)."""
     if configured is not None:
         if len(configured) < MINIMUM_KEY_LENGTH:
             raise PseudonymKeyError(
-                f"{KEY_VARIABLE} is shorter than {MINIMUM_KEY_LENGTH} characters: use a long random secret."
+                f"The configured pseudonym key is shorter than {MINIMUM_KEY_LENGTH} characters: "
+                "use a long random secret."
             )
         return configured.encode("utf-8")
-    path = home / KEY_FILE
+    path = key_file(home)
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.parent.chmod(0o700)

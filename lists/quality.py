@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import duckdb
 
-from warehouse.outbox.tables import fetch_one, table_exists
+from lists.tables import fetch_one, table_exists
 
 COMPLETE = "complete"
 

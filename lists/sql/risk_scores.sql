@@ -1,5 +1,5 @@
 -- scores.risk_scores: every eligible person at a month's index date, scored by one model.
--- Written by models/scoring.py; a month's rows are replaced whole on every run.
+-- Written by lists/scores.py; a month's rows are replaced whole on every run.
 CREATE TABLE IF NOT EXISTS scores.risk_scores (
     delivery_month VARCHAR NOT NULL,            -- 'YYYY-MM' whose month end is the index date
     index_date DATE NOT NULL,

@@ -21,7 +21,7 @@ deceased AS (
     SELECT DISTINCT nhs_number FROM staged.registrations WHERE date_of_death IS NOT NULL
 ),
 opted_out AS (
-    {type1_opt_outs}
+    {include:type1_opt_outs.sql}
 )
 SELECT s.*
 FROM scored AS s

@@ -2,7 +2,7 @@
 
 The HTML is one self-contained file (inline style and script, no external resource, no
 CDN), so it opens the same on a practice PC without internet access. Templates are in
-``warehouse/templates/lists/``. Both renderings are deterministic: nothing in them records
+``lists/templates/``. Both renderings are deterministic: nothing in them records
 when or where they were made, and the workbook's document dates are the score date.
 """
 
@@ -13,14 +13,12 @@ import io
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import xlsxwriter
 
-if TYPE_CHECKING:
-    from warehouse.outbox.federation import FederationSummary
-    from warehouse.outbox.practice_lists import PracticeList
+from lists.documents import FederationSummary, PracticeList
 
 TIER_COLOURS = {  # background, text: readable in print and for colour-blind readers (labels too)
     "very high": ("#8b0000", "#ffffff"),
@@ -33,7 +31,7 @@ SEX_LABELS = {"male": "M", "female": "F", "indeterminate": "I", "not known": "X"
 
 @cache
 def environment() -> jinja2.Environment:
-    folder = resources.files("warehouse").joinpath("templates", "lists")
+    folder = resources.files("lists").joinpath("templates")
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=True,

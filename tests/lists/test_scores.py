@@ -5,10 +5,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from models.scoring import Tier, TierPolicy, rank_and_tier, read_scores, score_month
-from tests.lists.conftest import Home
+from lists.scores import read_scores, score_month
+from lists.tiers import Tier, TierPolicy, rank_and_tier
 from tests.lists.population import EXCLUDED, MOVED, SCORE_MONTH, StandInModel, stand_in_explain
 from warehouse.connection import connect
+from warehouse.home import Home
 
 
 def test_every_eligible_person_is_scored_once_with_ranks_percentiles_and_a_tier(staged_home: Home) -> None:

@@ -1,0 +1,148 @@
+"""What the lists are made from, read from the warehouse: practices, scores and earlier lists.
+
+Read only: nothing here writes or deletes a row. Practice and federation codes are
+checked (``paths``) as they are read, before any can become a folder name. The listable
+population is decided in SQL (``sql/list_population.sql``), whatever the scores hold.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+
+import duckdb
+import polars as pl
+
+from lists.documents import Practice
+from lists.paths import check_federation_code, check_practice_code
+from lists.tables import PRACTICE_LISTS, RISK_SCORES, fetch_one
+from warehouse.sql_files import read_sql
+
+
+def read_practices(connection: duckdb.DuckDBPyConnection) -> list[Practice]:
+    """Every practice of the reference, codes checked before any becomes a path."""
+    rows = connection.execute(
+        "SELECT practice_code, practice_name, federation_code, federation_name, coalesce(vanguard, FALSE) "
+        "FROM staged.practices WHERE practice_code IS NOT NULL ORDER BY federation_code, practice_code"
+    ).fetchall()
+    practices = []
+    for code, name, federation_code, federation_name, vanguard in rows:
+        practices.append(
+            Practice(
+                code=check_practice_code(code),
+                name=str(name or code),
+                federation_code=check_federation_code(federation_code),
+                federation_name=str(federation_name or federation_code),
+                vanguard=bool(vanguard),
+            )
+        )
+    return practices
+
+
+def scored_people(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> tuple[int, datetime.date | None, str | None]:
+    """(people scored, index date, model version) of `month`'s scores; (0, None, None) if none."""
+    row = fetch_one(
+        connection,
+        f"SELECT count(*), min(index_date), min(model_version) FROM {RISK_SCORES} WHERE delivery_month = $m",
+        {"m": month},
+    )
+    return (int(row[0]), row[1], row[2]) if row else (0, None, None)
+
+
+def listable_scores(connection: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
+    """The month's scores of people who may appear on their practice's list (see the SQL)."""
+    return connection.sql(read_sql("list_population.sql", "lists"), params={"month": month}).pl()
+
+
+def list_reference(scores: pl.DataFrame) -> str:
+    """A fingerprint of the scores the lists are made from: names the list run reproducibly."""
+    digest = hashlib.sha256()
+    for row in scores.select(
+        "delivery_month", "nhs_number", "practice_code", "risk", "tier", "model_version"
+    ).iter_rows():
+        digest.update(repr(row).encode() + b"\n")
+    return "L" + digest.hexdigest()[:12]
+
+
+def registered_list_sizes(
+    connection: duckdb.DuckDBPyConnection, month: str, index_date: datetime.date
+) -> dict[str, int]:
+    """Each practice's registered list size on the score date (``sql/practice_list_sizes.sql``)."""
+    return dict(
+        connection.execute(
+            read_sql("practice_list_sizes.sql", "lists"), {"month": month, "index_date": index_date}
+        ).fetchall()
+    )
+
+
+def previous_list_month(connection: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """The latest month before `month` for which lists were written, if any."""
+    row = fetch_one(
+        connection,
+        f"SELECT max(delivery_month) FROM {PRACTICE_LISTS} WHERE delivery_month < $m",
+        {"m": month},
+    )
+    return str(row[0]) if row and row[0] is not None else None
+
+
+def previous_lists(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> tuple[str | None, dict[str, set[str]], dict[str, str]]:
+    """The latest earlier month with lists: its members per practice and everyone's tier then."""
+    previous = previous_list_month(connection, month)
+    if previous is None:
+        return None, {}, {}
+    members: dict[str, set[str]] = {}
+    for practice_code, nhs_number in connection.execute(
+        f"SELECT practice_code, nhs_number FROM {PRACTICE_LISTS} WHERE delivery_month = $m",
+        {"m": previous},
+    ).fetchall():
+        members.setdefault(str(practice_code), set()).add(str(nhs_number))
+    tiers = {
+        str(nhs_number): str(tier)
+        for nhs_number, tier in connection.execute(
+            f"SELECT nhs_number, tier FROM {RISK_SCORES} WHERE delivery_month = $m", {"m": previous}
+        ).fetchall()
+    }
+    return previous, members, tiers
+
+
+def list_counts(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> tuple[dict[str, int], dict[str, int] | None]:
+    """People on each practice's list this month, and how many of them were not on it the
+    previous month with lists (None when this is the first month with lists)."""
+    listed = {
+        str(code): int(count)
+        for code, count in connection.execute(
+            f"SELECT practice_code, count(*) FROM {PRACTICE_LISTS} WHERE delivery_month = $m GROUP BY 1",
+            {"m": month},
+        ).fetchall()
+    }
+    previous = previous_list_month(connection, month)
+    if previous is None:
+        return listed, None
+    new = {
+        str(code): int(count)
+        for code, count in connection.execute(
+            f"SELECT c.practice_code, count(*) FROM {PRACTICE_LISTS} AS c "
+            f"ANTI JOIN (SELECT practice_code, nhs_number FROM {PRACTICE_LISTS} "
+            "WHERE delivery_month = $p) USING (practice_code, nhs_number) "
+            "WHERE c.delivery_month = $m GROUP BY 1",
+            {"m": month, "p": previous},
+        ).fetchall()
+    }
+    return listed, new
+
+
+def list_members(connection: duckdb.DuckDBPyConnection, month: str) -> list[str]:
+    """NHS numbers on any practice's list for `month`."""
+    return [
+        str(n)
+        for (n,) in connection.execute(
+            f"SELECT DISTINCT nhs_number FROM {PRACTICE_LISTS} WHERE delivery_month = $m",
+            {"m": month},
+        ).fetchall()
+    ]
