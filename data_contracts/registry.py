@@ -1,7 +1,7 @@
 """The feed contracts, read from their ODCS YAML files into plain Python objects.
 
 The YAML files in ``data_contracts/contracts/`` are the single source of every column and
-every rule a landing-zone file must meet (the spec is ../shared/spec/extract-feed.md).
+every rule a landing-zone file must meet (the spec is docs/landing-zone.md).
 Everything that checks data (the staging SQL, the Great Expectations suites) is generated
 from the objects built here; nothing may restate a rule by hand.
 
