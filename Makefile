@@ -1,6 +1,7 @@
 # riskstrat: two commands on a fresh machine (Python 3.11 and make).
 #   make demo   install, generate a synthetic landing zone, run the whole pipeline
 #   make test   install and run the lint checks and the test suite
+#   make test-fast   the same without the tests marked slow (the large end-to-end runs)
 
 PYTHON ?= python3
 UV_VERSION := 0.13.8
@@ -9,7 +10,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint benchmark clean browser
+.PHONY: setup demo test test-fast lint benchmark clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,6 +31,9 @@ lint: setup
 
 test: lint browser
 	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+test-fast: lint browser
+	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not slow"
 
 # Headless Chromium for the risk_list.html browser test (Debian's package; root only).
 browser:

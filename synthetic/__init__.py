@@ -1,7 +1,7 @@
 """Synthetic landing zones for riskstrat: a stand-in for the GP, hospital and council feeds.
 
 `generate(out, people, months, seed, start, faults)` writes `out/landing/` exactly as
-shared/spec/extract-feed.md specifies, plus `out/truth.csv` (each person's true 12-month
+docs/landing-zone.md specifies, plus `out/truth.csv` (each person's true 12-month
 emergency-admission risk) and, with `faults=True`, `out/faults.json`. It is not part of
 the pipeline and depends on numpy and polars only.
 """

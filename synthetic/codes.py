@@ -1,6 +1,6 @@
 """Code lists and clinical parameters of the synthetic population.
 
-Everything here is data: the spec's code lists (extract-feed.md), the shapes of each
+Everything here is data: the spec's code lists (docs/landing-zone.md), the shapes of each
 long-term condition's prevalence by age, prescribing per condition, and the published
 figures (published-rates.md) the population is calibrated to. Nothing here draws random
 numbers, so changing a table never shifts another table's random stream.

@@ -1,4 +1,4 @@
-"""Writing the landing zone: CSV bytes exactly as extract-feed.md specifies, and manifests.
+"""Writing the landing zone: CSV bytes exactly as docs/landing-zone.md specifies, and manifests.
 
 Files are UTF-8, `\\n` line ends, RFC 4180 quoting (only where needed), ISO dates, empty
 fields for nulls. Every file's row count and sha256 are taken from the bytes written, and

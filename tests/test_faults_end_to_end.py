@@ -17,6 +17,9 @@ from pipelines.cli import main
 from synthetic import generate
 from warehouse.connection import connect
 
+# One generated zone through the whole pipeline (about 100 s on 2 cores): not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 PEOPLE, MONTHS, SEED = 1_500, 4, 11
 
 

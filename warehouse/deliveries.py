@@ -165,7 +165,7 @@ def parse_rows(
     Raises ValueError naming the data row when the CSV is malformed or not UTF-8.
     """
     columns = "{" + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in header) + "}"
-    # Empty fields, quoted or not, are nulls (extract-feed.md, General rules).
+    # Empty fields, quoted or not, are nulls (docs/landing-zone.md, Rules for every file).
     selected = ", ".join(f"NULLIF({quote(name)}, '')" for name in contract.column_names)
     query = (
         f"SELECT {selected} FROM read_csv(?, columns = {columns}, header = true, delim = ',', "

@@ -26,7 +26,7 @@ from warehouse.connection import transaction
 from warehouse.months import FOLLOW_UP_MONTHS, add_months, is_month_end
 from warehouse.sql_files import read_sql
 
-# The spec's long-term-condition code list (extract-feed.md), named as the catalogue's flags.
+# The spec's long-term-condition code list (docs/landing-zone.md), named as the catalogue's flags.
 LONG_TERM_CONDITIONS: dict[str, str] = {
     "hypertension": "38341003",
     "diabetes_type1": "46635009",

@@ -26,6 +26,9 @@ from pipelines.modelling.checks import (
 )
 from tests.pipelines.conftest import HomeResources
 
+# A generated 30-month zone, loaded, trained and evaluated (about 1 min): not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 PEOPLE, MONTHS = 4_000, 30
 ASSETS = [training_set, admission_risk_model, model_evaluation, fairness_audit, model_card]
 CHECKS = [

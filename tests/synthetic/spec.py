@@ -1,4 +1,4 @@
-"""The landing-zone spec (shared/spec/extract-feed.md) as data, and readers for the tests."""
+"""The landing-zone spec (docs/landing-zone.md) as data, and readers for the tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The generated landing zone follows shared/spec/extract-feed.md exactly."""
+"""The generated landing zone follows docs/landing-zone.md exactly."""
 
 from __future__ import annotations
 
