@@ -72,7 +72,7 @@ def extract_months(landing: Path) -> list[str]:
     if not extracts.is_dir():
         raise InputError(
             f"{extracts} does not exist: a landing zone holds reference/ and extracts/<YYYY-MM>/ "
-            "(see the extract-feed specification)."
+            "(see docs/landing-zone.md)."
         )
     return sorted(p.name for p in extracts.iterdir() if p.is_dir() and MONTH_PATTERN.match(p.name))
 
