@@ -26,6 +26,7 @@ demo: setup
 	$(VENV)/bin/riskstrat demo
 
 lint: setup
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 

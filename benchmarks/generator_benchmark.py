@@ -43,7 +43,9 @@ def measure(people: int, months: int) -> dict[str, float]:
             capture_output=True,
             text=True,
         )
-        bytes_written = sum(path.stat().st_size for path in Path(folder).rglob("*") if path.is_file())
+        bytes_written = sum(
+            path.stat().st_size for path in Path(folder).rglob("*") if path.is_file()
+        )
     figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     figures["gigabytes"] = bytes_written / 1e9
     return figures

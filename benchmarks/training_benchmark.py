@@ -118,7 +118,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/riskstrat-training-benchmark"))
     parser.add_argument("--synthetic", action="store_true", help="random frame, no warehouse")
     parser.add_argument(
-        "--labelled-months", type=int, default=24,
+        "--labelled-months",
+        type=int,
+        default=24,
         help="with --synthetic: 24 (a 36-month feed: 1 training date) .. 33+ (4 training dates)",
     )
     arguments = parser.parse_args()
@@ -138,7 +140,10 @@ def main() -> None:
 
         with Phase("feature frame") as phase, connect(path) as connection:
             training_set = build_training_set(connection)
-    results["feature_frame"] = {"seconds": round(phase.seconds, 1), "peak_rss_mb": round(phase.peak)}
+    results["feature_frame"] = {
+        "seconds": round(phase.seconds, 1),
+        "peak_rss_mb": round(phase.peak),
+    }
     results["rows"] = training_set.frame.height
     with Phase("training") as phase:
         result = train(training_set, FEATURES, LABEL)

@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 
-def measure(people: int, months: int, folder: Path, zone: Path | None = None) -> dict[str, tuple[float, float]]:
+def measure(
+    people: int, months: int, folder: Path, zone: Path | None = None
+) -> dict[str, tuple[float, float]]:
     from synthetic import generate
     from warehouse.connection import connect
     from warehouse.deliveries import delivered_months, load_month
@@ -69,7 +71,10 @@ def measure(people: int, months: int, folder: Path, zone: Path | None = None) ->
     feeds = [contract.feed for contract in monthly_contracts()]
     suites = timed("gx", lambda: validate_month(connection, home, feeds, month))
     for feed, suite in suites.items():
-        figures[f"gx {feed} ({suite.rows:,} of {suite.staged_rows:,} rows)"] = (suite.seconds, float("nan"))
+        figures[f"gx {feed} ({suite.rows:,} of {suite.staged_rows:,} rows)"] = (
+            suite.seconds,
+            float("nan"),
+        )
     timed("data docs", lambda: build_data_docs(home))
     connection.close()
     figures["rows"] = (float(rows), 0.0)
@@ -80,7 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--months", type=int, default=2)
-    parser.add_argument("--zone", type=Path, help="a generated zone (holding landing/) to use instead")
+    parser.add_argument(
+        "--zone", type=Path, help="a generated zone (holding landing/) to use instead"
+    )
     arguments = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="riskstrat-validation-benchmark-") as folder:
@@ -96,9 +103,11 @@ def main() -> None:
         print(f"| {name} | {seconds:.2f} | {cpu_text} | {seconds / load:.2f} |")
     validation = figures["sql rules"][0] + figures["gx"][0]
     cpu_validation = figures["sql rules"][1] + figures["gx"][1]
-    print(f"\nvalidation (sql rules + gx) / load = {validation / load:.2f} wall, "
-          f"{cpu_validation / figures['load'][1]:.2f} cpu; "
-          f"gx / sql rules = {figures['gx'][0] / figures['sql rules'][0]:.1f}")
+    print(
+        f"\nvalidation (sql rules + gx) / load = {validation / load:.2f} wall, "
+        f"{cpu_validation / figures['load'][1]:.2f} cpu; "
+        f"gx / sql rules = {figures['gx'][0] / figures['sql rules'][0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -231,4 +231,3 @@ def summarise_scores(scores: pl.DataFrame, tiers: TierPolicy = DEFAULT_TIERS) ->
             ]
         ],
     )
-

@@ -112,9 +112,7 @@ def rank_and_tier(scores: pl.DataFrame, tiers: TierPolicy = DEFAULT_TIERS) -> pl
     ).drop("_practice_people")
 
 
-def write_tier_policy(
-    connection: duckdb.DuckDBPyConnection, month: str, tiers: TierPolicy
-) -> None:
+def write_tier_policy(connection: duckdb.DuckDBPyConnection, month: str, tiers: TierPolicy) -> None:
     """Record the tiers `month` was scored with: name and cumulative share, highest first."""
     ensure_scores_schema(connection)
     rule = tiers.describe()

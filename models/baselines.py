@@ -31,7 +31,13 @@ class LogisticBaseline:
     pipeline: Pipeline
 
     def design(self, frame: pl.DataFrame) -> np.ndarray:
-        age = frame.get_column(AGE).cast(pl.Float64).fill_null(strategy="mean").fill_null(0).to_numpy()
+        age = (
+            frame.get_column(AGE)
+            .cast(pl.Float64)
+            .fill_null(strategy="mean")
+            .fill_null(0)
+            .to_numpy()
+        )
         conditions = frame.get_column(CONDITION_COUNT).cast(pl.Float64).fill_null(0).to_numpy()
         sex = frame.get_column(SEX).cast(pl.Utf8).fill_null("")
         columns = [age, (age / 10) ** 2, conditions]
@@ -45,7 +51,8 @@ class LogisticBaseline:
 def fit_logistic_baseline(frame: pl.DataFrame, label: str) -> LogisticBaseline:
     sexes = sorted(v for v in frame.get_column(SEX).cast(pl.Utf8).fill_null("").unique().to_list())
     baseline = LogisticBaseline(
-        sexes=sexes, pipeline=make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=1000))
+        sexes=sexes,
+        pipeline=make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=1000)),
     )
     baseline.pipeline.fit(baseline.design(frame), frame.get_column(label).to_numpy())
     return baseline

@@ -153,7 +153,11 @@ class CalibrationChoice:
 
     def summary(self) -> dict[str, object]:
         return {
-            **{k: v for k, v in asdict(self).items() if k in ("raw_log_loss", "recalibrated_log_loss", "reason")},
+            **{
+                k: v
+                for k, v in asdict(self).items()
+                if k in ("raw_log_loss", "recalibrated_log_loss", "reason")
+            },
             "calibrator": self.calibrator.to_dict(),
         }
 
@@ -183,10 +187,16 @@ def choose_calibration(
     raw, recalibrated = log_loss(y, p), log_loss(y, out_of_fold)
     if recalibrated < raw:
         return CalibrationChoice(
-            fit_platt(y, p), out_of_fold, raw, recalibrated,
+            fit_platt(y, p),
+            out_of_fold,
+            raw,
+            recalibrated,
             "logistic recalibration lowered the cross-fitted out-of-time log loss",
         )
     return CalibrationChoice(
-        Calibrator(), p.copy(), raw, recalibrated,
+        Calibrator(),
+        p.copy(),
+        raw,
+        recalibrated,
         "raw risks were as well calibrated out of time as recalibrated ones",
     )

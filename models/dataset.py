@@ -155,7 +155,9 @@ def stored_rows(
     return counted
 
 
-def _check_every_row_labelled(connection: duckdb.DuckDBPyConnection, dates: Sequence[datetime.date]) -> None:
+def _check_every_row_labelled(
+    connection: duckdb.DuckDBPyConnection, dates: Sequence[datetime.date]
+) -> None:
     """The frame's inner join must not drop feature rows quietly: raise if any lacks a label."""
     missing = run(
         connection,

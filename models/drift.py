@@ -71,7 +71,9 @@ def bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Share of `values` in each bin of `edges`, with a last bin for missing values."""
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
-    counts = np.bincount(np.searchsorted(edges, values[finite], side="right"), minlength=edges.size + 1)
+    counts = np.bincount(
+        np.searchsorted(edges, values[finite], side="right"), minlength=edges.size + 1
+    )
     counts = np.append(counts, int((~finite).sum())).astype(float)
     total = counts.sum()
     return counts / total if total else counts
@@ -114,12 +116,18 @@ class DriftReport:
     def drifted(self) -> list[str]:
         """Features (and `risk` for the score) whose PSI is past the threshold, worst first."""
         measured = {**self.features, **({SCORE: self.score} if self.score is not None else {})}
-        over = [(name, psi) for name, psi in measured.items() if not math.isnan(psi) and psi > self.threshold]
+        over = [
+            (name, psi)
+            for name, psi in measured.items()
+            if not math.isnan(psi) and psi > self.threshold
+        ]
         return [name for name, _ in sorted(over, key=lambda item: -item[1])]
 
     @property
     def max_psi(self) -> float:
-        measured = [p for p in (*self.features.values(), self.score) if p is not None and not math.isnan(p)]
+        measured = [
+            p for p in (*self.features.values(), self.score) if p is not None and not math.isnan(p)
+        ]
         return max(measured, default=math.nan)
 
     def to_dict(self) -> dict[str, object]:
@@ -129,7 +137,8 @@ class DriftReport:
             for name, psi in self.features.items()
         }
         data["score"] = (
-            None if self.score is None
+            None
+            if self.score is None
             else {"psi": _rounded(self.score), "stability": stability(self.score, self.threshold)}
         )
         data["drifted"] = self.drifted
@@ -155,8 +164,12 @@ def measure_drift(
 ) -> DriftReport:
     """PSI of each of `features` present in both frames, and of the scores when both given."""
     report = DriftReport(
-        month=month, model_version=model_version, threshold=threshold, reference=reference_name,
-        reference_people=reference.height, month_people=current.height,
+        month=month,
+        model_version=model_version,
+        threshold=threshold,
+        reference=reference_name,
+        reference_people=reference.height,
+        month_people=current.height,
     )
     for name in features:
         if name in reference.columns and name in current.columns:
@@ -212,7 +225,11 @@ def month_drift(
     reference_scores = load_validation_predictions(home.models).get_column("risk").to_numpy()
     features = feature_frame(connection, [index_date(month)], with_labels=False)
     return measure_drift(
-        month, training, features,
-        reference_scores=reference_scores, current_scores=current_scores,
-        threshold=threshold, model_version=version,
+        month,
+        training,
+        features,
+        reference_scores=reference_scores,
+        current_scores=current_scores,
+        threshold=threshold,
+        model_version=version,
     )

@@ -67,7 +67,9 @@ def bootstrap_auroc_interval(
         if total_positive == 0 or total_negative == 0:
             continue
         below = np.cumsum(negatives) - negatives
-        estimates.append(float((positives * (below + 0.5 * negatives)).sum() / (total_positive * total_negative)))
+        estimates.append(
+            float((positives * (below + 0.5 * negatives)).sum() / (total_positive * total_negative))
+        )
     low, high = np.quantile(estimates, [0.025, 0.975])
     return [round(float(low), 4), round(float(high), 4)]
 
@@ -164,7 +166,9 @@ def evaluate_probabilities(y: np.ndarray, p: np.ndarray, *, seed: int) -> dict[s
     return {**ranking_metrics(y, p, seed=seed), **probability_metrics(y, p)}
 
 
-def calibration_plot_png(y: np.ndarray, p: np.ndarray, title: str = "Calibration, out of time") -> bytes:
+def calibration_plot_png(
+    y: np.ndarray, p: np.ndarray, title: str = "Calibration, out of time"
+) -> bytes:
     """Deciles (points) and the smoothed curve (line) against the diagonal, as PNG bytes."""
     import matplotlib
 
@@ -179,8 +183,11 @@ def calibration_plot_png(y: np.ndarray, p: np.ndarray, title: str = "Calibration
     axis.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1, label="perfect")
     axis.plot(np.asarray(p)[order], curve, color="tab:blue", linewidth=1.5, label="smoothed")
     axis.scatter(
-        [d["expected"] for d in deciles], [d["observed"] for d in deciles],
-        color="tab:orange", zorder=3, label="deciles",
+        [d["expected"] for d in deciles],
+        [d["observed"] for d in deciles],
+        color="tab:orange",
+        zorder=3,
+        label="deciles",
     )
     axis.set_xlim(0, top)
     axis.set_ylim(0, top)
@@ -205,7 +212,9 @@ def decision_curve_png(y: np.ndarray, p: np.ndarray) -> bytes:
     prevalence = float(np.mean(y))
     figure, axis = plt.subplots(figsize=(5, 3.5), dpi=100)
     axis.plot(thresholds, [net_benefit(y, p, t) for t in thresholds], label="model")
-    axis.plot(thresholds, prevalence - (1 - prevalence) * thresholds / (1 - thresholds), label="treat all")
+    axis.plot(
+        thresholds, prevalence - (1 - prevalence) * thresholds / (1 - thresholds), label="treat all"
+    )
     axis.axhline(0, color="grey", linewidth=1, label="treat none")
     axis.set_ylim(-0.01, max(prevalence, 0.01) * 1.1)
     axis.set_xlabel("risk threshold")
@@ -226,7 +235,14 @@ def png_markdown(png: bytes, alt: str) -> str:
 def read_truth(path: Path, index_date: datetime.date) -> pl.DataFrame:
     """truth.csv's true_risk at one index date: nhs_number (text), true_risk."""
     return (
-        pl.scan_csv(path, schema_overrides={"nhs_number": pl.Utf8, "index_date": pl.Utf8, "true_risk": pl.Float64})
+        pl.scan_csv(
+            path,
+            schema_overrides={
+                "nhs_number": pl.Utf8,
+                "index_date": pl.Utf8,
+                "true_risk": pl.Float64,
+            },
+        )
         .filter(pl.col("index_date") == index_date.isoformat())
         .select("nhs_number", "true_risk")
         .collect()
@@ -254,12 +270,21 @@ def evaluation_report(
     uncalibrated = probability_metrics(y, raw)
     validation["before_recalibration"] = {
         key: uncalibrated[key]
-        for key in ("mean_predicted", "brier", "calibration_intercept", "calibration_slope", "ici", "e90")
+        for key in (
+            "mean_predicted",
+            "brier",
+            "calibration_intercept",
+            "calibration_slope",
+            "ici",
+            "e90",
+        )
     }
     validation["auroc_uncalibrated"] = round(auroc(y, raw), 4)
     logistic = predictions.get_column("logistic_risk").to_numpy()
     baselines = {
-        "prior_admissions": ranking_metrics(y, predictions.get_column("prior_admissions").to_numpy(), seed=seed),
+        "prior_admissions": ranking_metrics(
+            y, predictions.get_column("prior_admissions").to_numpy(), seed=seed
+        ),
         "logistic": evaluate_probabilities(y, logistic, seed=seed),
     }
     oracle = None
@@ -300,7 +325,9 @@ METHODS = {
 }
 
 
-def write_evaluation(report: dict[str, Any], predictions: pl.DataFrame, folder: Path) -> dict[str, Path]:
+def write_evaluation(
+    report: dict[str, Any], predictions: pl.DataFrame, folder: Path
+) -> dict[str, Path]:
     """evaluation.json, calibration.png and decision_curve.png under `folder` (reports/model)."""
     folder.mkdir(parents=True, exist_ok=True)
     y = predictions.get_column("admitted").to_numpy()
@@ -324,7 +351,9 @@ def headline_metrics(predictions: pl.DataFrame) -> dict[str, Any]:
         "auroc": round(auroc(y, risk), 4),
         "calibration_slope": round(calibration_slope(y, risk), 4),
         "calibration_intercept": round(calibration_intercept(y, risk), 4),
-        "prior_admissions_auroc": round(auroc(y, predictions.get_column("prior_admissions").to_numpy()), 4),
+        "prior_admissions_auroc": round(
+            auroc(y, predictions.get_column("prior_admissions").to_numpy()), 4
+        ),
         "logistic_auroc": round(auroc(y, predictions.get_column("logistic_risk").to_numpy()), 4),
         "oracle_auroc": None,
     }

@@ -29,15 +29,26 @@ ZERO_IS_A_VALUE_PREFIXES = ("age", "imd_decile", "years_since_", "days_since_")
 # naming them to a clinician as why a person is on the list invites the wrong reading.
 NEVER_REASONS = frozenset({"sex", "ethnicity_group"})
 # Categorical values that record an absence or nothing, never a reason.
-ABSENT_CATEGORIES = frozenset({"", "unknown", "not known", "not recorded", "not stated", "never", "none"})
+ABSENT_CATEGORIES = frozenset(
+    {"", "unknown", "not known", "not recorded", "not stated", "never", "none"}
+)
 # A driver must raise the odds by at least about 5% to be named: smaller SHAP values are
 # noise in the trees, not something a clinician should read as a reason.
 MIN_CONTRIBUTION = 0.05
 # Catalogue phrases are plural ("{value:.0f} emergency admissions"); one of a thing reads singular.
 SINGULAR = {
-    "admissions": "admission", "attendances": "attendance", "consultations": "consultation",
-    "conditions": "condition", "visits": "visit", "arrivals": "arrival", "appointments": "appointment",
-    "deficits": "deficit", "sections": "section", "services": "service", "days": "day", "years": "year",
+    "admissions": "admission",
+    "attendances": "attendance",
+    "consultations": "consultation",
+    "conditions": "condition",
+    "visits": "visit",
+    "arrivals": "arrival",
+    "appointments": "appointment",
+    "deficits": "deficit",
+    "sections": "section",
+    "services": "service",
+    "days": "day",
+    "years": "year",
 }
 PLURAL_WORD = re.compile(r"\b(" + "|".join(SINGULAR) + r")\b")
 
@@ -48,7 +59,11 @@ def singular(text: str) -> str:
 
 def phrase_for(feature: Any, value: Any) -> str | None:
     """The clinician wording for one feature's value, or None when it is no reason."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or feature.name in NEVER_REASONS:
+    if (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or feature.name in NEVER_REASONS
+    ):
         return None
     if feature.kind == "flag":
         return str(feature.phrase).format(value=value) if value == 1 else None
@@ -70,7 +85,11 @@ def contributions(model: RiskModel, frame: pl.DataFrame) -> np.ndarray:
 
 
 def explain(
-    model: RiskModel, frame: pl.DataFrame, features: Sequence[Any] | None = None, *, top: int = REASONS
+    model: RiskModel,
+    frame: pl.DataFrame,
+    features: Sequence[Any] | None = None,
+    *,
+    top: int = REASONS,
 ) -> pl.DataFrame:
     """nhs_number, reason_1..reason_top: the person's strongest positive drivers, worded.
 
@@ -102,6 +121,8 @@ def explain(
     return pl.DataFrame(
         {
             "nhs_number": frame.get_column("nhs_number"),
-            **{f"reason_{slot + 1}": pl.Series(reasons[slot], dtype=pl.Utf8) for slot in range(top)},
+            **{
+                f"reason_{slot + 1}": pl.Series(reasons[slot], dtype=pl.Utf8) for slot in range(top)
+            },
         }
     )

@@ -31,7 +31,14 @@ from sklearn.metrics import roc_auc_score
 OE_LOW, OE_HIGH = 0.8, 1.25
 MIN_EXPECTED = 10.0
 TOP_FRACTION = 0.05
-AGE_BANDS = ((0, 17, "0-17"), (18, 44, "18-44"), (45, 64, "45-64"), (65, 74, "65-74"), (75, 84, "75-84"), (85, 200, "85+"))
+AGE_BANDS = (
+    (0, 17, "0-17"),
+    (18, 44, "18-44"),
+    (45, 64, "45-64"),
+    (65, 74, "65-74"),
+    (75, 84, "75-84"),
+    (85, 200, "85+"),
+)
 
 
 def age_band(age: pl.Expr) -> pl.Expr:
@@ -45,9 +52,12 @@ def age_band(age: pl.Expr) -> pl.Expr:
 def imd_quintile(decile: pl.Expr) -> pl.Expr:
     quintile = ((decile.cast(pl.Float64) + 1) // 2).cast(pl.Int64)
     return (
-        pl.when(decile.is_null()).then(pl.lit("unknown"))
-        .when(quintile == 1).then(pl.lit("1 (most deprived)"))
-        .when(quintile == 5).then(pl.lit("5 (least deprived)"))
+        pl.when(decile.is_null())
+        .then(pl.lit("unknown"))
+        .when(quintile == 1)
+        .then(pl.lit("1 (most deprived)"))
+        .when(quintile == 5)
+        .then(pl.lit("5 (least deprived)"))
         .otherwise(quintile.cast(pl.Utf8))
     )
 
@@ -80,7 +90,9 @@ def poisson_interval(observed: float, expected: float) -> list[float | None]:
     return [round(float(low / expected), 3), round(float(high / expected), 3)]
 
 
-def group_rows(frame: pl.DataFrame, attribute: str, total_admissions: int, top_count: int) -> list[dict[str, Any]]:
+def group_rows(
+    frame: pl.DataFrame, attribute: str, total_admissions: int, top_count: int
+) -> list[dict[str, Any]]:
     rows = []
     for (group,), members in sorted(frame.group_by([attribute]), key=lambda item: str(item[0][0])):
         y = members.get_column("admitted").to_numpy()
@@ -99,7 +111,9 @@ def group_rows(frame: pl.DataFrame, attribute: str, total_admissions: int, top_c
                 "observed_to_expected_ci": poisson_interval(observed, expected),
                 "auroc": round(float(roc_auc_score(y, risk)), 4) if 0 < y.sum() < y.size else None,
                 "share_of_population": round(members.height / frame.height, 4),
-                "share_of_admissions": round(observed / total_admissions, 4) if total_admissions else None,
+                "share_of_admissions": round(observed / total_admissions, 4)
+                if total_admissions
+                else None,
                 "share_of_top_5pct": round(int(members.get_column("in_top").sum()) / top_count, 4),
                 "judged": judged,
                 "flagged": flagged,
@@ -110,12 +124,17 @@ def group_rows(frame: pl.DataFrame, attribute: str, total_admissions: int, top_c
 
 def obermeyer_table(frame: pl.DataFrame, attribute: str) -> list[dict[str, Any]]:
     """Mean long-term conditions (and true risk) per predicted-risk decile and group."""
-    aggregations = [pl.len().alias("people"), pl.col("admitted").mean().round(4).alias("observed_rate")]
+    aggregations = [
+        pl.len().alias("people"),
+        pl.col("admitted").mean().round(4).alias("observed_rate"),
+    ]
     if "ltc_count" in frame.columns:
         aggregations.append(pl.col("ltc_count").mean().round(3).alias("mean_ltc_count"))
     if "true_risk" in frame.columns and frame.get_column("true_risk").null_count() < frame.height:
         aggregations.append(pl.col("true_risk").mean().round(4).alias("mean_true_risk"))
-    table = frame.group_by("risk_decile", attribute).agg(aggregations).sort("risk_decile", attribute)
+    table = (
+        frame.group_by("risk_decile", attribute).agg(aggregations).sort("risk_decile", attribute)
+    )
     return [
         {"decile": row.pop("risk_decile"), "group": str(row.pop(attribute)), **row}
         for row in table.to_dicts()
@@ -129,13 +148,21 @@ def need_at_equal_score(frame: pl.DataFrame, attribute: str) -> dict[str, dict[s
     minus the mean of their risk decile). Near 0 for every group when equal scores mean
     equal need; clearly positive for a group the score under-serves.
     """
-    measures = [m for m in ("ltc_count", "true_risk") if m in frame.columns and frame.get_column(m).null_count() < frame.height]
+    measures = [
+        m
+        for m in ("ltc_count", "true_risk")
+        if m in frame.columns and frame.get_column(m).null_count() < frame.height
+    ]
     if not measures:
         return {}
     excess = frame.with_columns(
         (pl.col(m) - pl.col(m).mean().over("risk_decile")).alias(f"{m}_excess") for m in measures
     )
-    table = excess.group_by(attribute).agg(pl.col(f"{m}_excess").mean().round(4) for m in measures).sort(attribute)
+    table = (
+        excess.group_by(attribute)
+        .agg(pl.col(f"{m}_excess").mean().round(4) for m in measures)
+        .sort(attribute)
+    )
     return {str(row.pop(attribute)): row for row in table.to_dicts()}
 
 
@@ -156,9 +183,15 @@ def audit(predictions: pl.DataFrame) -> dict[str, Any]:
     groups = {a: group_rows(frame, a, total_admissions, top_count) for a in attributes}
     obermeyer = {a: obermeyer_table(frame, a) for a in attributes if a != "practice"}
     flagged = [
-        {"attribute": a, "group": r["group"], "observed_to_expected": r["observed_to_expected"],
-         "observed_to_expected_ci": r["observed_to_expected_ci"]}
-        for a, rows in groups.items() for r in rows if r["flagged"]
+        {
+            "attribute": a,
+            "group": r["group"],
+            "observed_to_expected": r["observed_to_expected"],
+            "observed_to_expected_ci": r["observed_to_expected_ci"],
+        }
+        for a, rows in groups.items()
+        for r in rows
+        if r["flagged"]
     ]
     return {
         "people": frame.height,
@@ -170,7 +203,8 @@ def audit(predictions: pl.DataFrame) -> dict[str, Any]:
         "obermeyer": {
             "by_risk_decile": obermeyer,
             "need_at_equal_score": {a: need_at_equal_score(frame, a) for a in obermeyer},
-            "truth_present": "true_risk" in frame.columns and frame.get_column("true_risk").null_count() < frame.height,
+            "truth_present": "true_risk" in frame.columns
+            and frame.get_column("true_risk").null_count() < frame.height,
         },
     }
 

@@ -67,37 +67,72 @@ MAJOR_CONDITIONS: tuple[tuple[str, str], ...] = (
 
 def _demographic() -> tuple[Feature, ...]:
     return (
-        Feature("age", "numeric", "demographic", "Age in whole years at the index date.",
-                "aged {value:.0f}"),
-        Feature("sex", "categorical", "demographic",
-                "Person stated gender: male, female, indeterminate, not known.", "{value}"),
-        Feature("imd_decile", "numeric", "demographic",
-                "IMD 2019 decile of the LSOA of residence (1 = most deprived); null if unknown.",
-                "lives in IMD decile {value:.0f} (1 = most deprived)"),
-        Feature("ethnicity_group", "categorical", "demographic",
-                "NHS ethnic category grouped: White (A-C), Mixed (D-G), Asian (H, J-L), "
-                "Black (M, N, P), Other (R, S), Not stated (Z, 99).",
-                "ethnicity group: {value}"),
-        Feature("care_home", "flag", "demographic",
-                "Lives in a care home, per the registration active at the index date.",
-                "lives in a care home"),
+        Feature(
+            "age",
+            "numeric",
+            "demographic",
+            "Age in whole years at the index date.",
+            "aged {value:.0f}",
+        ),
+        Feature(
+            "sex",
+            "categorical",
+            "demographic",
+            "Person stated gender: male, female, indeterminate, not known.",
+            "{value}",
+        ),
+        Feature(
+            "imd_decile",
+            "numeric",
+            "demographic",
+            "IMD 2019 decile of the LSOA of residence (1 = most deprived); null if unknown.",
+            "lives in IMD decile {value:.0f} (1 = most deprived)",
+        ),
+        Feature(
+            "ethnicity_group",
+            "categorical",
+            "demographic",
+            "NHS ethnic category grouped: White (A-C), Mixed (D-G), Asian (H, J-L), "
+            "Black (M, N, P), Other (R, S), Not stated (Z, 99).",
+            "ethnicity group: {value}",
+        ),
+        Feature(
+            "care_home",
+            "flag",
+            "demographic",
+            "Lives in a care home, per the registration active at the index date.",
+            "lives in a care home",
+        ),
     )
 
 
 def _conditions() -> tuple[Feature, ...]:
     flags = tuple(
-        Feature(name, "flag", "condition",
-                f"Diagnosis of {wording} recorded on or before the index date.", wording)
+        Feature(
+            name,
+            "flag",
+            "condition",
+            f"Diagnosis of {wording} recorded on or before the index date.",
+            wording,
+        )
         for name, wording in CONDITIONS
     )
-    count = Feature("ltc_count", "numeric", "condition",
-                    "Number of the 20 long-term conditions diagnosed on or before the index date.",
-                    "{value:.0f} long-term conditions")
+    count = Feature(
+        "ltc_count",
+        "numeric",
+        "condition",
+        "Number of the 20 long-term conditions diagnosed on or before the index date.",
+        "{value:.0f} long-term conditions",
+    )
     years = tuple(
-        Feature(f"years_since_{suffix}", "numeric", "condition",
-                f"Years from the first recorded diagnosis of {wording} to the index date; "
-                "null without the diagnosis.",
-                f"{wording} diagnosed {{value:.0f}} years ago")
+        Feature(
+            f"years_since_{suffix}",
+            "numeric",
+            "condition",
+            f"Years from the first recorded diagnosis of {wording} to the index date; "
+            "null without the diagnosis.",
+            f"{wording} diagnosed {{value:.0f}} years ago",
+        )
         for suffix, wording in MAJOR_CONDITIONS
     )
     return (*flags, count, *years)
@@ -105,13 +140,17 @@ def _conditions() -> tuple[Feature, ...]:
 
 def _frailty() -> tuple[Feature, ...]:
     return (
-        Feature("frailty_deficits", "numeric", "frailty",
-                "Count of 16 deficits at the index date: heart failure, COPD, diabetes, CKD, "
-                "dementia, stroke, Parkinson's disease, osteoporosis, atrial fibrillation, "
-                "ischaemic heart disease, depression, care home or residential/nursing care, "
-                "medicines from 5+ BNF sections in 12 months, a home visit in 12 months, an "
-                "active social care service, an ambulance arrival at A&E in 12 months.",
-                "{value:.0f} frailty deficits"),
+        Feature(
+            "frailty_deficits",
+            "numeric",
+            "frailty",
+            "Count of 16 deficits at the index date: heart failure, COPD, diabetes, CKD, "
+            "dementia, stroke, Parkinson's disease, osteoporosis, atrial fibrillation, "
+            "ischaemic heart disease, depression, care home or residential/nursing care, "
+            "medicines from 5+ BNF sections in 12 months, a home visit in 12 months, an "
+            "active social care service, an ambulance arrival at A&E in 12 months.",
+            "{value:.0f} frailty deficits",
+        ),
     )
 
 
@@ -120,78 +159,145 @@ def _activity() -> tuple[Feature, ...]:
         return Feature(name, "numeric", "activity", description, phrase)
 
     return (
-        count("consultations_3m", "GP practice consultations (any mode) in the last 3 months.",
-              "{value:.0f} GP consultations in the last 3 months"),
-        count("consultations_12m", "GP practice consultations (any mode) in the last 12 months.",
-              "{value:.0f} GP consultations in the last 12 months"),
-        count("home_visits_12m", "Home-visit consultations in the last 12 months.",
-              "{value:.0f} home visits in the last 12 months"),
-        count("bnf_sections_3m",
-              "Distinct BNF sections (first 4 characters of bnf_code) issued in the last 3 months.",
-              "medicines from {value:.0f} BNF sections in the last 3 months"),
-        count("bnf_sections_12m",
-              "Distinct BNF sections issued in the last 12 months (polypharmacy).",
-              "medicines from {value:.0f} BNF sections in the last 12 months"),
-        count("ae_attendances_3m", "A&E attendances in the last 3 months.",
-              "{value:.0f} A&E attendances in the last 3 months"),
-        count("ae_attendances_12m", "A&E attendances in the last 12 months.",
-              "{value:.0f} A&E attendances in the last 12 months"),
-        count("ae_attendances_24m", "A&E attendances in the last 24 months.",
-              "{value:.0f} A&E attendances in the last 24 months"),
-        count("ambulance_arrivals_12m", "A&E attendances arriving by ambulance, last 12 months.",
-              "{value:.0f} ambulance arrivals at A&E in the last 12 months"),
-        count("outpatient_attendances_12m",
-              "Outpatient appointments attended (status 5 or 6) in the last 12 months.",
-              "{value:.0f} outpatient attendances in the last 12 months"),
-        count("outpatient_dnas_12m",
-              "Outpatient appointments not attended (status 3 did not attend, 7 late and not "
-              "seen) in the last 12 months.",
-              "{value:.0f} missed outpatient appointments in the last 12 months"),
-        count("elective_admissions_12m",
-              "Elective admissions (method 11-13) in the last 12 months.",
-              "{value:.0f} planned admissions in the last 12 months"),
-        count("emergency_admissions_3m",
-              "Emergency admissions (method 21-28, 2A-2D) in the last 3 months.",
-              "{value:.0f} emergency admissions in the last 3 months"),
-        count("emergency_admissions_12m", "Emergency admissions in the last 12 months.",
-              "{value:.0f} emergency admissions in the last 12 months"),
-        count("emergency_admissions_24m", "Emergency admissions in the last 24 months.",
-              "{value:.0f} emergency admissions in the last 24 months"),
-        count("bed_days_12m",
-              "Nights in hospital (any spell) within the last 12 months, counted only up to the "
-              "index date; a spell not discharged by the index date counts up to it.",
-              "{value:.0f} days in hospital in the last 12 months"),
-        count("days_since_emergency_admission",
-              "Days from the latest emergency admission on or before the index date; null if none.",
-              "emergency admission {value:.0f} days ago"),
+        count(
+            "consultations_3m",
+            "GP practice consultations (any mode) in the last 3 months.",
+            "{value:.0f} GP consultations in the last 3 months",
+        ),
+        count(
+            "consultations_12m",
+            "GP practice consultations (any mode) in the last 12 months.",
+            "{value:.0f} GP consultations in the last 12 months",
+        ),
+        count(
+            "home_visits_12m",
+            "Home-visit consultations in the last 12 months.",
+            "{value:.0f} home visits in the last 12 months",
+        ),
+        count(
+            "bnf_sections_3m",
+            "Distinct BNF sections (first 4 characters of bnf_code) issued in the last 3 months.",
+            "medicines from {value:.0f} BNF sections in the last 3 months",
+        ),
+        count(
+            "bnf_sections_12m",
+            "Distinct BNF sections issued in the last 12 months (polypharmacy).",
+            "medicines from {value:.0f} BNF sections in the last 12 months",
+        ),
+        count(
+            "ae_attendances_3m",
+            "A&E attendances in the last 3 months.",
+            "{value:.0f} A&E attendances in the last 3 months",
+        ),
+        count(
+            "ae_attendances_12m",
+            "A&E attendances in the last 12 months.",
+            "{value:.0f} A&E attendances in the last 12 months",
+        ),
+        count(
+            "ae_attendances_24m",
+            "A&E attendances in the last 24 months.",
+            "{value:.0f} A&E attendances in the last 24 months",
+        ),
+        count(
+            "ambulance_arrivals_12m",
+            "A&E attendances arriving by ambulance, last 12 months.",
+            "{value:.0f} ambulance arrivals at A&E in the last 12 months",
+        ),
+        count(
+            "outpatient_attendances_12m",
+            "Outpatient appointments attended (status 5 or 6) in the last 12 months.",
+            "{value:.0f} outpatient attendances in the last 12 months",
+        ),
+        count(
+            "outpatient_dnas_12m",
+            "Outpatient appointments not attended (status 3 did not attend, 7 late and not "
+            "seen) in the last 12 months.",
+            "{value:.0f} missed outpatient appointments in the last 12 months",
+        ),
+        count(
+            "elective_admissions_12m",
+            "Elective admissions (method 11-13) in the last 12 months.",
+            "{value:.0f} planned admissions in the last 12 months",
+        ),
+        count(
+            "emergency_admissions_3m",
+            "Emergency admissions (method 21-28, 2A-2D) in the last 3 months.",
+            "{value:.0f} emergency admissions in the last 3 months",
+        ),
+        count(
+            "emergency_admissions_12m",
+            "Emergency admissions in the last 12 months.",
+            "{value:.0f} emergency admissions in the last 12 months",
+        ),
+        count(
+            "emergency_admissions_24m",
+            "Emergency admissions in the last 24 months.",
+            "{value:.0f} emergency admissions in the last 24 months",
+        ),
+        count(
+            "bed_days_12m",
+            "Nights in hospital (any spell) within the last 12 months, counted only up to the "
+            "index date; a spell not discharged by the index date counts up to it.",
+            "{value:.0f} days in hospital in the last 12 months",
+        ),
+        count(
+            "days_since_emergency_admission",
+            "Days from the latest emergency admission on or before the index date; null if none.",
+            "emergency admission {value:.0f} days ago",
+        ),
     )
 
 
 def _social_care() -> tuple[Feature, ...]:
     return (
-        Feature("social_care_active", "flag", "social_care",
-                "An adult social care service started on or before the index date and not ended "
-                "by it.", "receives adult social care"),
-        Feature("social_care_started_12m", "numeric", "social_care",
-                "Adult social care services started in the last 12 months.",
-                "{value:.0f} social care services started in the last 12 months"),
+        Feature(
+            "social_care_active",
+            "flag",
+            "social_care",
+            "An adult social care service started on or before the index date and not ended by it.",
+            "receives adult social care",
+        ),
+        Feature(
+            "social_care_started_12m",
+            "numeric",
+            "social_care",
+            "Adult social care services started in the last 12 months.",
+            "{value:.0f} social care services started in the last 12 months",
+        ),
     )
 
 
 def _observations() -> tuple[Feature, ...]:
     return (
-        Feature("bmi", "numeric", "observation",
-                "Latest body mass index (kg/m2) recorded on or before the index date.",
-                "BMI {value:.1f}"),
-        Feature("systolic_bp", "numeric", "observation",
-                "Latest systolic blood pressure (mmHg) on or before the index date.",
-                "systolic blood pressure {value:.0f} mmHg"),
-        Feature("hba1c", "numeric", "observation",
-                "Latest HbA1c (mmol/mol) on or before the index date.",
-                "HbA1c {value:.0f} mmol/mol"),
-        Feature("smoking_status", "categorical", "observation",
-                "Latest smoking status on or before the index date: current, ex, never, "
-                "not recorded.", "smoking status: {value}"),
+        Feature(
+            "bmi",
+            "numeric",
+            "observation",
+            "Latest body mass index (kg/m2) recorded on or before the index date.",
+            "BMI {value:.1f}",
+        ),
+        Feature(
+            "systolic_bp",
+            "numeric",
+            "observation",
+            "Latest systolic blood pressure (mmHg) on or before the index date.",
+            "systolic blood pressure {value:.0f} mmHg",
+        ),
+        Feature(
+            "hba1c",
+            "numeric",
+            "observation",
+            "Latest HbA1c (mmol/mol) on or before the index date.",
+            "HbA1c {value:.0f} mmol/mol",
+        ),
+        Feature(
+            "smoking_status",
+            "categorical",
+            "observation",
+            "Latest smoking status on or before the index date: current, ex, never, not recorded.",
+            "smoking status: {value}",
+        ),
     )
 
 

@@ -31,21 +31,32 @@ def predictor_groups(metadata: dict[str, Any], features: Any = None) -> list[tup
 
 
 def render_model_card(
-    evaluation: dict[str, Any], fairness: dict[str, Any], metadata: dict[str, Any], features: Any = None
+    evaluation: dict[str, Any],
+    fairness: dict[str, Any],
+    metadata: dict[str, Any],
+    features: Any = None,
 ) -> str:
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True, autoescape=False,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
     )
     template = environment.get_template("model_card.md.j2")
     return template.render(
-        evaluation=evaluation, v=evaluation["validation"], fairness=fairness, metadata=metadata,
+        evaluation=evaluation,
+        v=evaluation["validation"],
+        fairness=fairness,
+        metadata=metadata,
         predictor_groups=predictor_groups(metadata, features),
     )
 
 
 def write_model_card(
-    evaluation: dict[str, Any], fairness: dict[str, Any], metadata: dict[str, Any], folder: Path,
+    evaluation: dict[str, Any],
+    fairness: dict[str, Any],
+    metadata: dict[str, Any],
+    folder: Path,
     features: Any = None,
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)

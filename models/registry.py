@@ -61,15 +61,21 @@ class FeatureEncoding:
             column = frame.get_column(name)
             if kind == "categorical":
                 codes = {value: float(code) for code, value in enumerate(self.categories[name])}
-                values = column.cast(pl.Utf8).replace_strict(codes, default=None, return_dtype=pl.Float64)
+                values = column.cast(pl.Utf8).replace_strict(
+                    codes, default=None, return_dtype=pl.Float64
+                )
                 columns.append(values.to_numpy())
             else:
                 columns.append(column.cast(pl.Float64).to_numpy())
-        return np.column_stack(columns).astype(np.float32) if columns else np.empty((frame.height, 0))
+        return (
+            np.column_stack(columns).astype(np.float32) if columns else np.empty((frame.height, 0))
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "features": [{"name": n, "kind": k} for n, k in zip(self.names, self.kinds, strict=True)],
+            "features": [
+                {"name": n, "kind": k} for n, k in zip(self.names, self.kinds, strict=True)
+            ],
             "categories": {name: list(values) for name, values in sorted(self.categories.items())},
         }
 
@@ -89,10 +95,16 @@ def fit_encoding(frames: Sequence[pl.DataFrame], features: Sequence[Any]) -> Fea
         if feature.kind == "categorical":
             seen: set[str] = set()
             for frame in frames:
-                seen.update(v for v in frame.get_column(feature.name).cast(pl.Utf8).unique().to_list() if v is not None)
+                seen.update(
+                    v
+                    for v in frame.get_column(feature.name).cast(pl.Utf8).unique().to_list()
+                    if v is not None
+                )
             categories[feature.name] = tuple(sorted(seen))
     return FeatureEncoding(
-        names=tuple(f.name for f in features), kinds=tuple(f.kind for f in features), categories=categories
+        names=tuple(f.name for f in features),
+        kinds=tuple(f.kind for f in features),
+        categories=categories,
     )
 
 
@@ -127,7 +139,9 @@ class RiskModel:
             digest.update(name.encode() + b"\0" + files[name] + b"\0")
         digest.update(dumps({**metadata, "encoding": self.encoding.to_dict()}))
         self.version = "m" + digest.hexdigest()[:12]
-        files[METADATA_FILE] = dumps({"version": self.version, **metadata, "encoding": self.encoding.to_dict()})
+        files[METADATA_FILE] = dumps(
+            {"version": self.version, **metadata, "encoding": self.encoding.to_dict()}
+        )
         return files
 
 
@@ -201,7 +215,11 @@ class Decision:
 
     @property
     def version_in_use(self) -> str:
-        return self.candidate_version if self.replaced or self.current_version is None else self.current_version
+        return (
+            self.candidate_version
+            if self.replaced or self.current_version is None
+            else self.current_version
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -228,28 +246,40 @@ def decide(
         return Decision(candidate_version, None, True, "no current model", candidate_auroc, None)
     if current_version == candidate_version:
         return Decision(
-            candidate_version, current_version, False,
+            candidate_version,
+            current_version,
+            False,
             "the candidate is identical to the current model (same inputs, same files)",
-            candidate_auroc, current_auroc,
+            candidate_auroc,
+            current_auroc,
         )
     if current_auroc is None:
         return Decision(
-            candidate_version, current_version, True,
+            candidate_version,
+            current_version,
+            True,
             "the current model cannot score this window (its features are no longer built); replaced",
-            candidate_auroc, None,
+            candidate_auroc,
+            None,
         )
     if candidate_auroc >= current_auroc - tolerance:
         return Decision(
-            candidate_version, current_version, True,
+            candidate_version,
+            current_version,
+            True,
             f"out-of-time AUROC {candidate_auroc:.4f} is not worse than the current model's "
             f"{current_auroc:.4f} (tolerance {tolerance})",
-            candidate_auroc, current_auroc,
+            candidate_auroc,
+            current_auroc,
         )
     return Decision(
-        candidate_version, current_version, False,
+        candidate_version,
+        current_version,
+        False,
         f"kept {current_version}: the candidate's out-of-time AUROC {candidate_auroc:.4f} is worse "
         f"than the current model's {current_auroc:.4f} by more than {tolerance}",
-        candidate_auroc, current_auroc,
+        candidate_auroc,
+        current_auroc,
     )
 
 
@@ -266,7 +296,9 @@ def register(
 
     save(candidate, models_dir)
     outcome = validation_frame.get_column(label).to_numpy()
-    candidate_auroc = round(float(roc_auc_score(outcome, candidate.raw_risk(validation_frame, validation=True))), 4)
+    candidate_auroc = round(
+        float(roc_auc_score(outcome, candidate.raw_risk(validation_frame, validation=True))), 4
+    )
     current = current_version(models_dir)
     current_auroc: float | None = None
     if current is not None and current != candidate.version:
@@ -276,7 +308,12 @@ def register(
             current_auroc = round(float(roc_auc_score(outcome, scores)), 4)
     decision = decide(candidate.version, candidate_auroc, current, current_auroc, tolerance)
     if decision.replaced or current is None:
-        write_atomic(models_dir / CURRENT_FILE, dumps({"version": candidate.version, "decision": decision.to_dict()}))
+        write_atomic(
+            models_dir / CURRENT_FILE,
+            dumps({"version": candidate.version, "decision": decision.to_dict()}),
+        )
     else:
-        write_atomic(models_dir / CURRENT_FILE, dumps({"version": current, "decision": decision.to_dict()}))
+        write_atomic(
+            models_dir / CURRENT_FILE, dumps({"version": current, "decision": decision.to_dict()})
+        )
     return decision

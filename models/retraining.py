@@ -33,7 +33,11 @@ def learnt_up_to(models_dir: Path) -> tuple[str, datetime.date] | None:
         return None
     metadata = json.loads((models_dir / version / METADATA_FILE).read_text())
     plan = metadata.get("plan", {})
-    dates = [*plan.get("training_dates", []), plan.get("validation_date"), *plan.get("refit_dates", [])]
+    dates = [
+        *plan.get("training_dates", []),
+        plan.get("validation_date"),
+        *plan.get("refit_dates", []),
+    ]
     latest = max(datetime.date.fromisoformat(d) for d in dates if d)
     return version, latest
 

@@ -140,7 +140,9 @@ def plan_training(
 
     training = [
         by_offset[offset]
-        for offset in range(FOLLOW_UP_MONTHS, FOLLOW_UP_MONTHS + STEP_MONTHS * max_training_dates, STEP_MONTHS)
+        for offset in range(
+            FOLLOW_UP_MONTHS, FOLLOW_UP_MONTHS + STEP_MONTHS * max_training_dates, STEP_MONTHS
+        )
         if offset in by_offset and history(by_offset[offset]) >= MIN_HISTORY_MONTHS
     ]
     notes = []
@@ -197,8 +199,10 @@ class TrainingSet:
         return {
             **self.plan.to_dict(),
             **{f"{name}_rows": part.height for name, part in parts.items()},
-            **{f"{name}_admission_rate": round(float(part.get_column(label).cast(pl.Float64).mean() or 0.0), 4)  # type: ignore[arg-type]
-               for name, part in parts.items()},
+            **{
+                f"{name}_admission_rate": round(_mean(part.get_column(label)), 4)
+                for name, part in parts.items()
+            },
         }
 
 
@@ -235,7 +239,9 @@ def check_training_set(training_set: TrainingSet, label: str) -> None:
     """Raise EmptyTrainingSet unless training, validation and refit rows each hold both outcomes."""
     plan = training_set.plan
     parts = {
-        "training": plan.training_dates, "validation": (plan.validation_date,), "refit": plan.refit_dates,
+        "training": plan.training_dates,
+        "validation": (plan.validation_date,),
+        "refit": plan.refit_dates,
     }
     problems = []
     for part, dates in parts.items():
@@ -247,10 +253,13 @@ def check_training_set(training_set: TrainingSet, label: str) -> None:
             problems.append(f"{where} {'have' if plural else 'has'} no rows")
         elif admitted in (0, frame.height):
             outcome = "no one admitted" if admitted == 0 else "everyone admitted"
-            problems.append(f"{where} {'have' if plural else 'has'} {frame.height:,} rows but {outcome} (label {label})")
+            problems.append(
+                f"{where} {'have' if plural else 'has'} {frame.height:,} rows but {outcome} (label {label})"
+            )
     if problems:
         raise EmptyTrainingSet(
-            "Cannot train: " + "; ".join(problems)
+            "Cannot train: "
+            + "; ".join(problems)
             + " (features.person_features joined to features.labels)."
         )
 
@@ -264,10 +273,16 @@ class TrainingResult:
     baseline_scores: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def lightgbm_dataset(matrix: np.ndarray, outcome: np.ndarray, categorical: list[int], **kwargs: Any) -> lgb.Dataset:
+def lightgbm_dataset(
+    matrix: np.ndarray, outcome: np.ndarray, categorical: list[int], **kwargs: Any
+) -> lgb.Dataset:
     return lgb.Dataset(
-        matrix, label=outcome, categorical_feature=categorical or "auto",
-        params={"verbosity": -1, "max_bin": PARAMETERS["max_bin"], "seed": SEED}, free_raw_data=True, **kwargs,
+        matrix,
+        label=outcome,
+        categorical_feature=categorical or "auto",
+        params={"verbosity": -1, "max_bin": PARAMETERS["max_bin"], "seed": SEED},
+        free_raw_data=True,
+        **kwargs,
     )
 
 
@@ -286,23 +301,36 @@ def train(
     encoding = fit_encoding([training, validation, refit], features)
     categorical = encoding.categorical_indices
 
-    train_data = lightgbm_dataset(encoding.matrix(training), training.get_column(label).to_numpy(), categorical)
+    train_data = lightgbm_dataset(
+        encoding.matrix(training), training.get_column(label).to_numpy(), categorical
+    )
     validation_matrix = encoding.matrix(validation)
     validation_outcome = validation.get_column(label).to_numpy()
-    validation_data = lightgbm_dataset(validation_matrix, validation_outcome, categorical, reference=train_data)
+    validation_data = lightgbm_dataset(
+        validation_matrix, validation_outcome, categorical, reference=train_data
+    )
     validation_booster = lgb.train(
-        parameters, train_data, num_boost_round=MAX_ROUNDS, valid_sets=[validation_data],
+        parameters,
+        train_data,
+        num_boost_round=MAX_ROUNDS,
+        valid_sets=[validation_data],
         callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
     )
-    best_iteration = int(validation_booster.best_iteration or validation_booster.current_iteration())
+    best_iteration = int(
+        validation_booster.best_iteration or validation_booster.current_iteration()
+    )
     # Keep only the trees early stopping chose, so the saved file is the model that was validated.
-    validation_booster = lgb.Booster(model_str=validation_booster.model_to_string(num_iteration=best_iteration))
+    validation_booster = lgb.Booster(
+        model_str=validation_booster.model_to_string(num_iteration=best_iteration)
+    )
     del train_data, validation_data
 
     validation_raw = np.asarray(validation_booster.predict(validation_matrix, num_threads=1))
     calibration = choose_calibration(validation_outcome, validation_raw, seed=seed)
 
-    refit_data = lightgbm_dataset(encoding.matrix(refit), refit.get_column(label).to_numpy(), categorical)
+    refit_data = lightgbm_dataset(
+        encoding.matrix(refit), refit.get_column(label).to_numpy(), categorical
+    )
     booster = lgb.train(parameters, refit_data, num_boost_round=best_iteration)
     del refit_data
 
@@ -339,7 +367,14 @@ def score(model: RiskModel, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-AUDIT_COLUMNS = ("age", "sex", "ethnicity_group", "imd_decile", "ltc_count", "emergency_admissions_12m")
+AUDIT_COLUMNS = (
+    "age",
+    "sex",
+    "ethnicity_group",
+    "imd_decile",
+    "ltc_count",
+    "emergency_admissions_12m",
+)
 PREDICTIONS_FILE = "validation_predictions.parquet"
 
 
@@ -377,7 +412,11 @@ def train_and_register(
     result = train(training_set, features, label, seed=seed)
     validation = training_set.validation
     decision = registry.register(result.model, models_dir, validation, label)
-    in_use = result.model if decision.version_in_use == result.model.version else registry.load(models_dir)
+    in_use = (
+        result.model
+        if decision.version_in_use == result.model.version
+        else registry.load(models_dir)
+    )
     if in_use is result.model:
         raw, risk = result.validation_raw, result.validation_risk
     else:
@@ -400,7 +439,15 @@ def train_and_register(
     else:
         predictions = predictions.with_columns(pl.lit(None, dtype=pl.Float64).alias("true_risk"))
     predictions.write_parquet(models_dir / PREDICTIONS_FILE)
-    return ModellingRun(result=result, decision=decision, model_in_use=in_use, predictions=predictions)
+    return ModellingRun(
+        result=result, decision=decision, model_in_use=in_use, predictions=predictions
+    )
+
+
+def _mean(column: pl.Series) -> float:
+    """The mean of a 0/1 column; 0 for an empty one."""
+    mean = column.cast(pl.Float64).mean()
+    return float(mean) if isinstance(mean, int | float) else 0.0
 
 
 def load_validation_predictions(models_dir: Path) -> pl.DataFrame:

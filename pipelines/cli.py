@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write a synthetic landing zone and truth.csv")
-    generate.add_argument("--out", type=Path, required=True, help="writes OUT/landing/ and OUT/truth.csv")
+    generate.add_argument(
+        "--out", type=Path, required=True, help="writes OUT/landing/ and OUT/truth.csv"
+    )
     generate.add_argument("--people", type=int, default=50_000)
     generate.add_argument("--months", type=int, default=36)
     generate.add_argument("--seed", type=int, default=42)
@@ -56,15 +58,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="load, validate, model and publish every delivered month")
     run.add_argument("--landing", type=Path, required=True)
-    run.add_argument("--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}")
-    run.add_argument("--truth", type=Path, default=None, help="default: truth.csv beside the landing folder")
-    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                     help="if another run holds the home, wait up to this long (default: stop at once)")
-    run.add_argument("--reload", action="store_true",
-                     help="load every month folder again, not only new and re-delivered months")
+    run.add_argument(
+        "--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}"
+    )
+    run.add_argument(
+        "--truth", type=Path, default=None, help="default: truth.csv beside the landing folder"
+    )
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run holds the home, wait up to this long (default: stop at once)",
+    )
+    run.add_argument(
+        "--reload",
+        action="store_true",
+        help="load every month folder again, not only new and re-delivered months",
+    )
     run.set_defaults(handler=command_run)
 
-    demo = commands.add_parser("demo", help="generate 50,000 people over 36 months and run everything")
+    demo = commands.add_parser(
+        "demo", help="generate 50,000 people over 36 months and run everything"
+    )
     demo.add_argument("--home", type=Path, default=None)
     demo.add_argument("--people", type=int, default=50_000)
     demo.add_argument("--months", type=int, default=36)
@@ -83,11 +99,17 @@ def settings_from_environment(landing: Path) -> RunSettings:
     from pipelines.resources import RunSettings
 
     defaults = RunSettings(landing=str(landing))
-    return defaults.model_copy(update={
-        "retrain_every_months": int(os.environ.get("RISKSTRAT_RETRAIN_EVERY", defaults.retrain_every_months)),
-        "drift_threshold": float(os.environ.get("RISKSTRAT_DRIFT_THRESHOLD", defaults.drift_threshold)),
-        "pseudonym_key": os.environ.get("RISKSTRAT_PSEUDONYM_KEY", ""),
-    })
+    return defaults.model_copy(
+        update={
+            "retrain_every_months": int(
+                os.environ.get("RISKSTRAT_RETRAIN_EVERY", defaults.retrain_every_months)
+            ),
+            "drift_threshold": float(
+                os.environ.get("RISKSTRAT_DRIFT_THRESHOLD", defaults.drift_threshold)
+            ),
+            "pseudonym_key": os.environ.get("RISKSTRAT_PSEUDONYM_KEY", ""),
+        }
+    )
 
 
 def command_generate(arguments: argparse.Namespace) -> int:
@@ -95,8 +117,12 @@ def command_generate(arguments: argparse.Namespace) -> int:
 
     started = time.monotonic()
     summary = generate(
-        arguments.out, people=arguments.people, months=arguments.months, seed=arguments.seed,
-        start=arguments.start, faults=arguments.faults,
+        arguments.out,
+        people=arguments.people,
+        months=arguments.months,
+        seed=arguments.seed,
+        start=arguments.start,
+        faults=arguments.faults,
     )
     print(
         f"Generated {summary.people:,} people over {summary.months} months "
@@ -116,8 +142,13 @@ def command_run(arguments: argparse.Namespace) -> int:
     truth = arguments.truth.resolve() if arguments.truth else None
     print(f"Running every delivered month of {landing} into {home} ...", flush=True)
     summary = run_pipeline(
-        landing=landing, home=home, truth=truth, wait_seconds=arguments.wait, progress=show_progress,
-        reload=arguments.reload, settings=settings_from_environment(landing),
+        landing=landing,
+        home=home,
+        truth=truth,
+        wait_seconds=arguments.wait,
+        progress=show_progress,
+        reload=arguments.reload,
+        settings=settings_from_environment(landing),
     )
     print(summary)
     return 0
@@ -129,10 +160,15 @@ def command_demo(arguments: argparse.Namespace) -> int:
 
     home = resolve_home(arguments.home)
     data = home / "demo-data"
-    print(f"Generating {arguments.people:,} synthetic people over {arguments.months} months into {data} ...")
+    print(
+        f"Generating {arguments.people:,} synthetic people over {arguments.months} months into {data} ..."
+    )
     generate(data, people=arguments.people, months=arguments.months, seed=arguments.seed)
     summary = run_pipeline(
-        landing=data / "landing", home=home, truth=data / "truth.csv", progress=show_progress,
+        landing=data / "landing",
+        home=home,
+        truth=data / "truth.csv",
+        progress=show_progress,
         settings=settings_from_environment(data / "landing"),
     )
     print(summary)

@@ -40,7 +40,9 @@ def build_definitions(
     """All assets, checks, jobs, schedules and sensors, bound to one home and its settings."""
     definitions = dg.Definitions(
         assets=[
-            *dg.load_assets_from_modules([lists_assets, loading_assets, validation_assets, modelling_assets]),
+            *dg.load_assets_from_modules(
+                [lists_assets, loading_assets, validation_assets, modelling_assets]
+            ),
             operations_assets.population_drift,
         ],
         asset_checks=[

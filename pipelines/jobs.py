@@ -18,7 +18,8 @@ TRANSIENT_RETRY = dg.RetryPolicy(
 and are not retried."""
 
 reference_job = dg.define_asset_job(
-    "reference_job", selection=dg.AssetSelection.assets(reference_data, staged_reference),
+    "reference_job",
+    selection=dg.AssetSelection.assets(reference_data, staged_reference),
     description="Reload the practices and LSOA reference files, and stage them.",
     op_retry_policy=TRANSIENT_RETRY,
 )
@@ -40,7 +41,9 @@ model_job = dg.define_asset_job(
 
 lists_job = dg.define_asset_job(
     "lists_job",
-    selection=dg.AssetSelection.assets(risk_scores, practice_risk_lists, federation_summaries, population_drift),
+    selection=dg.AssetSelection.assets(
+        risk_scores, practice_risk_lists, federation_summaries, population_drift
+    ),
     partitions_def=extract_months,
     description="Score one month with the current model and write the practice lists and federation summaries.",
     op_retry_policy=TRANSIENT_RETRY,

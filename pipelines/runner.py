@@ -65,7 +65,9 @@ class RunSummary:
             + (f"; model AUROC {self.auroc:.3f}" if self.auroc is not None else "; no model yet"),
         ]
         if incomplete:
-            lines.append("  not loaded: " + ", ".join(f"{m} ({self.month_status[m]})" for m in incomplete))
+            lines.append(
+                "  not loaded: " + ", ".join(f"{m} ({self.month_status[m]})" for m in incomplete)
+            )
         lines += [
             f"  warehouse        {paths.database}",
             f"  delivery reports {paths.delivery_reports}",
@@ -83,8 +85,14 @@ Progress = Callable[[str], None]
 
 
 def run_pipeline(
-    landing: Path, home: Path, truth: Path | None = None, wait_seconds: float = 0.0,
-    progress: Progress | None = None, *, reload: bool = False, settings: RunSettings | None = None,
+    landing: Path,
+    home: Path,
+    truth: Path | None = None,
+    wait_seconds: float = 0.0,
+    progress: Progress | None = None,
+    *,
+    reload: bool = False,
+    settings: RunSettings | None = None,
 ) -> RunSummary:
     """Load what the landing zone holds that the home does not, then train and list as planned.
 
@@ -125,7 +133,9 @@ def run_locked(
                 execute(definitions, "monthly_job", instance, month.month, progress)
             steps = planner.after_loading(home, retrain_every_months=settings.retrain_every_months)
             if progress is not None:
-                progress(f"plan: {'train' if steps.train else 'no training'} ({steps.train_reason})")
+                progress(
+                    f"plan: {'train' if steps.train else 'no training'} ({steps.train_reason})"
+                )
             if steps.train:
                 execute(definitions, "model_job", instance, None, progress)
             if steps.list_month is not None:
@@ -171,7 +181,10 @@ def summarise(home: Path, months: list[str]) -> RunSummary:
 
 
 def execute(
-    definitions: dg.Definitions, job_name: str, instance: dg.DagsterInstance, partition_key: str | None,
+    definitions: dg.Definitions,
+    job_name: str,
+    instance: dg.DagsterInstance,
+    partition_key: str | None,
     progress: Progress | None = None,
 ) -> dg.ExecuteInProcessResult:
     job = definitions.resolve_job_def(job_name)

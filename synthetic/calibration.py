@@ -27,7 +27,9 @@ from synthetic.rates import (
 SURVIVOR_UPLIFT = (1.0, 1.0, 1.0, 1.0, 1.03, 1.1, 1.25)
 
 
-def calibrate(model: Model, population: Population, rng: np.random.Generator, start_day: int) -> None:
+def calibrate(
+    model: Model, population: Population, rng: np.random.Generator, start_day: int
+) -> None:
     """Fit the intercepts so the starting population reproduces the published rates.
 
     Emergency-admission intercepts are fitted per age band, then recent-admission history
@@ -49,7 +51,9 @@ def calibrate(model: Model, population: Population, rng: np.random.Generator, st
                 ages_in_band = slice(low, min(high, model.emergency_intercept.size - 1) + 1)
                 target = rate * SURVIVOR_UPLIFT[band] / 12_000.0
                 if in_band.any():
-                    model.emergency_intercept[ages_in_band] += np.log(target / hazard[in_band].mean())
+                    model.emergency_intercept[ages_in_band] += np.log(
+                        target / hazard[in_band].mean()
+                    )
                 else:
                     # Nobody of this age yet (tiny runs): the band's rate at average risk.
                     model.emergency_intercept[ages_in_band] = np.log(target)
@@ -74,7 +78,9 @@ def calibrate(model: Model, population: Population, rng: np.random.Generator, st
 
     # Care-home entries replace residents who die, keeping the share steady.
     care_home = population.care_home[people]
-    resident_deaths = (model.death_probability(ages, frailty, np.zeros(people.size, dtype=bool)) * care_home).sum()
+    resident_deaths = (
+        model.death_probability(ages, frailty, np.zeros(people.size, dtype=bool)) * care_home
+    ).sum()
     raw_entries = (model.care_home_entry_probability(ages, frailty) * ~care_home).sum()
     if raw_entries > 0:
         model.care_home_entry_base *= 1.4 * resident_deaths / raw_entries
@@ -82,14 +88,20 @@ def calibrate(model: Model, population: Population, rng: np.random.Generator, st
     consultations = consultation_rate(model, population, people, ages)
     model.consultation_base *= codes.CONSULTATIONS_PER_PERSON / 12.0 / consultations.mean()
     emergency_per_1000 = hazard.mean() * 12_000.0
-    ae_target = codes.AE_ATTENDANCES_PER_1000 - codes.EMERGENCY_METHOD_SHARES[0] * emergency_per_1000
+    ae_target = (
+        codes.AE_ATTENDANCES_PER_1000 - codes.EMERGENCY_METHOD_SHARES[0] * emergency_per_1000
+    )
     model.ae_base *= ae_target / 12_000.0 / ae_rate(model, population, people, ages).mean()
     model.outpatient_base *= (
-        codes.OUTPATIENTS_PER_1000 / 12_000.0 / outpatient_rate(model, population, people, ages).mean()
+        codes.OUTPATIENTS_PER_1000
+        / 12_000.0
+        / outpatient_rate(model, population, people, ages).mean()
     )
-    chemotherapy = CHEMOTHERAPY_PER_MONTH * population.has_condition[
-        people, codes.CONDITION_INDEX["cancer"]
-    ].mean() * 12_000.0
+    chemotherapy = (
+        CHEMOTHERAPY_PER_MONTH
+        * population.has_condition[people, codes.CONDITION_INDEX["cancer"]].mean()
+        * 12_000.0
+    )
     model.elective_base *= (
         (codes.ELECTIVE_ADMISSIONS_PER_1000 - chemotherapy)
         / 12_000.0

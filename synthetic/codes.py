@@ -17,11 +17,44 @@ SEX_SHARES = (0.4935, 0.5045, 0.0005, 0.0015)
 # NHS ethnic categories with approximate shares for England (Census 2021), plus the
 # not-stated and not-known codes that real registrations carry.
 ETHNIC_CODES = (
-    "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99",
+    "A",
+    "B",
+    "C",
+    "D",
+    "E",
+    "F",
+    "G",
+    "H",
+    "J",
+    "K",
+    "L",
+    "M",
+    "N",
+    "P",
+    "R",
+    "S",
+    "Z",
+    "99",
 )
 ETHNIC_SHARES = (
-    0.715, 0.009, 0.060, 0.008, 0.005, 0.008, 0.010, 0.030, 0.026, 0.011,
-    0.016, 0.011, 0.024, 0.005, 0.007, 0.015, 0.030, 0.010,
+    0.715,
+    0.009,
+    0.060,
+    0.008,
+    0.005,
+    0.008,
+    0.010,
+    0.030,
+    0.026,
+    0.011,
+    0.016,
+    0.011,
+    0.024,
+    0.005,
+    0.007,
+    0.015,
+    0.030,
+    0.010,
 )
 # The under-served subgroup: Pakistani, Bangladeshi and Black ethnic categories consult
 # their GP less for the same need and get fewer conditions recorded, yet have the same
@@ -135,16 +168,56 @@ SMOKING_CODES = ("77176002", "8517006", "266919005")  # current, ex, never
 SMOKING_SHARES = (0.13, 0.25, 0.62)
 
 TREATMENT_FUNCTIONS_GENERAL = (
-    "300", "100", "101", "110", "120", "130", "301", "320", "330", "340", "400", "502",
+    "300",
+    "100",
+    "101",
+    "110",
+    "120",
+    "130",
+    "301",
+    "320",
+    "330",
+    "340",
+    "400",
+    "502",
 )
 TREATMENT_FUNCTION_SHARES_GENERAL = (
-    0.10, 0.10, 0.07, 0.17, 0.07, 0.14, 0.06, 0.08, 0.07, 0.04, 0.04, 0.06,
+    0.10,
+    0.10,
+    0.07,
+    0.17,
+    0.07,
+    0.14,
+    0.06,
+    0.08,
+    0.07,
+    0.04,
+    0.04,
+    0.06,
 )
 PAEDIATRIC_TREATMENT_FUNCTION = "420"
 # Specialty clinic most likely to follow each condition (by condition index).
 CONDITION_TREATMENT_FUNCTIONS = (
-    "320", "302", "302", "340", "340", "320", "320", "320", "400", "361",
-    "430", "710", "710", "710", "370", "400", "410", "430", "400", "300",
+    "320",
+    "302",
+    "302",
+    "340",
+    "340",
+    "320",
+    "320",
+    "320",
+    "400",
+    "361",
+    "430",
+    "710",
+    "710",
+    "710",
+    "370",
+    "400",
+    "410",
+    "430",
+    "400",
+    "300",
 )
 ATTENDANCE_STATUS_CODES = ("5", "6", "7", "3", "2", "4")
 # Did-not-attend (code 3) is set per person; these are the shares of the other outcomes.
@@ -161,11 +234,26 @@ NEWBORN_METHOD = "82"
 
 # Emergency primary diagnoses (ICD-10) plausible for each condition, by condition index.
 CONDITION_DIAGNOSES = (
-    ("I10", "R55"), ("E10.1", "E10.9"), ("E11.9", "E11.6"), ("J45.9", "J45.0"),
-    ("J44.1", "J44.0"), ("I50.0", "I50.9"), ("I48.9", "I48.0"), ("I21.9", "I20.0"),
-    ("I63.9", "I64"), ("N17.9", "N18.4"), ("F03", "R41.0"), ("F32.9", "X84"),
-    ("F20.9", "F20.0"), ("F31.9", "F31.6"), ("C34.9", "C18.9"), ("G40.9", "G41.9"),
-    ("M06.9", "M05.9"), ("S72.0", "M80.9"), ("G20", "R26.8"), ("G40.9", "J69.0"),
+    ("I10", "R55"),
+    ("E10.1", "E10.9"),
+    ("E11.9", "E11.6"),
+    ("J45.9", "J45.0"),
+    ("J44.1", "J44.0"),
+    ("I50.0", "I50.9"),
+    ("I48.9", "I48.0"),
+    ("I21.9", "I20.0"),
+    ("I63.9", "I64"),
+    ("N17.9", "N18.4"),
+    ("F03", "R41.0"),
+    ("F32.9", "X84"),
+    ("F20.9", "F20.0"),
+    ("F31.9", "F31.6"),
+    ("C34.9", "C18.9"),
+    ("G40.9", "G41.9"),
+    ("M06.9", "M05.9"),
+    ("S72.0", "M80.9"),
+    ("G20", "R26.8"),
+    ("G40.9", "J69.0"),
 )
 CHILD_DIAGNOSES = ("J06.9", "A09.9", "J21.9", "R50.9", "J18.9", "S06.0")
 ADULT_DIAGNOSES = ("R07.4", "R10.4", "N39.0", "J18.9", "K35.8", "S52.5", "R55", "L03.1")

@@ -75,7 +75,9 @@ class NoSite(LookupError):
 class Injector:
     """Chooses fault sites without overlap and keeps each month's manifest in step."""
 
-    def __init__(self, landing_folder: Path, labels: list[str], area: Area, rng: np.random.Generator) -> None:
+    def __init__(
+        self, landing_folder: Path, labels: list[str], area: Area, rng: np.random.Generator
+    ) -> None:
         self.extracts = landing_folder / "extracts"
         self.labels = labels
         self.practices = area.practice_codes.tolist()
@@ -93,7 +95,9 @@ class Injector:
     def folder(self, month: str) -> Path:
         return self.extracts / month
 
-    def pick_site(self, paths: list[str], minimum_rows: int = 2, months: list[str] | None = None) -> tuple[str, str]:
+    def pick_site(
+        self, paths: list[str], minimum_rows: int = 2, months: list[str] | None = None
+    ) -> tuple[str, str]:
         """A (month, path) not used by another fault, whose file has enough rows."""
         candidates = [
             (month, path)
@@ -124,7 +128,9 @@ class Injector:
         _, rows, digest = landing.manifest_entry(self.folder(month), path)
         self.manifests[month][path] = (rows, digest)
 
-    def record(self, kind: str, month: str, path: str, line: int | None, column: str | None, expected: str) -> None:
+    def record(
+        self, kind: str, month: str, path: str, line: int | None, column: str | None, expected: str
+    ) -> None:
         self.faults.append(Fault(kind, month, path, line, column, expected))
 
     def edit_row(
@@ -141,7 +147,9 @@ class Injector:
         target = self.folder(month) / path
         csv = CsvFile.read(target)
         position = csv.column(column)
-        eligible = [index for index, row in enumerate(csv.rows) if condition is None or condition(row, csv)]
+        eligible = [
+            index for index, row in enumerate(csv.rows) if condition is None or condition(row, csv)
+        ]
         if not eligible:
             eligible = list(range(len(csv.rows)))
         index = eligible[int(self.rng.integers(len(eligible)))]
@@ -153,7 +161,8 @@ class Injector:
     def write_manifests(self) -> None:
         for month, entries in self.manifests.items():
             landing.write_manifest(
-                self.folder(month), [(path, rows, digest) for path, (rows, digest) in entries.items()]
+                self.folder(month),
+                [(path, rows, digest) for path, (rows, digest) in entries.items()],
             )
 
 
@@ -184,9 +193,27 @@ def inject(out: Path, labels: list[str], area: Area, rng: np.random.Generator) -
         injector.reserved_practice = (month, practice)
 
     # Row faults (content only; manifests agree).
-    attempt(injector.edit_row, "bad_nhs_number", injector.gp_paths("consultations"), "nhs_number", _wrong_check_digit)
-    attempt(injector.edit_row, "bad_nhs_number", ["sus/outpatients.csv"], "nhs_number", lambda value, *_: value[:9])
-    attempt(injector.edit_row, "impossible_date", injector.gp_paths("medications"), "issue_date", _impossible_day)
+    attempt(
+        injector.edit_row,
+        "bad_nhs_number",
+        injector.gp_paths("consultations"),
+        "nhs_number",
+        _wrong_check_digit,
+    )
+    attempt(
+        injector.edit_row,
+        "bad_nhs_number",
+        ["sus/outpatients.csv"],
+        "nhs_number",
+        lambda value, *_: value[:9],
+    )
+    attempt(
+        injector.edit_row,
+        "impossible_date",
+        injector.gp_paths("medications"),
+        "issue_date",
+        _impossible_day,
+    )
     attempt(
         injector.edit_row,
         "impossible_date",
@@ -200,14 +227,48 @@ def inject(out: Path, labels: list[str], area: Area, rng: np.random.Generator) -
         "impossible_date",
         injector.gp_paths("registrations"),
         "date_of_birth",
-        lambda _value, row, csv, _month: str(np.datetime64(row[csv.column("registration_date")]) + 5),
+        lambda _value, row, csv, _month: str(
+            np.datetime64(row[csv.column("registration_date")]) + 5
+        ),
     )
-    attempt(injector.edit_row, "impossible_date", injector.gp_paths("observations"), "observation_date", _before_month)
-    attempt(injector.edit_row, "unknown_code", injector.gp_paths("consultations"), "mode", lambda *_: "carrier_pigeon")
-    attempt(injector.edit_row, "unknown_code", ["sus/ae_attendances.csv"], "arrived_by_ambulance", lambda *_: "maybe")
-    attempt(injector.edit_row, "unknown_code", injector.gp_paths("registrations"), "sex", lambda *_: "7")
-    attempt(injector.edit_row, "missing_required_value", ["sus/outpatients.csv"], "provider_code", lambda *_: "")
-    attempt(injector.edit_row, "missing_required_value", injector.gp_paths("conditions"), "snomed_code", lambda *_: "")
+    attempt(
+        injector.edit_row,
+        "impossible_date",
+        injector.gp_paths("observations"),
+        "observation_date",
+        _before_month,
+    )
+    attempt(
+        injector.edit_row,
+        "unknown_code",
+        injector.gp_paths("consultations"),
+        "mode",
+        lambda *_: "carrier_pigeon",
+    )
+    attempt(
+        injector.edit_row,
+        "unknown_code",
+        ["sus/ae_attendances.csv"],
+        "arrived_by_ambulance",
+        lambda *_: "maybe",
+    )
+    attempt(
+        injector.edit_row, "unknown_code", injector.gp_paths("registrations"), "sex", lambda *_: "7"
+    )
+    attempt(
+        injector.edit_row,
+        "missing_required_value",
+        ["sus/outpatients.csv"],
+        "provider_code",
+        lambda *_: "",
+    )
+    attempt(
+        injector.edit_row,
+        "missing_required_value",
+        injector.gp_paths("conditions"),
+        "snomed_code",
+        lambda *_: "",
+    )
 
     # An unknown admission method in a file of its own month (admissions files are few).
     for step in (_unknown_method, *_DUPLICATES, *_FILE_FAULTS, *_LEGAL_VARIATIONS):
@@ -228,9 +289,13 @@ def inject(out: Path, labels: list[str], area: Area, rng: np.random.Generator) -
         (injector.folder(labels[-1]) / "manifest.csv").unlink()
         injector.record("missing_manifest", labels[-1], "manifest.csv", None, None, "reject_month")
 
-    faults = sorted(injector.faults, key=lambda fault: (fault.month, fault.path, fault.line or 0, fault.kind))
+    faults = sorted(
+        injector.faults, key=lambda fault: (fault.month, fault.path, fault.line or 0, fault.kind)
+    )
     target = out / "faults.json"
-    target.write_text(json.dumps([asdict(fault) for fault in faults], indent=2) + "\n", encoding="utf-8")
+    target.write_text(
+        json.dumps([asdict(fault) for fault in faults], indent=2) + "\n", encoding="utf-8"
+    )
     return target
 
 
@@ -262,7 +327,9 @@ def _resend_later_month(injector: Injector) -> None:
         later_month, path = injector.pick_site([EMERGENCY_FILE], minimum_rows=1, months=months[1:])
         earlier = months[months.index(later_month) - 1]
         earlier_rows = CsvFile.read(injector.folder(earlier) / path).rows
-        faulty = {fault.line for fault in injector.faults if (fault.month, fault.path) == (earlier, path)}
+        faulty = {
+            fault.line for fault in injector.faults if (fault.month, fault.path) == (earlier, path)
+        }
         clean = [index for index in range(len(earlier_rows)) if index + 1 not in faulty]
         source = earlier_rows[clean[int(injector.rng.integers(len(clean)))]]
         csv = CsvFile.read(injector.folder(later_month) / path)
@@ -282,7 +349,9 @@ def _conflicting_id(injector: Injector) -> None:
     csv.rows.append(conflict)
     csv.write(injector.folder(month) / path)
     injector.refresh(month, path)
-    injector.record("duplicate_conflict", month, path, len(csv.rows), "attendance_status", "quarantine_row")
+    injector.record(
+        "duplicate_conflict", month, path, len(csv.rows), "attendance_status", "quarantine_row"
+    )
 
 
 def _missing_column(injector: Injector) -> None:
@@ -335,7 +404,10 @@ def _unlisted_file(injector: Injector) -> None:
 def _damage_manifests(injector: Injector) -> None:
     """Manifest entries that disagree with their files (written after the clean manifests)."""
     damaged: dict[str, list[tuple[str, str]]] = {}
-    for paths, what in ((["sus/ae_attendances.csv"], "rows"), (injector.gp_paths("conditions"), "sha256")):
+    for paths, what in (
+        (["sus/ae_attendances.csv"], "rows"),
+        (injector.gp_paths("conditions"), "sha256"),
+    ):
         try:
             month, path = injector.pick_site(paths, minimum_rows=0)
         except NoSite:
@@ -350,7 +422,10 @@ def _damage_manifests(injector: Injector) -> None:
             else:
                 entries[path] = (rows, digest[::-1])
             injector.record("manifest_mismatch", month, path, None, None, "reject_file")
-        landing.write_manifest(injector.folder(month), [(path, rows, digest) for path, (rows, digest) in entries.items()])
+        landing.write_manifest(
+            injector.folder(month),
+            [(path, rows, digest) for path, (rows, digest) in entries.items()],
+        )
 
 
 def _column_order(injector: Injector) -> None:
@@ -378,11 +453,19 @@ def _extra_column(injector: Injector) -> None:
 
 def _crlf_line_endings(injector: Injector) -> None:
     month, path = injector.pick_site(injector.gp_paths("conditions"), minimum_rows=1)
-    CsvFile.read(injector.folder(month) / path).write(injector.folder(month) / path, line_end="\r\n")
+    CsvFile.read(injector.folder(month) / path).write(
+        injector.folder(month) / path, line_end="\r\n"
+    )
     injector.refresh(month, path)
     injector.record("crlf_line_endings", month, path, None, None, "load")
 
 
 _DUPLICATES = (_resend_same_month, _resend_later_month, _conflicting_id)
-_FILE_FAULTS = (_missing_column, _bad_encoding, _truncated_file, _listed_file_absent, _unlisted_file)
+_FILE_FAULTS = (
+    _missing_column,
+    _bad_encoding,
+    _truncated_file,
+    _listed_file_absent,
+    _unlisted_file,
+)
 _LEGAL_VARIATIONS = (_column_order, _extra_column, _crlf_line_endings)

@@ -21,7 +21,9 @@ def dates(days: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
     return series
 
 
-def lookup(values: tuple[str, ...] | list[str], index: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
+def lookup(
+    values: tuple[str, ...] | list[str], index: np.ndarray, null: np.ndarray | None = None
+) -> pl.Series:
     """The codes `values[index]` as a text column; null where `null` is set."""
     series = pl.Series(list(values), dtype=pl.String).gather(np.asarray(index, dtype=np.int64))
     if null is not None and null.any():

@@ -80,7 +80,11 @@ def generate(
     truth_sequence = streams[4]
 
     first_month = np.datetime64(start, "M")
-    month_starts = (first_month + np.arange(months + HORIZON_MONTHS + 1)).astype("datetime64[D]").astype(np.int64)
+    month_starts = (
+        (first_month + np.arange(months + HORIZON_MONTHS + 1))
+        .astype("datetime64[D]")
+        .astype(np.int64)
+    )
     labels = [str(first_month + offset) for offset in range(months)]
 
     area = build_area(people, area_rng)
@@ -127,7 +131,9 @@ def generate(
         for kind, count in writer.rows_by_kind.items():
             rows[kind] = rows.get(kind, 0) + count
         if month in index_months:
-            truth_jobs.append(_submit_truth(executor, model, population, month, month_starts, truth_sequence))
+            truth_jobs.append(
+                _submit_truth(executor, model, population, month, month_starts, truth_sequence)
+            )
 
     truth_path = out / "truth.csv"
     truth = pl.concat([job.result() for job in truth_jobs]).sort(["index_date", "nhs_number"])
@@ -171,8 +177,12 @@ def _write_feeds(
     ages = ages_at(population.date_of_birth[state.present], state.first_day)
     exposure = (state.window_end - state.window_start + 1) / (state.last_day - state.first_day + 1)
     gp_activity.write_month(writer, state, population, model, area, rng, ages, exposure)
-    emergency = hospital_activity.write_month(writer, state, population, model, area, rng, ages, exposure, counters)
-    social_care.write_month(writer, state, population, model, rng, ages, exposure, emergency, counters)
+    emergency = hospital_activity.write_month(
+        writer, state, population, model, area, rng, ages, exposure, counters
+    )
+    social_care.write_month(
+        writer, state, population, model, rng, ages, exposure, emergency, counters
+    )
 
 
 def _truth_bytes(truth: pl.DataFrame) -> bytes:
@@ -198,7 +208,9 @@ def _submit_truth(
     inputs = TruthInputs.capture(population, registered)
     nhs_number = population.nhs_number[registered]
     # A stream per index date: the truth at one date never shifts another's draws.
-    rng = np.random.default_rng(np.random.SeedSequence(truth_sequence.entropy, spawn_key=(4, month)))
+    rng = np.random.default_rng(
+        np.random.SeedSequence(truth_sequence.entropy, spawn_key=(4, month))
+    )
     following = month_starts[month + 1 : month + 1 + HORIZON_MONTHS]
 
     def run() -> pl.DataFrame:
@@ -206,7 +218,9 @@ def _submit_truth(
         return pl.DataFrame(
             {
                 "nhs_number": nhs_number,
-                "index_date": pl.Series(np.full(nhs_number.size, index_day, dtype=np.int32)).cast(pl.Date),
+                "index_date": pl.Series(np.full(nhs_number.size, index_day, dtype=np.int32)).cast(
+                    pl.Date
+                ),
                 "true_risk": risk,
             }
         )

@@ -39,7 +39,9 @@ _DRUGS = tuple(
 )
 _DRUG_INDEX = {code: position for position, code in enumerate(_DRUGS)}
 _OBSERVATION_CODES = (codes.BMI_CODE, codes.SYSTOLIC_CODE, codes.HBA1C_CODE, *codes.SMOKING_CODES)
-_CONDITION_CODES = tuple(condition.snomed_code for condition in codes.CONDITIONS) + codes.OUT_OF_SCOPE_SNOMED_CODES
+_CONDITION_CODES = (
+    tuple(condition.snomed_code for condition in codes.CONDITIONS) + codes.OUT_OF_SCOPE_SNOMED_CODES
+)
 
 
 def write_month(
@@ -56,12 +58,16 @@ def write_month(
 
     `ages` and `exposure` (the share of the month registered) are per present person.
     """
-    sharing = population.opt_out_month[state.present] > state.index  # GP data may leave the practice
+    sharing = (
+        population.opt_out_month[state.present] > state.index
+    )  # GP data may leave the practice
     frames = {
         "registrations": _registrations(state, population, area),
         "conditions": _conditions(state, population, sharing),
     }
-    consultations, frames["consultations"] = _consultations(state, population, model, rng, ages, exposure, sharing)
+    consultations, frames["consultations"] = _consultations(
+        state, population, model, rng, ages, exposure, sharing
+    )
     frames["medications"] = _medications(state, population, rng, sharing, consultations)
     frames["observations"] = _observations(state, population, rng, ages, consultations)
     practice_codes = area.practice_codes.tolist()
@@ -101,7 +107,9 @@ def _registrations(state: MonthState, population: Population, area: Area) -> pl.
             "date_of_birth": dates(population.date_of_birth[people]),
             "sex": lookup(codes.SEX_CODES, population.sex[people]),
             "ethnic_category": lookup(codes.ETHNIC_CODES, population.ethnicity[people]),
-            "lsoa_code": lookup(lsoa_codes, population.lsoa[people], ~population.lsoa_recorded[people]),
+            "lsoa_code": lookup(
+                lsoa_codes, population.lsoa[people], ~population.lsoa_recorded[people]
+            ),
             "registration_date": dates(population.registration_date[people]),
             # A death ends the registration on the same day.
             "deregistration_date": dates(np.where(left, exit_date, 0), ~left),
@@ -117,12 +125,19 @@ def _conditions(state: MonthState, population: Population, sharing: np.ndarray) 
     people = state.present[sharing]
     recorded = population.diagnosis_date[people] <= state.last_day
     rows, conditions = np.nonzero(recorded)
-    other = (population.other_code[people] >= 0) & (population.other_code_date[people] <= state.last_day)
+    other = (population.other_code[people] >= 0) & (
+        population.other_code_date[people] <= state.last_day
+    )
     other_rows = np.nonzero(other)[0]
     person = np.concatenate([people[rows], people[other_rows]])
-    code = np.concatenate([conditions, len(codes.CONDITIONS) + population.other_code[people[other_rows]]])
+    code = np.concatenate(
+        [conditions, len(codes.CONDITIONS) + population.other_code[people[other_rows]]]
+    )
     date = np.concatenate(
-        [population.diagnosis_date[people[rows], conditions], population.other_code_date[people[other_rows]]]
+        [
+            population.diagnosis_date[people[rows], conditions],
+            population.other_code_date[people[other_rows]],
+        ]
     )
     frame = pl.DataFrame(
         {
@@ -174,7 +189,14 @@ def _consultations(
             "clinician": lookup(codes.CLINICIANS, clinician),
         }
     )
-    frame = frame[_row_order(population.practice[person], population.nhs_number[person], day - state.first_day, mode * 4 + clinician)]
+    frame = frame[
+        _row_order(
+            population.practice[person],
+            population.nhs_number[person],
+            day - state.first_day,
+            mode * 4 + clinician,
+        )
+    ]
     return Consultations(person=person, day=day), frame
 
 
@@ -190,10 +212,16 @@ def _medications(
     window_end = state.window_end[sharing]
     # Every (person, condition, drug slot) on treatment, from one pass over the record.
     slot_alternatives = [
-        alternatives for condition in codes.CONDITIONS for alternatives in codes.REPEAT_DRUGS[condition.name]
+        alternatives
+        for condition in codes.CONDITIONS
+        for alternatives in codes.REPEAT_DRUGS[condition.name]
     ]
     slot_condition = np.array(
-        [position for position, condition in enumerate(codes.CONDITIONS) for _ in codes.REPEAT_DRUGS[condition.name]]
+        [
+            position
+            for position, condition in enumerate(codes.CONDITIONS)
+            for _ in codes.REPEAT_DRUGS[condition.name]
+        ]
     )
     slots_of_condition = np.bincount(slot_condition, minlength=len(codes.CONDITIONS))
     first_slot = np.concatenate([[0], np.cumsum(slots_of_condition)[:-1]])
@@ -203,11 +231,15 @@ def _medications(
     slot_choices = np.array([len(alternatives) for alternatives in slot_alternatives])
 
     diagnosed = population.diagnosis_date[people]
-    rows, conditions = np.nonzero((diagnosed <= window_end[:, None]) & (slots_of_condition > 0)[None, :])
+    rows, conditions = np.nonzero(
+        (diagnosed <= window_end[:, None]) & (slots_of_condition > 0)[None, :]
+    )
     repeats = slots_of_condition[conditions]
     rows = np.repeat(rows, repeats)
     conditions = np.repeat(conditions, repeats)
-    slot = first_slot[conditions] + (np.arange(rows.size) - np.repeat(np.cumsum(repeats) - repeats, repeats))
+    slot = first_slot[conditions] + (
+        np.arange(rows.size) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    )
     issued = rng.random(rows.size) < REPEAT_ISSUE_PROBABILITY
     rows, conditions, slot = rows[issued], conditions[issued], slot[issued]
     person = people[rows]
@@ -235,7 +267,12 @@ def _medications(
         }
     )
     return frame[
-        _row_order(population.practice[person], population.nhs_number[person], np.concatenate(days) - state.first_day, np.concatenate(drugs))
+        _row_order(
+            population.practice[person],
+            population.nhs_number[person],
+            np.concatenate(days) - state.first_day,
+            np.concatenate(drugs),
+        )
     ]
 
 
@@ -252,7 +289,10 @@ def _observations(
     adult = age >= 16
     diagnosed = population.diagnosis_date[person] <= state.last_day
     hypertensive = diagnosed[:, codes.CONDITION_INDEX["hypertension"]]
-    diabetic = diagnosed[:, codes.CONDITION_INDEX["type 1 diabetes"]] | diagnosed[:, codes.CONDITION_INDEX["type 2 diabetes"]]
+    diabetic = (
+        diagnosed[:, codes.CONDITION_INDEX["type 1 diabetes"]]
+        | diagnosed[:, codes.CONDITION_INDEX["type 2 diabetes"]]
+    )
     uniform = rng.random((4, person.size))
     noise = rng.standard_normal((3, person.size))
     take_bmi = adult & (uniform[0] < 0.07)

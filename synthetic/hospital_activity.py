@@ -45,7 +45,9 @@ _DIAGNOSES = tuple(
 )
 _DIAGNOSIS_INDEX = {code: position for position, code in enumerate(_DIAGNOSES)}
 _METHODS = (
-    codes.EMERGENCY_METHODS + codes.ELECTIVE_METHODS + codes.MATERNITY_METHODS
+    codes.EMERGENCY_METHODS
+    + codes.ELECTIVE_METHODS
+    + codes.MATERNITY_METHODS
     + (codes.TRANSFER_METHOD, codes.NEWBORN_METHOD)
 )
 _METHOD_INDEX = {code: position for position, code in enumerate(_METHODS)}
@@ -68,20 +70,30 @@ def write_month(
     """
     emergency = _emergency_spells(state, population, rng)
     spells = _admission_spells(state, population, model, rng, ages, exposure, emergency)
-    writer.write("sus/ae_attendances.csv", _ae_attendances(state, population, model, rng, ages, exposure, emergency, area, counters))
-    writer.write("sus/outpatients.csv", _outpatients(state, population, model, rng, ages, exposure, area, counters))
+    writer.write(
+        "sus/ae_attendances.csv",
+        _ae_attendances(state, population, model, rng, ages, exposure, emergency, area, counters),
+    )
+    writer.write(
+        "sus/outpatients.csv",
+        _outpatients(state, population, model, rng, ages, exposure, area, counters),
+    )
     writer.write("sus/admissions.csv", _admissions(spells, population, rng, area, counters))
     return emergency
 
 
-def _emergency_spells(state: MonthState, population: Population, rng: np.random.Generator) -> Spells:
+def _emergency_spells(
+    state: MonthState, population: Population, rng: np.random.Generator
+) -> Spells:
     """The month's emergency admissions with their methods, diagnoses and discharges."""
     person = state.emergency_person
     day = state.emergency_day
     ages = ages_at(population.date_of_birth[person], state.first_day)
     method = choice(rng, codes.EMERGENCY_METHOD_SHARES, person.size)
     diagnosis = _acute_diagnoses(population, rng, person, ages)
-    length_of_stay = (rng.exponential(1.0, person.size) * (1.5 + 0.12 * np.clip(ages - 40, 0, None))).astype(np.int64)
+    length_of_stay = (
+        rng.exponential(1.0, person.size) * (1.5 + 0.12 * np.clip(ages - 40, 0, None))
+    ).astype(np.int64)
     length_of_stay[rng.random(person.size) < 0.25] = 0
     discharge = day + length_of_stay
     death = np.where(population.died[person], population.exit_date[person], NEVER)
@@ -98,15 +110,23 @@ def _acute_diagnoses(
     pick = np.argmax(has * rng.random(has.shape), axis=1)
     use_condition = has.any(axis=1) & (rng.random(person.size) < 0.55)
     second = (rng.random(person.size) < 0.3).astype(np.int64)
-    condition_lookup = np.array([[_DIAGNOSIS_INDEX[code] for code in pair] for pair in codes.CONDITION_DIAGNOSES])
+    condition_lookup = np.array(
+        [[_DIAGNOSIS_INDEX[code] for code in pair] for pair in codes.CONDITION_DIAGNOSES]
+    )
     from_condition = condition_lookup[pick, second]
     generic = np.where(
         ages < 16,
-        np.array([_DIAGNOSIS_INDEX[code] for code in codes.CHILD_DIAGNOSES])[rng.integers(len(codes.CHILD_DIAGNOSES), size=person.size)],
+        np.array([_DIAGNOSIS_INDEX[code] for code in codes.CHILD_DIAGNOSES])[
+            rng.integers(len(codes.CHILD_DIAGNOSES), size=person.size)
+        ],
         np.where(
             ages < 65,
-            np.array([_DIAGNOSIS_INDEX[code] for code in codes.ADULT_DIAGNOSES])[rng.integers(len(codes.ADULT_DIAGNOSES), size=person.size)],
-            np.array([_DIAGNOSIS_INDEX[code] for code in codes.OLDER_DIAGNOSES])[rng.integers(len(codes.OLDER_DIAGNOSES), size=person.size)],
+            np.array([_DIAGNOSIS_INDEX[code] for code in codes.ADULT_DIAGNOSES])[
+                rng.integers(len(codes.ADULT_DIAGNOSES), size=person.size)
+            ],
+            np.array([_DIAGNOSIS_INDEX[code] for code in codes.OLDER_DIAGNOSES])[
+                rng.integers(len(codes.OLDER_DIAGNOSES), size=person.size)
+            ],
         ),
     )
     return np.where(use_condition, from_condition, generic)
@@ -138,34 +158,75 @@ def _admission_spells(
         return people[rows], uniform_day(rng, state.window_start[rows], state.window_end[rows])
 
     person, day = planned(elective_counts)
-    method = np.array([_METHOD_INDEX[code] for code in codes.ELECTIVE_METHODS])[choice(rng, codes.ELECTIVE_METHOD_SHARES, person.size)]
-    diagnosis = np.array([_DIAGNOSIS_INDEX[code] for code in codes.ELECTIVE_DIAGNOSES])[rng.integers(len(codes.ELECTIVE_DIAGNOSES), size=person.size)]
-    stay = np.where(rng.random(person.size) < 0.75, 0, 1 + (rng.exponential(3.0, person.size)).astype(np.int64))
+    method = np.array([_METHOD_INDEX[code] for code in codes.ELECTIVE_METHODS])[
+        choice(rng, codes.ELECTIVE_METHOD_SHARES, person.size)
+    ]
+    diagnosis = np.array([_DIAGNOSIS_INDEX[code] for code in codes.ELECTIVE_DIAGNOSES])[
+        rng.integers(len(codes.ELECTIVE_DIAGNOSES), size=person.size)
+    ]
+    stay = np.where(
+        rng.random(person.size) < 0.75, 0, 1 + (rng.exponential(3.0, person.size)).astype(np.int64)
+    )
     parts.append(Spells(person, day, method, diagnosis, day + stay))
 
     person, day = planned(chemotherapy_counts)
     parts.append(
-        Spells(person, day, np.full(person.size, _METHOD_INDEX["12"]), np.full(person.size, _DIAGNOSIS_INDEX[codes.CHEMOTHERAPY_DIAGNOSIS]), day)
+        Spells(
+            person,
+            day,
+            np.full(person.size, _METHOD_INDEX["12"]),
+            np.full(person.size, _DIAGNOSIS_INDEX[codes.CHEMOTHERAPY_DIAGNOSIS]),
+            day,
+        )
     )
 
     person, day = planned(maternity_counts)
-    method = np.array([_METHOD_INDEX[code] for code in codes.MATERNITY_METHODS])[choice(rng, codes.MATERNITY_METHOD_SHARES, person.size)]
-    diagnosis = np.array([_DIAGNOSIS_INDEX[code] for code in codes.MATERNITY_DIAGNOSES])[choice(rng, codes.MATERNITY_DIAGNOSIS_SHARES, person.size)]
+    method = np.array([_METHOD_INDEX[code] for code in codes.MATERNITY_METHODS])[
+        choice(rng, codes.MATERNITY_METHOD_SHARES, person.size)
+    ]
+    diagnosis = np.array([_DIAGNOSIS_INDEX[code] for code in codes.MATERNITY_DIAGNOSES])[
+        choice(rng, codes.MATERNITY_DIAGNOSIS_SHARES, person.size)
+    ]
     parts.append(Spells(person, day, method, diagnosis, day + rng.integers(0, 4, person.size)))
 
     person, day = planned(transfer_counts)
-    diagnosis = _acute_diagnoses(population, rng, person, ages_at(population.date_of_birth[person], state.first_day))
-    parts.append(Spells(person, day, np.full(person.size, _METHOD_INDEX[codes.TRANSFER_METHOD]), diagnosis, day + 2 + rng.integers(0, 12, person.size)))
+    diagnosis = _acute_diagnoses(
+        population, rng, person, ages_at(population.date_of_birth[person], state.first_day)
+    )
+    parts.append(
+        Spells(
+            person,
+            day,
+            np.full(person.size, _METHOD_INDEX[codes.TRANSFER_METHOD]),
+            diagnosis,
+            day + 2 + rng.integers(0, 12, person.size),
+        )
+    )
 
     person = state.births
     day = population.date_of_birth[person]
     parts.append(
-        Spells(person, day, np.full(person.size, _METHOD_INDEX[codes.NEWBORN_METHOD]), np.full(person.size, _DIAGNOSIS_INDEX[codes.NEWBORN_DIAGNOSIS]), day + rng.integers(0, 3, person.size))
+        Spells(
+            person,
+            day,
+            np.full(person.size, _METHOD_INDEX[codes.NEWBORN_METHOD]),
+            np.full(person.size, _DIAGNOSIS_INDEX[codes.NEWBORN_DIAGNOSIS]),
+            day + rng.integers(0, 3, person.size),
+        )
     )
-    merged = Spells(*(np.concatenate([getattr(part, name) for part in parts]) for name in ("person", "day", "method", "diagnosis", "discharge")))
+    merged = Spells(
+        *(
+            np.concatenate([getattr(part, name) for part in parts])
+            for name in ("person", "day", "method", "diagnosis", "discharge")
+        )
+    )
     # Planned stays that run past extraction, or past a death, are handled like emergencies.
     death = np.where(population.died[merged.person], population.exit_date[merged.person], NEVER)
-    discharge = np.where(merged.discharge == NEVER, NEVER, np.minimum(merged.discharge, np.maximum(death, merged.day)))
+    discharge = np.where(
+        merged.discharge == NEVER,
+        NEVER,
+        np.minimum(merged.discharge, np.maximum(death, merged.day)),
+    )
     merged.discharge = np.where(discharge > state.last_day + EXTRACT_LAG_DAYS, NEVER, discharge)
     return merged
 
@@ -186,7 +247,9 @@ def _hospital_practice(
     return lookup(recorded_codes, index, null)
 
 
-def _provider(population: Population, rng: np.random.Generator, person: np.ndarray, area: Area) -> pl.Series:
+def _provider(
+    population: Population, rng: np.random.Generator, person: np.ndarray, area: Area
+) -> pl.Series:
     """Each federation mostly uses its local trust."""
     local = area.practice_federation[population.practice[person]] % len(codes.PROVIDER_CODES)
     other = rng.integers(len(codes.PROVIDER_CODES), size=person.size)
@@ -194,7 +257,11 @@ def _provider(population: Population, rng: np.random.Generator, person: np.ndarr
 
 
 def _admissions(
-    spells: Spells, population: Population, rng: np.random.Generator, area: Area, counters: IdCounters
+    spells: Spells,
+    population: Population,
+    rng: np.random.Generator,
+    area: Area,
+    counters: IdCounters,
 ) -> pl.DataFrame:
     frame = pl.DataFrame(
         {
@@ -202,7 +269,9 @@ def _admissions(
             "practice_code": _hospital_practice(population, rng, spells.person, area),
             "provider_code": _provider(population, rng, spells.person, area),
             "admission_date": dates(spells.day),
-            "discharge_date": dates(np.where(spells.discharge == NEVER, 0, spells.discharge), spells.discharge == NEVER),
+            "discharge_date": dates(
+                np.where(spells.discharge == NEVER, 0, spells.discharge), spells.discharge == NEVER
+            ),
             "admission_method": lookup(_METHODS, spells.method),
             "primary_diagnosis": lookup(_DIAGNOSES, spells.diagnosis),
         }
@@ -226,10 +295,16 @@ def _ae_attendances(
     rows = np.repeat(np.arange(people.size), rng.poisson(rate * exposure))
     via_ae = emergency.method == 0  # method 21: admitted through A&E
     person = np.concatenate([people[rows], emergency.person[via_ae]])
-    day = np.concatenate([uniform_day(rng, state.window_start[rows], state.window_end[rows]), emergency.day[via_ae]])
-    admitted = np.concatenate([np.zeros(rows.size, dtype=bool), np.ones(int(via_ae.sum()), dtype=bool)])
+    day = np.concatenate(
+        [uniform_day(rng, state.window_start[rows], state.window_end[rows]), emergency.day[via_ae]]
+    )
+    admitted = np.concatenate(
+        [np.zeros(rows.size, dtype=bool), np.ones(int(via_ae.sum()), dtype=bool)]
+    )
     age = ages_at(population.date_of_birth[person], state.first_day)
-    ambulance = rng.random(person.size) < np.where(admitted, 0.45, 0.12) + np.where(age >= 75, 0.3, 0.0)
+    ambulance = rng.random(person.size) < np.where(admitted, 0.45, 0.12) + np.where(
+        age >= 75, 0.3, 0.0
+    )
     frame = pl.DataFrame(
         {
             "nhs_number": population.nhs_number[person],
@@ -260,7 +335,11 @@ def _outpatients(
     age = ages[rows]
     has = population.has_condition[person]
     pick = np.argmax(has * rng.random(has.shape), axis=1)
-    functions = [*codes.TREATMENT_FUNCTIONS_GENERAL, codes.PAEDIATRIC_TREATMENT_FUNCTION, *codes.CONDITION_TREATMENT_FUNCTIONS]
+    functions = [
+        *codes.TREATMENT_FUNCTIONS_GENERAL,
+        codes.PAEDIATRIC_TREATMENT_FUNCTION,
+        *codes.CONDITION_TREATMENT_FUNCTIONS,
+    ]
     general = choice(rng, codes.TREATMENT_FUNCTION_SHARES_GENERAL, person.size)
     paediatric = len(codes.TREATMENT_FUNCTIONS_GENERAL)
     specialty = paediatric + 1 + pick
@@ -270,7 +349,9 @@ def _outpatients(
         specialty,
         np.where((age < 16) & (uniform < 0.85), paediatric, general),
     )
-    did_not_attend = 0.035 + 0.07 * population.deprivation[person] + 0.03 * population.underserved[person]
+    did_not_attend = (
+        0.035 + 0.07 * population.deprivation[person] + 0.03 * population.underserved[person]
+    )
     other_status = choice(rng, codes.ATTENDANCE_STATUS_OTHER_SHARES, person.size)
     status = np.where(rng.random(person.size) < did_not_attend, 3, other_status)
     day = uniform_day(rng, state.window_start[rows], state.window_end[rows])

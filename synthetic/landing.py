@@ -41,9 +41,7 @@ class MonthWriter:
         kind = relative_path.rsplit("/", 1)[-1].removesuffix(".csv")
         self.rows_by_kind[kind] = self.rows_by_kind.get(kind, 0) + frame.height
 
-    def write_per_practice(
-        self, name: str, frame: pl.DataFrame, practice_codes: list[str]
-    ) -> None:
+    def write_per_practice(self, name: str, frame: pl.DataFrame, practice_codes: list[str]) -> None:
         """Write `gp/<practice>/<name>.csv` for every practice from one frame sorted by
         its `practice` column (an index into `practice_codes`).
 
@@ -54,7 +52,11 @@ class MonthWriter:
         data = csv_bytes(frame.drop("practice"))
         header_end = data.index(b"\n") + 1
         header = data[:header_end]
-        row_ends = header_end + 1 + np.flatnonzero(np.frombuffer(data, dtype=np.uint8, offset=header_end) == 10)
+        row_ends = (
+            header_end
+            + 1
+            + np.flatnonzero(np.frombuffer(data, dtype=np.uint8, offset=header_end) == 10)
+        )
         if row_ends.size != frame.height:
             raise ValueError(f"{name}: a field contains a line break")
         counts = np.bincount(practice, minlength=len(practice_codes))

@@ -171,7 +171,9 @@ class Model:
             death_base=death_base,
             care_home_entry_base=care_entry,
             frailty_reference=float(cls.frailty_mean(np.array(0.5))),
-            condition_normaliser=float(np.exp(-(CONDITION_FRAILTY_EFFECT**2) * FRAILTY_VARIANCE / 2)),
+            condition_normaliser=float(
+                np.exp(-(CONDITION_FRAILTY_EFFECT**2) * FRAILTY_VARIANCE / 2)
+            ),
             death_normaliser=1.0,
             consultation_base=consultation,
             ae_base=ae,
@@ -248,7 +250,9 @@ class Model:
     @staticmethod
     def leaving_probability(ages: np.ndarray, care_home: np.ndarray) -> np.ndarray:
         """Monthly probability of moving away (deregistration other than death)."""
-        return np.where(care_home, LEAVING_CARE_HOME, np.where(ages >= 75, LEAVING_OLDER, LEAVING_YOUNGER))
+        return np.where(
+            care_home, LEAVING_CARE_HOME, np.where(ages >= 75, LEAVING_OLDER, LEAVING_YOUNGER)
+        )
 
     def care_home_entry_probability(self, ages: np.ndarray, frailty: np.ndarray) -> np.ndarray:
         """Monthly probability that someone aged 65+ living at home moves into a care home."""

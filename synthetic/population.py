@@ -124,9 +124,15 @@ class Population:
         self.registration_date[people] = registration_date
         self.sex[people] = rng.choice(len(codes.SEX_CODES), size=count, p=codes.SEX_SHARES)
         self.female[people] = self.sex[people] != 0
-        ethnicity = rng.choice(len(codes.ETHNIC_CODES), size=count, p=np.array(codes.ETHNIC_SHARES) / sum(codes.ETHNIC_SHARES))
+        ethnicity = rng.choice(
+            len(codes.ETHNIC_CODES),
+            size=count,
+            p=np.array(codes.ETHNIC_SHARES) / sum(codes.ETHNIC_SHARES),
+        )
         self.ethnicity[people] = ethnicity
-        underserved_codes = [codes.ETHNIC_CODES.index(code) for code in codes.UNDERSERVED_ETHNIC_CODES]
+        underserved_codes = [
+            codes.ETHNIC_CODES.index(code) for code in codes.UNDERSERVED_ETHNIC_CODES
+        ]
         self.underserved[people] = np.isin(ethnicity, underserved_codes)
 
         practice = rng.choice(area.practice_weights.size, size=count, p=area.practice_weights)
@@ -146,7 +152,9 @@ class Population:
         )
 
         # Latent frailty drawn from the process's stationary distribution.
-        frailty = model.frailty_mean(deprivation) + np.sqrt(FRAILTY_VARIANCE) * rng.standard_normal(count)
+        frailty = model.frailty_mean(deprivation) + np.sqrt(FRAILTY_VARIANCE) * rng.standard_normal(
+            count
+        )
         self.frailty[people] = frailty
         self.prior_admissions[people] = 0.0
 
@@ -159,7 +167,9 @@ class Population:
         minimum_age_days = np.array([condition.minimum_age * 365 for condition in codes.CONDITIONS])
         earliest = np.maximum(date_of_birth[:, None] + minimum_age_days[None, :], as_of - 20 * 365)
         earliest = np.minimum(earliest, as_of)
-        onset = earliest + (rng.random((count, CONDITION_COUNT)) * (as_of - earliest + 1)).astype(np.int64)
+        onset = earliest + (rng.random((count, CONDITION_COUNT)) * (as_of - earliest + 1)).astype(
+            np.int64
+        )
         self.diagnosis_date[people] = np.where(has, self.recorded_date(rng, people, onset), NEVER)
         self.condition_weight[people] = has @ model.admission_weights
         self.condition_count[people] = has.sum(axis=1)
@@ -169,16 +179,20 @@ class Population:
             other, rng.integers(len(codes.OUT_OF_SCOPE_SNOMED_CODES), size=count), -1
         )
         span = np.maximum(as_of - date_of_birth, 1)
-        self.other_code_date[people] = as_of - (rng.random(count) * np.minimum(span, 3650)).astype(np.int64)
-        adult = ages >= 16
-        self.smoking[people] = np.where(
-            adult, rng.choice(3, size=count, p=codes.SMOKING_SHARES), 2
+        self.other_code_date[people] = as_of - (rng.random(count) * np.minimum(span, 3650)).astype(
+            np.int64
         )
+        adult = ages >= 16
+        self.smoking[people] = np.where(adult, rng.choice(3, size=count, p=codes.SMOKING_SHARES), 2)
         self.body_mass_index[people] = np.where(
-            adult, np.clip(rng.normal(27.5, 5.0, count), 15, 60), np.clip(rng.normal(18, 3, count), 12, 30)
+            adult,
+            np.clip(rng.normal(27.5, 5.0, count), 15, 60),
+            np.clip(rng.normal(18, 3, count), 12, 30),
         )
         hypertensive = has[:, codes.CONDITION_INDEX["hypertension"]]
-        self.systolic_pressure[people] = np.where(hypertensive, 142.0, 124.0) + rng.normal(0, 8, count)
+        self.systolic_pressure[people] = np.where(hypertensive, 142.0, 124.0) + rng.normal(
+            0, 8, count
+        )
         self.drug_choice[people] = rng.integers(0, 1 << 30, size=count)
         return people
 
@@ -190,7 +204,9 @@ class Population:
         underserved = self.underserved[people]
         if onset.ndim == 2:
             underserved = underserved[:, None]
-        probability = np.where(underserved, UNDERSERVED_RECORDING_PROBABILITY, RECORDING_PROBABILITY)
+        probability = np.where(
+            underserved, UNDERSERVED_RECORDING_PROBABILITY, RECORDING_PROBABILITY
+        )
         lag = np.where(underserved, UNDERSERVED_RECORDING_LAG_DAYS, RECORDING_LAG_DAYS)
         recorded = rng.random(onset.shape) < probability
         delay = (rng.exponential(1.0, onset.shape) * lag).astype(np.int64)

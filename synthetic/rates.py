@@ -22,7 +22,9 @@ from synthetic.population import Population
 CHEMOTHERAPY_PER_MONTH = 0.04  # day cases per person with cancer, on top of elective_rate
 
 
-def consultation_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
+def consultation_rate(
+    model: Model, population: Population, people: np.ndarray, ages: np.ndarray
+) -> np.ndarray:
     """Monthly GP consultations: need (age, sex, frailty, conditions) times access, which
     is lower for the under-served subgroup and the most deprived for the same need."""
     access = np.where(
@@ -37,21 +39,29 @@ def consultation_rate(model: Model, population: Population, people: np.ndarray, 
     return model.consultation_base[ages, population.female[people].astype(np.int64)] * need * access
 
 
-def ae_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
+def ae_rate(
+    model: Model, population: Population, people: np.ndarray, ages: np.ndarray
+) -> np.ndarray:
     """Monthly A&E attendances that do not end in admission."""
     return model.ae_base[ages] * np.exp(
-        0.3 * (population.frailty[people] - model.frailty_reference) + 0.1 * population.deprivation[people]
+        0.3 * (population.frailty[people] - model.frailty_reference)
+        + 0.1 * population.deprivation[people]
     )
 
 
-def outpatient_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
+def outpatient_rate(
+    model: Model, population: Population, people: np.ndarray, ages: np.ndarray
+) -> np.ndarray:
     """Monthly outpatient appointments."""
     return model.outpatient_base[ages] * np.exp(
-        0.2 * (population.frailty[people] - model.frailty_reference) + 0.2 * population.condition_count[people]
+        0.2 * (population.frailty[people] - model.frailty_reference)
+        + 0.2 * population.condition_count[people]
     )
 
 
-def elective_rate(model: Model, population: Population, people: np.ndarray, ages: np.ndarray) -> np.ndarray:
+def elective_rate(
+    model: Model, population: Population, people: np.ndarray, ages: np.ndarray
+) -> np.ndarray:
     """Monthly elective admissions (chemotherapy day cases come on top)."""
     return model.elective_base[ages] * np.exp(0.15 * population.condition_count[people])
 

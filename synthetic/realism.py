@@ -66,7 +66,9 @@ def measure(landing: Path) -> list[Figure]:
     )
     months = sorted(registrations["month"].unique().to_list())
     registrations = registrations.with_columns(
-        age=((pl.col("month_end") - pl.col("date_of_birth")).dt.total_days() / 365.25).floor().cast(pl.Int64),
+        age=((pl.col("month_end") - pl.col("date_of_birth")).dt.total_days() / 365.25)
+        .floor()
+        .cast(pl.Int64),
         at_end=pl.col("deregistration_date").is_null() & pl.col("date_of_death").is_null(),
     )
     last = registrations.filter((pl.col("month") == months[-1]) & pl.col("at_end"))
@@ -94,14 +96,36 @@ def measure(landing: Path) -> list[Figure]:
     figures.append(Figure("deaths per year", 0.01, deaths / person_months * 12, "share"))
     figures.append(Figure("Type 1 opt-out", 0.035, share(pl.col("type1_opt_out") == "Y"), "share"))
     list_sizes = last.group_by("practice").len()["len"]
-    figures.append(Figure("practice list size (median)", 9000, float(np.median(list_sizes.to_numpy())), "people"))
+    figures.append(
+        Figure(
+            "practice list size (median)", 9000, float(np.median(list_sizes.to_numpy())), "people"
+        )
+    )
     practices = pl.read_csv(landing / "reference" / "practices.csv", infer_schema=False)
-    federations = last.join(
-        practices.select(practice="practice_code", federation="federation_code"), on="practice"
-    ).group_by("federation").len()["len"]
+    federations = (
+        last.join(
+            practices.select(practice="practice_code", federation="federation_code"), on="practice"
+        )
+        .group_by("federation")
+        .len()["len"]
+    )
     per_federation = practices.group_by("federation_code").len()["len"]
-    figures.append(Figure("practices per federation (median)", None, float(np.median(per_federation.to_numpy())), "practices"))
-    figures.append(Figure("people per federation (median)", None, float(np.median(federations.to_numpy())), "people"))
+    figures.append(
+        Figure(
+            "practices per federation (median)",
+            None,
+            float(np.median(per_federation.to_numpy())),
+            "practices",
+        )
+    )
+    figures.append(
+        Figure(
+            "people per federation (median)",
+            None,
+            float(np.median(federations.to_numpy())),
+            "people",
+        )
+    )
 
     # Recorded prevalence, among people whose GP data is shared (opt-outs have none).
     sharing = last.filter(pl.col("type1_opt_out") == "N")
@@ -139,7 +163,12 @@ def measure(landing: Path) -> list[Figure]:
     counts = conditions.filter(pl.col("snomed_code").is_in(in_scope)).group_by("nhs_number").len()
     older = sharing.filter(pl.col("age") >= 75).join(counts, on="nhs_number", how="left")
     figures.append(
-        Figure("people 75+ with 2+ conditions", None, share(pl.col("len").fill_null(0) >= 2, older), "share")
+        Figure(
+            "people 75+ with 2+ conditions",
+            None,
+            share(pl.col("len").fill_null(0) >= 2, older),
+            "share",
+        )
     )
 
     # Hospital activity per 1,000 person-years; ages from the registration feed.
@@ -150,19 +179,33 @@ def measure(landing: Path) -> list[Figure]:
         .join(birth, on="nhs_number", how="left")
         .with_columns(admission_date=pl.col("admission_date").str.to_date())
         .with_columns(
-            age=((pl.col("admission_date") - pl.col("date_of_birth")).dt.total_days() / 365.25).floor()
+            age=(
+                (pl.col("admission_date") - pl.col("date_of_birth")).dt.total_days() / 365.25
+            ).floor()
         )
     )
     emergency = admissions.filter(pl.col("admission_method").is_in(EMERGENCY))
-    for (low, high), published in zip(codes.EMERGENCY_AGE_BANDS, codes.EMERGENCY_RATE_PER_1000, strict=True):
+    for (low, high), published in zip(
+        codes.EMERGENCY_AGE_BANDS, codes.EMERGENCY_RATE_PER_1000, strict=True
+    ):
         label = f"{low}+" if high >= 200 else f"{low}-{high}"
         events = emergency.filter(pl.col("age").is_between(low, high)).height
         exposure = registrations.filter(pl.col("age").is_between(low, high)).height / 12.0
         figures.append(
-            Figure(f"emergency admissions {label} per 1,000", published, 1000 * events / max(exposure, 1), "per 1,000/yr")
+            Figure(
+                f"emergency admissions {label} per 1,000",
+                published,
+                1000 * events / max(exposure, 1),
+                "per 1,000/yr",
+            )
         )
     figures.append(
-        Figure("emergency admissions all ages per 1,000", 110.0, 1000 * emergency.height / (person_months / 12), "per 1,000/yr")
+        Figure(
+            "emergency admissions all ages per 1,000",
+            110.0,
+            1000 * emergency.height / (person_months / 12),
+            "per 1,000/yr",
+        )
     )
     if len(months) >= 13:
         first_end = registrations.filter((pl.col("month") == months[0]) & pl.col("at_end"))
@@ -181,18 +224,28 @@ def measure(landing: Path) -> list[Figure]:
             )
         )
     ae = _scan(landing, "*/sus/ae_attendances.csv").select(pl.len()).collect().item()
-    figures.append(Figure("A&E attendances per 1,000", 420.0, 1000 * ae / (person_months / 12), "per 1,000/yr"))
+    figures.append(
+        Figure("A&E attendances per 1,000", 420.0, 1000 * ae / (person_months / 12), "per 1,000/yr")
+    )
     outpatients = _scan(landing, "*/sus/outpatients.csv").select("attendance_status").collect()
     figures.append(
-        Figure("outpatient appointments per 1,000", 1700.0, 1000 * outpatients.height / (person_months / 12), "per 1,000/yr")
+        Figure(
+            "outpatient appointments per 1,000",
+            1700.0,
+            1000 * outpatients.height / (person_months / 12),
+            "per 1,000/yr",
+        )
     )
     figures.append(
-        Figure("outpatient did-not-attend", 0.07, share(pl.col("attendance_status") == "3", outpatients), "share")
+        Figure(
+            "outpatient did-not-attend",
+            0.07,
+            share(pl.col("attendance_status") == "3", outpatients),
+            "share",
+        )
     )
     consultations = (
-        _scan(landing, "*/gp/*/consultations.csv")
-        .select("nhs_number", "month")
-        .collect()
+        _scan(landing, "*/gp/*/consultations.csv").select("nhs_number", "month").collect()
     )
     sharing_months = registrations.filter(pl.col("type1_opt_out") == "N")
     figures.append(
@@ -205,7 +258,11 @@ def measure(landing: Path) -> list[Figure]:
     )
     by_person_month = consultations.group_by("nhs_number", "month").len()
     with_age = sharing_months.join(by_person_month, on=["nhs_number", "month"], how="left")
-    for label, condition in (("0-15", pl.col("age") <= 15), ("16-64", pl.col("age").is_between(16, 64)), ("65+", pl.col("age") >= 65)):
+    for label, condition in (
+        ("0-15", pl.col("age") <= 15),
+        ("16-64", pl.col("age").is_between(16, 64)),
+        ("65+", pl.col("age") >= 65),
+    ):
         band = with_age.filter(condition)
         figures.append(
             Figure(
@@ -235,7 +292,10 @@ def truth_calibration(landing: Path, truth: Path) -> tuple[float, float, int]:
     frame = frame.filter(window_end <= last_day)
     admitted = (
         frame.join(admissions, on="nhs_number")
-        .filter((pl.col("admission_date") > pl.col("index_date")) & (pl.col("admission_date") <= window_end))
+        .filter(
+            (pl.col("admission_date") > pl.col("index_date"))
+            & (pl.col("admission_date") <= window_end)
+        )
         .select("nhs_number", "index_date")
         .unique()
     )
@@ -275,7 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="riskstrat-realism-") as folder:
         summary = generate(
-            Path(folder), people=arguments.people, months=arguments.months, seed=arguments.seed, start=arguments.start
+            Path(folder),
+            people=arguments.people,
+            months=arguments.months,
+            seed=arguments.seed,
+            start=arguments.start,
         )
         print(
             f"Generated {summary.people:,} people x {summary.months} months "

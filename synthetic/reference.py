@@ -16,12 +16,52 @@ import polars as pl
 from synthetic import codes
 
 _PLACES = (
-    "Abbey", "Ashford", "Beech", "Bridge", "Brook", "Castle", "Church", "Cliff", "Elm",
-    "Field", "Forest", "Garden", "Green", "Grove", "Hall", "Heath", "High", "Hill", "Kings",
-    "Lake", "Lime", "Manor", "Market", "Meadow", "Mill", "Oak", "Orchard", "Park", "Priory",
-    "Queens", "River", "Rose", "Station", "Valley", "Vale", "Victoria", "Well", "West",
+    "Abbey",
+    "Ashford",
+    "Beech",
+    "Bridge",
+    "Brook",
+    "Castle",
+    "Church",
+    "Cliff",
+    "Elm",
+    "Field",
+    "Forest",
+    "Garden",
+    "Green",
+    "Grove",
+    "Hall",
+    "Heath",
+    "High",
+    "Hill",
+    "Kings",
+    "Lake",
+    "Lime",
+    "Manor",
+    "Market",
+    "Meadow",
+    "Mill",
+    "Oak",
+    "Orchard",
+    "Park",
+    "Priory",
+    "Queens",
+    "River",
+    "Rose",
+    "Station",
+    "Valley",
+    "Vale",
+    "Victoria",
+    "Well",
+    "West",
 )
-_PRACTICE_KINDS = ("Surgery", "Medical Centre", "Health Centre", "Medical Practice", "Family Practice")
+_PRACTICE_KINDS = (
+    "Surgery",
+    "Medical Centre",
+    "Health Centre",
+    "Medical Practice",
+    "Family Practice",
+)
 _FEDERATION_LETTERS = "ABCDFGHJKLMNPRSTVW"
 RESIDENTS_PER_LSOA = 1600
 
@@ -61,7 +101,8 @@ def build_area(people: int, rng: np.random.Generator) -> Area:
         kind = _PRACTICE_KINDS[int(rng.integers(len(_PRACTICE_KINDS)))]
         names.append(f"{place} {kind}")
     federation_names = [
-        f"{_PLACES[(7 * federation + 3) % len(_PLACES)]} Locality" for federation in range(federation_count)
+        f"{_PLACES[(7 * federation + 3) % len(_PLACES)]} Locality"
+        for federation in range(federation_count)
     ]
     vanguard = rng.random(practice_count) < 0.3
     vanguard[int(rng.integers(practice_count))] = True
@@ -69,14 +110,20 @@ def build_area(people: int, rng: np.random.Generator) -> Area:
         {
             "practice_code": codes_out,
             "practice_name": names,
-            "federation_code": [f"FED{federation + 1:02d}" for federation in federation_of_practice],
-            "federation_name": [federation_names[federation] for federation in federation_of_practice],
+            "federation_code": [
+                f"FED{federation + 1:02d}" for federation in federation_of_practice
+            ],
+            "federation_name": [
+                federation_names[federation] for federation in federation_of_practice
+            ],
             "vanguard": np.where(vanguard, "Y", "N").tolist(),
         }
     )
 
     # Catchments: contiguous blocks of LSOAs, sized with the practice's list.
-    lsoa_per_practice = np.maximum(2, np.round(weights * people / RESIDENTS_PER_LSOA)).astype(np.int64)
+    lsoa_per_practice = np.maximum(2, np.round(weights * people / RESIDENTS_PER_LSOA)).astype(
+        np.int64
+    )
     catchment_start = np.concatenate([[0], np.cumsum(lsoa_per_practice)[:-1]])
     lsoa_count = int(lsoa_per_practice.sum())
     practice_centre = rng.uniform(0.5, 10.5, size=practice_count)

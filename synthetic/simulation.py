@@ -35,7 +35,9 @@ def create_initial_list(
     ages = rng.choice(age_structure().size, size=people, p=age_structure())
     date_of_birth = as_of - (ages * 365.25 + rng.random(people) * 365.0).astype(np.int64)
     years_registered = rng.exponential(9.0, size=people)
-    registration_date = np.maximum(date_of_birth, as_of - (years_registered * 365.25).astype(np.int64))
+    registration_date = np.maximum(
+        date_of_birth, as_of - (years_registered * 365.25).astype(np.int64)
+    )
     created = population.add_people(model, area, rng, date_of_birth, registration_date, as_of, -1)
     # Care-home residents: the frailest older people, at the published share per age band.
     frailty_score = population.frailty[created] + rng.standard_normal(created.size)
@@ -71,10 +73,14 @@ def simulate_month(
 
     # Joiners: babies born this month and people moving into the area.
     birth_dates = first_day + (people_rng.random(births) * days).astype(np.int64)
-    birth_registration = birth_dates + (people_rng.random(births) * (last_day - birth_dates + 1)).astype(np.int64)
+    birth_registration = birth_dates + (
+        people_rng.random(births) * (last_day - birth_dates + 1)
+    ).astype(np.int64)
     mover_shares = mover_age_shares()
     mover_ages = people_rng.choice(mover_shares.size, size=movers, p=mover_shares)
-    mover_birth = first_day - (mover_ages * 365.25 + people_rng.random(movers) * 365.0).astype(np.int64)
+    mover_birth = first_day - (mover_ages * 365.25 + people_rng.random(movers) * 365.0).astype(
+        np.int64
+    )
     mover_registration = first_day + (people_rng.random(movers) * days).astype(np.int64)
     new_births = population.add_people(
         model, area, people_rng, birth_dates, birth_registration, last_day, month
@@ -105,18 +111,24 @@ def simulate_month(
     if candidates.size:
         cumulative = np.cumsum(onset_probability[candidates], axis=1)
         pick = rng.random(candidates.size) * cumulative[:, -1]
-        onset_conditions = np.minimum((cumulative <= pick[:, None]).sum(axis=1), cumulative.shape[1] - 1)
+        onset_conditions = np.minimum(
+            (cumulative <= pick[:, None]).sum(axis=1), cumulative.shape[1] - 1
+        )
         onset_people = stayers[candidates]
         onset_day = first_day + (rng.random(candidates.size) * days).astype(np.int64)
         population.has_condition[onset_people, onset_conditions] = True
         population.diagnosis_date[onset_people, onset_conditions] = population.recorded_date(
             rng, onset_people, onset_day
         )
-        np.add.at(population.condition_weight, onset_people, model.admission_weights[onset_conditions])
+        np.add.at(
+            population.condition_weight, onset_people, model.admission_weights[onset_conditions]
+        )
         np.add.at(population.condition_count, onset_people, 1)
 
     # 3. Care-home entry.
-    entering = (rng.random(stayers.size) < model.care_home_entry_probability(ages, frailty)) & ~population.care_home[stayers]
+    entering = (
+        rng.random(stayers.size) < model.care_home_entry_probability(ages, frailty)
+    ) & ~population.care_home[stayers]
     care_home_entrants = stayers[entering]
     population.care_home[care_home_entrants] = True
     care_home_entry_day = first_day + (rng.random(care_home_entrants.size) * days).astype(np.int64)
@@ -151,9 +163,12 @@ def simulate_month(
     window_end[: stayers.size][exiting] = exit_day[exiting]
 
     # 6. Recent-admission history, and Type 1 opt-outs part-way through.
-    population.prior_admissions[present] = population.prior_admissions[present] * PRIOR_ADMISSION_DECAY + admissions
+    population.prior_admissions[present] = (
+        population.prior_admissions[present] * PRIOR_ADMISSION_DECAY + admissions
+    )
     opting_out = stayers[
-        (rng.random(stayers.size) < OPT_OUT_PER_MONTH) & (population.opt_out_month[stayers] == NEVER_MONTH)
+        (rng.random(stayers.size) < OPT_OUT_PER_MONTH)
+        & (population.opt_out_month[stayers] == NEVER_MONTH)
     ]
     population.opt_out_month[opting_out] = month
 
@@ -177,6 +192,8 @@ def simulate_month(
 def mover_age_shares() -> np.ndarray:
     """The share of each age among people moving into the area: mostly young adults and
     their children."""
-    weights = age_structure() * (1.0 + 2.5 * np.exp(-(((np.arange(age_structure().size) - 28) / 9.0) ** 2)))
+    weights = age_structure() * (
+        1.0 + 2.5 * np.exp(-(((np.arange(age_structure().size) - 28) / 9.0) ** 2))
+    )
     weights[91:] = 0.0
     return weights / weights.sum()

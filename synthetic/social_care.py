@@ -36,7 +36,10 @@ def write_month(
     counters: IdCounters,
 ) -> None:
     """Write the month's services.csv; `emergency` are the month's emergency spells."""
-    writer.write("social_care/services.csv", _services(state, population, model, rng, ages, exposure, emergency, counters))
+    writer.write(
+        "social_care/services.csv",
+        _services(state, population, model, rng, ages, exposure, emergency, counters),
+    )
 
 
 def _services(
@@ -59,24 +62,43 @@ def _services(
 
     # Reablement after an emergency stay of someone aged 65+ discharged this month.
     age = ages_at(population.date_of_birth[emergency.person], state.first_day)
-    reabled = (age >= 65) & (emergency.discharge <= state.last_day) & (rng.random(age.size) < 0.12) & ~population.died[emergency.person]
+    reabled = (
+        (age >= 65)
+        & (emergency.discharge <= state.last_day)
+        & (rng.random(age.size) < 0.12)
+        & ~population.died[emergency.person]
+    )
     reablement_person = emergency.person[reabled]
     reablement_start = emergency.discharge[reabled]
 
     # Home care and day care starting for frail older people and adults with learning disability.
     people = state.present
     home = ~population.care_home[people] & (ages >= 65)
-    home_care = home & (rng.random(people.size) < 0.0012 * np.exp(population.frailty[people] - model.frailty_reference) * exposure)
-    needs_day_care = (population.has_condition[people, codes.CONDITION_INDEX["learning disability"]] & (ages >= 18)) | (
-        population.has_condition[people, codes.CONDITION_INDEX["dementia"]] & home
+    home_care = home & (
+        rng.random(people.size)
+        < 0.0012 * np.exp(population.frailty[people] - model.frailty_reference) * exposure
     )
+    needs_day_care = (
+        population.has_condition[people, codes.CONDITION_INDEX["learning disability"]]
+        & (ages >= 18)
+    ) | (population.has_condition[people, codes.CONDITION_INDEX["dementia"]] & home)
     day_care = needs_day_care & (rng.random(people.size) < 0.003 * exposure)
     community = np.concatenate([np.nonzero(home_care)[0], np.nonzero(day_care)[0]])
-    community_type = np.concatenate([np.zeros(int(home_care.sum()), dtype=np.int64), np.full(int(day_care.sum()), 2)])
+    community_type = np.concatenate(
+        [np.zeros(int(home_care.sum()), dtype=np.int64), np.full(int(day_care.sum()), 2)]
+    )
 
     person = np.concatenate([entrants, reablement_person, people[community]])
-    service = np.concatenate([placement, np.ones(reablement_person.size, dtype=np.int64), community_type])
-    start = np.concatenate([entry, reablement_start, uniform_day(rng, state.window_start[community], state.window_end[community])])
+    service = np.concatenate(
+        [placement, np.ones(reablement_person.size, dtype=np.int64), community_type]
+    )
+    start = np.concatenate(
+        [
+            entry,
+            reablement_start,
+            uniform_day(rng, state.window_start[community], state.window_end[community]),
+        ]
+    )
     planned_end = np.where(service == 1, start + rng.integers(14, 43, person.size), NEVER)
     death = np.where(population.died[person], population.exit_date[person], NEVER)
     end = np.minimum(planned_end, death)

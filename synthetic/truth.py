@@ -97,7 +97,9 @@ def true_risk(
     )
     frailty_mean = model.frailty_mean(state.deprivation)
     shock_mean = process.SHOCK_PROBABILITY * process.SHOCK_SIZE / (1.0 - process.PERSISTENCE)
-    pull = ((1.0 - process.PERSISTENCE) * (frailty_mean - shock_mean - model.frailty_reference)).astype(f32)
+    pull = (
+        (1.0 - process.PERSISTENCE) * (frailty_mean - shock_mean - model.frailty_reference)
+    ).astype(f32)
     # Paths carry frailty relative to the reference, x = h - reference.
     x0 = (state.frailty - model.frailty_reference).astype(f32)
     x = np.stack([x0, x0.copy()])
@@ -133,8 +135,12 @@ def true_risk(
             frailty_factor = np.exp(path_x)
             half = np.sqrt(frailty_factor)
             new_condition = draws[1] < onset_scale * half
-            multiplier[path] = np.where(new_condition, multiplier[path] * new_condition_factor, multiplier[path])
-            entering = (draws[2] < np.minimum(entry_base * frailty_factor, f32(0.2))) & ~care_home[path]
+            multiplier[path] = np.where(
+                new_condition, multiplier[path] * new_condition_factor, multiplier[path]
+            )
+            entering = (draws[2] < np.minimum(entry_base * frailty_factor, f32(0.2))) & ~care_home[
+                path
+            ]
             care_home[path] |= entering
             multiplier[path] = np.where(entering, multiplier[path] * care_factor, multiplier[path])
             hazard = np.minimum(base * multiplier[path] * frailty_factor, cap)

@@ -57,8 +57,12 @@ def test_every_file_in_the_layout_has_its_own_section() -> None:
         depth = (len(line) - len(line.lstrip())) // 2
         folders[depth:] = [line.strip()]
         if line.endswith(".csv"):
-            files.append("".join(folders).removeprefix("<landing>/").removeprefix("extracts/<YYYY-MM>/"))
-    assert sorted(files) == sorted([heading for heading, _ in spec_feeds().values()] + ["manifest.csv"])
+            files.append(
+                "".join(folders).removeprefix("<landing>/").removeprefix("extracts/<YYYY-MM>/")
+            )
+    assert sorted(files) == sorted(
+        [heading for heading, _ in spec_feeds().values()] + ["manifest.csv"]
+    )
 
 
 def test_the_generator_tests_constants_are_the_docs() -> None:
@@ -68,7 +72,9 @@ def test_the_generator_tests_constants_are_the_docs() -> None:
         for feed, (heading, columns) in feeds.items()
     }
     assert headers == spec.HEADERS
-    assert {c.name for _, columns in feeds.values() for c in columns if not c.required} == spec.NULLABLE
+    assert {
+        c.name for _, columns in feeds.values() for c in columns if not c.required
+    } == spec.NULLABLE
 
     def codes(feed: str, column: str) -> frozenset[str]:
         return next(c for c in feeds[feed][1] if c.name == column).code_set

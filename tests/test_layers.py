@@ -125,7 +125,9 @@ def module_name(path: Path) -> str:
 def imported_modules(path: Path) -> list[tuple[str, int]]:
     """Every module the file imports, at the top or inside functions, relative ones resolved."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    package = (
+        module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    )
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -135,11 +137,15 @@ def imported_modules(path: Path) -> list[tuple[str, int]]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join([*anchor, base] if base else anchor)
-            found += [(f"{base}.{alias.name}" if base else alias.name, node.lineno) for alias in node.names]
+            found += [
+                (f"{base}.{alias.name}" if base else alias.name, node.lineno)
+                for alias in node.names
+            ]
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute | ast.Name)
-            and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id) == "import_module"
+            and (node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id)
+            == "import_module"
             and node.args
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
@@ -150,7 +156,12 @@ def imported_modules(path: Path) -> list[tuple[str, int]]:
 
 def layer_violations() -> list[Violation]:
     violations = []
-    files = [path for top in LAYER_OF_PREFIX if "." not in top for path in sorted((REPOSITORY / top).rglob("*.py"))]
+    files = [
+        path
+        for top in LAYER_OF_PREFIX
+        if "." not in top
+        for path in sorted((REPOSITORY / top).rglob("*.py"))
+    ]
     assert files, "found no source files"
     for path in files:
         importer = module_name(path)

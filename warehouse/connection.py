@@ -21,7 +21,9 @@ class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse file open for writing."""
 
 
-def connect(path: Path, *, read_only: bool = False, wait_seconds: float = 0.0) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path, *, read_only: bool = False, wait_seconds: float = 0.0
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse at `path`, creating it and its schemas if needed.
 
     A lock held by another process is retried for up to `wait_seconds`, then reported as

@@ -164,7 +164,11 @@ def parse_rows(
 
     Raises ValueError naming the data row when the CSV is malformed or not UTF-8.
     """
-    columns = "{" + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in header) + "}"
+    columns = (
+        "{"
+        + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in header)
+        + "}"
+    )
     # Empty fields, quoted or not, are nulls (docs/landing-zone.md, Rules for every file).
     selected = ", ".join(f"NULLIF({quote(name)}, '')" for name in contract.column_names)
     query = (
@@ -207,9 +211,12 @@ def load_month(
     manifest_path = month_dir / MANIFEST
     if not manifest_path.is_file():
         waiting = MonthOutcome(
-            month, "incomplete",
+            month,
+            "incomplete",
             "manifest.csv has not arrived: the month is still being delivered and is not loaded",
-            None, [], [],
+            None,
+            [],
+            [],
         )
         record_incomplete(connection, waiting)
         return waiting
@@ -254,7 +261,9 @@ def verify_and_parse(
 ) -> pa.Table | None:
     """Check one listed file against the manifest and its contract; its rows, or None if rejected."""
     if sha256_of_file(path) != outcome.manifest_sha256:
-        outcome.reject("sha256 differs from manifest.csv: the file changed after the manifest was written")
+        outcome.reject(
+            "sha256 differs from manifest.csv: the file changed after the manifest was written"
+        )
         return None
     try:
         header = read_header(path)
@@ -269,7 +278,9 @@ def verify_and_parse(
         outcome.reject(str(error))
         return None
     if table.num_rows != outcome.manifest_rows:
-        outcome.reject(f"{table.num_rows} data rows where manifest.csv says {outcome.manifest_rows}")
+        outcome.reject(
+            f"{table.num_rows} data rows where manifest.csv says {outcome.manifest_rows}"
+        )
         return None
     outcome.loaded_rows = table.num_rows
     return table
@@ -290,7 +301,9 @@ def add_provenance(table: pa.Table, month: str | None, relative: str) -> pa.Tabl
     return provenance
 
 
-def missing_practices(known_practices: list[str], manifest: dict[str, tuple[int, str]]) -> list[str]:
+def missing_practices(
+    known_practices: list[str], manifest: dict[str, tuple[int, str]]
+) -> list[str]:
     """Known practices with no GP file in this month's manifest: late or failed extracts."""
     delivered = {practice_code_from_path(path) for path in manifest}
     return sorted(code for code in known_practices if code not in delivered)
@@ -303,22 +316,42 @@ def replace_month(
     with transaction(connection):
         for contract in load_contracts().values():
             if contract.scope != "reference":
-                connection.execute(f"DELETE FROM raw.{contract.feed} WHERE delivery_month = ?", [outcome.month])
-        connection.execute("DELETE FROM raw.delivery_files WHERE delivery_month = ?", [outcome.month])
-        connection.execute("DELETE FROM raw.delivery_months WHERE delivery_month = ?", [outcome.month])
+                connection.execute(
+                    f"DELETE FROM raw.{contract.feed} WHERE delivery_month = ?", [outcome.month]
+                )
+        connection.execute(
+            "DELETE FROM raw.delivery_files WHERE delivery_month = ?", [outcome.month]
+        )
+        connection.execute(
+            "DELETE FROM raw.delivery_months WHERE delivery_month = ?", [outcome.month]
+        )
         for feed, parts in sorted(tables.items()):
             batch = pa.concat_tables(parts)  # noqa: F841  (read by DuckDB's replacement scan)
             connection.execute(f"INSERT INTO raw.{feed} SELECT * FROM batch")
         for file in outcome.files:
             connection.execute(
                 "INSERT INTO raw.delivery_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [outcome.month, file.path, file.feed, file.manifest_rows, file.manifest_sha256,
-                 file.loaded_rows, file.status, file.reason, file.extra_columns],
+                [
+                    outcome.month,
+                    file.path,
+                    file.feed,
+                    file.manifest_rows,
+                    file.manifest_sha256,
+                    file.loaded_rows,
+                    file.status,
+                    file.reason,
+                    file.extra_columns,
+                ],
             )
         connection.execute(
             "INSERT INTO raw.delivery_months VALUES (?, ?, ?, ?, ?)",
-            [outcome.month, outcome.status, outcome.reason, outcome.manifest_sha256,
-             outcome.missing_practices],
+            [
+                outcome.month,
+                outcome.status,
+                outcome.reason,
+                outcome.manifest_sha256,
+                outcome.missing_practices,
+            ],
         )
 
 
@@ -398,9 +431,12 @@ def rejected_files(connection: duckdb.DuckDBPyConnection, month: str) -> list[tu
     return [(str(path), str(reason)) for path, reason in rows]
 
 
-def missing_practices_of(connection: duckdb.DuckDBPyConnection, month: str) -> tuple[str, list[str]]:
+def missing_practices_of(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> tuple[str, list[str]]:
     """The month's delivery status and the known practices that sent no GP extract."""
     row = connection.execute(
-        "SELECT status, missing_practices FROM raw.delivery_months WHERE delivery_month = ?", [month]
+        "SELECT status, missing_practices FROM raw.delivery_months WHERE delivery_month = ?",
+        [month],
     ).fetchone()
     return (str(row[0]), list(row[1])) if row else ("unknown", [])

@@ -50,7 +50,20 @@ LONG_TERM_CONDITIONS: dict[str, str] = {
     "learning_disability": "110359009",
 }
 # NHS admission method: 21-28 and 2A-2D emergency, 11-13 elective (maternity 31-32 neither).
-EMERGENCY_ADMISSION_METHODS = ("21", "22", "23", "24", "25", "26", "27", "28", "2A", "2B", "2C", "2D")
+EMERGENCY_ADMISSION_METHODS = (
+    "21",
+    "22",
+    "23",
+    "24",
+    "25",
+    "26",
+    "27",
+    "28",
+    "2A",
+    "2B",
+    "2C",
+    "2D",
+)
 ELECTIVE_ADMISSION_METHODS = ("11", "12", "13")
 # NHS attended-or-did-not-attend: 5, 6 seen; 3 did not attend, 7 arrived late and not seen.
 ATTENDED_STATUSES = ("5", "6")
@@ -159,11 +172,15 @@ def _replace_index_date(connection: duckdb.DuckDBPyConnection, index_date: datet
     return rows
 
 
-def _replace_from_batch(connection: duckdb.DuckDBPyConnection, index_date: datetime.date, fingerprint: str) -> int:
+def _replace_from_batch(
+    connection: duckdb.DuckDBPyConnection, index_date: datetime.date, fingerprint: str
+) -> int:
     """Inside the date's transaction: swap in the batch and its labels, check, record."""
     [(rows,)] = run(connection, "SELECT count(*) FROM person_features_batch")
     run(connection, f"DELETE FROM {PERSON_FEATURES} WHERE index_date = $d", {"d": index_date})
-    [(featured,)] = run(connection, f"INSERT INTO {PERSON_FEATURES} SELECT * FROM person_features_batch")
+    [(featured,)] = run(
+        connection, f"INSERT INTO {PERSON_FEATURES} SELECT * FROM person_features_batch"
+    )
     run(connection, f"DELETE FROM {LABELS} WHERE index_date = $d", {"d": index_date})
     [(labelled,)] = run(
         connection,
@@ -184,7 +201,11 @@ def _replace_from_batch(connection: duckdb.DuckDBPyConnection, index_date: datet
             f"({joined:,} feature rows with a label); it was rolled back and not recorded "
             f"in {BUILDS}"
         )
-    run(connection, f"INSERT OR REPLACE INTO {BUILDS} VALUES ($d, $f)", {"d": index_date, "f": fingerprint})
+    run(
+        connection,
+        f"INSERT OR REPLACE INTO {BUILDS} VALUES ($d, $f)",
+        {"d": index_date, "f": fingerprint},
+    )
     return int(rows)
 
 
@@ -215,7 +236,9 @@ def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> None:
                 )
 
 
-def _ensure_tables_match(connection: duckdb.DuckDBPyConnection, index_date: datetime.date) -> list[datetime.date]:
+def _ensure_tables_match(
+    connection: duckdb.DuckDBPyConnection, index_date: datetime.date
+) -> list[datetime.date]:
     """Create the tables in the feature set's shape, or recreate them when it changed.
 
     Returns the index dates whose rows a recreation dropped (their build records go with
@@ -234,7 +257,10 @@ def _ensure_tables_match(connection: duckdb.DuckDBPyConnection, index_date: date
     )
     wanted = _columns(connection, "person_features_shape")
     run(connection, "DROP TABLE person_features_shape")
-    if _table_exists(connection, PERSON_FEATURES) and _columns(connection, PERSON_FEATURES) == wanted:
+    if (
+        _table_exists(connection, PERSON_FEATURES)
+        and _columns(connection, PERSON_FEATURES) == wanted
+    ):
         return []
     with transaction(connection):
         dropped = [d for (d,) in run(connection, f"SELECT index_date FROM {BUILDS} ORDER BY 1")]
@@ -252,7 +278,10 @@ def _ensure_tables_match(connection: duckdb.DuckDBPyConnection, index_date: date
 
 def _check_batch_shape(connection: duckdb.DuckDBPyConnection) -> None:
     """A batch must have the table's columns: never recreate the tables between two dates."""
-    batch, table = _columns(connection, "person_features_batch"), _columns(connection, PERSON_FEATURES)
+    batch, table = (
+        _columns(connection, "person_features_batch"),
+        _columns(connection, PERSON_FEATURES),
+    )
     if batch != table:
         differing = sorted({name for name, _ in set(batch) ^ set(table)})
         raise FeatureBuildError(
@@ -279,7 +308,9 @@ def _table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool
     return bool(count)
 
 
-def _month_ends(index_dates: Iterable[datetime.date] | Sequence[datetime.date]) -> list[datetime.date]:
+def _month_ends(
+    index_dates: Iterable[datetime.date] | Sequence[datetime.date],
+) -> list[datetime.date]:
     dates = sorted(set(index_dates))
     wrong = [d for d in dates if not is_month_end(d)]
     if wrong:

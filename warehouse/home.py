@@ -95,7 +95,9 @@ class Home:
         """The Dagster instance's folder (DAGSTER_HOME)."""
         return self.root / "dagster"
 
-    def connect(self, *, read_only: bool = False, wait_seconds: float = 0.0) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, *, read_only: bool = False, wait_seconds: float = 0.0
+    ) -> duckdb.DuckDBPyConnection:
         return connect(self.database, read_only=read_only, wait_seconds=wait_seconds)
 
     def has_warehouse(self) -> bool:

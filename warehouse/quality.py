@@ -65,10 +65,15 @@ def volume_anomalies(
             "history_months": VOLUME_HISTORY_MONTHS,
         },
     ).fetchall()
-    return [VolumeAnomaly(code, feed, path, int(n), float(avg), int(k)) for code, feed, path, n, avg, k in rows]
+    return [
+        VolumeAnomaly(code, feed, path, int(n), float(avg), int(k))
+        for code, feed, path, n, avg, k in rows
+    ]
 
 
-def month_status(connection: duckdb.DuckDBPyConnection, month: str) -> tuple[str, str | None, list[str]]:
+def month_status(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> tuple[str, str | None, list[str]]:
     row = connection.execute(
         "SELECT status, reason, missing_practices FROM raw.delivery_months WHERE delivery_month = ?",
         [month],
@@ -95,7 +100,9 @@ def month_report(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str,
                 "staged_rows": file.staged_rows,
                 "quarantined_rows": file.quarantined_rows,
                 "ignored_rows": file.ignored_rows,
-                "quarantined_lines": [{"line": line, "rule": rule} for line, rule in lines.get(file.source_file, [])],
+                "quarantined_lines": [
+                    {"line": line, "rule": rule} for line, rule in lines.get(file.source_file, [])
+                ],
             }
         )
     return {
@@ -157,7 +164,9 @@ def _file_verdict(file: FileReconciliation, lines: list[tuple[int, str]]) -> tup
     return "loaded", file.reason
 
 
-def _quarantined_lines(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str, list[tuple[int, str]]]:
+def _quarantined_lines(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> dict[str, list[tuple[int, str]]]:
     rows = connection.execute(
         "SELECT DISTINCT source_file, line_number, rule FROM quarantine.rows "
         "WHERE delivery_month = ? ORDER BY source_file, line_number, rule",
@@ -175,62 +184,117 @@ def _warnings(
     """Everything an auditor should see that set no row aside, in a fixed order and shape."""
     warnings: list[dict[str, Any]] = []
 
-    def add(kind: str, message: str, path: str | None = None, rule: str | None = None,
-            rows: int | None = None, lines: list[int] | None = None) -> None:
+    def add(
+        kind: str,
+        message: str,
+        path: str | None = None,
+        rule: str | None = None,
+        rows: int | None = None,
+        lines: list[int] | None = None,
+    ) -> None:
         practice = practice_code_from_path(path) if path else None
-        warnings.append({"kind": kind, "practice": practice, "path": path, "rule": rule,
-                         "rows": rows, "lines": lines or [], "message": message})
+        warnings.append(
+            {
+                "kind": kind,
+                "practice": practice,
+                "path": path,
+                "rule": rule,
+                "rows": rows,
+                "lines": lines or [],
+                "message": message,
+            }
+        )
 
     if status != "loaded":
         add("month_" + status.replace(" ", "_"), f"{month} is {status}: {reason}")
     for path, columns in connection.execute(
         "SELECT path, extra_columns FROM raw.delivery_files WHERE delivery_month = ? "
-        "AND len(extra_columns) > 0 ORDER BY path", [month]
+        "AND len(extra_columns) > 0 ORDER BY path",
+        [month],
     ).fetchall():
-        add("unexpected_columns", f"{path}: column(s) not in the contract ignored: {', '.join(columns)}",
-            path, "unexpected_columns")
+        add(
+            "unexpected_columns",
+            f"{path}: column(s) not in the contract ignored: {', '.join(columns)}",
+            path,
+            "unexpected_columns",
+        )
     for path, rule, lines in connection.execute(
         "SELECT source_file, rule, list(DISTINCT line_number ORDER BY line_number) FROM quarantine.row_warnings "
-        "WHERE delivery_month = ? GROUP BY source_file, rule ORDER BY source_file, rule", [month]
+        "WHERE delivery_month = ? GROUP BY source_file, rule ORDER BY source_file, rule",
+        [month],
     ).fetchall():
-        add("row_rule", f"{path}: {len(lines)} row(s) break warning rule {rule}; they are staged",
-            path, rule, len(lines), [int(line) for line in lines])
+        add(
+            "row_rule",
+            f"{path}: {len(lines)} row(s) break warning rule {rule}; they are staged",
+            path,
+            rule,
+            len(lines),
+            [int(line) for line in lines],
+        )
     for anomaly in volume_anomalies(connection, month):
         add("volume_anomaly", anomaly.message(), anomaly.path, "volume_not_halved", anomaly.rows)
         warnings[-1]["previous_average"] = anomaly.previous_average
     return warnings
 
 
-def _practice_rows(connection: duckdb.DuckDBPyConnection, report: dict[str, Any]) -> list[dict[str, Any]]:
+def _practice_rows(
+    connection: duckdb.DuckDBPyConnection, report: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Completeness and timeliness by practice: files and rows delivered, out-of-month rows."""
-    known = [code for (code,) in connection.execute(
-        "SELECT practice_code FROM staged.practices ORDER BY practice_code").fetchall()]
-    timeliness_rules = sorted({
-        rule.name for contract in load_contracts().values() for rule in contract.rules
-        if rule.check in ("within_delivery_month", "not_after_delivery_month_end")
-    })
-    dated_outside = dict(connection.execute(
-        "SELECT split_part(source_file, '/', 2), count(DISTINCT (source_file, line_number)) "
-        "FROM quarantine.rows WHERE delivery_month = ? AND source_file LIKE 'gp/%' "
-        "AND list_contains(?, rule) GROUP BY 1", [report["month"], timeliness_rules]
-    ).fetchall())
+    known = [
+        code
+        for (code,) in connection.execute(
+            "SELECT practice_code FROM staged.practices ORDER BY practice_code"
+        ).fetchall()
+    ]
+    timeliness_rules = sorted(
+        {
+            rule.name
+            for contract in load_contracts().values()
+            for rule in contract.rules
+            if rule.check in ("within_delivery_month", "not_after_delivery_month_end")
+        }
+    )
+    dated_outside = dict(
+        connection.execute(
+            "SELECT split_part(source_file, '/', 2), count(DISTINCT (source_file, line_number)) "
+            "FROM quarantine.rows WHERE delivery_month = ? AND source_file LIKE 'gp/%' "
+            "AND list_contains(?, rule) GROUP BY 1",
+            [report["month"], timeliness_rules],
+        ).fetchall()
+    )
     by_practice: dict[str, dict[str, Any]] = {}
     for file in report["files"]:
         code = practice_code_from_path(file["path"])
         if code is None:
             continue
-        entry = by_practice.setdefault(code, {
-            "practice": code, "known": code in known, "files_loaded": 0, "files_rejected": 0,
-            "delivered_rows": 0, "staged_rows": 0, "quarantined_rows": 0, "ignored_rows": 0,
-        })
+        entry = by_practice.setdefault(
+            code,
+            {
+                "practice": code,
+                "known": code in known,
+                "files_loaded": 0,
+                "files_rejected": 0,
+                "delivered_rows": 0,
+                "staged_rows": 0,
+                "quarantined_rows": 0,
+                "ignored_rows": 0,
+            },
+        )
         entry["files_loaded" if file["status"] == "loaded" else "files_rejected"] += 1
         for key in ("delivered_rows", "staged_rows", "quarantined_rows", "ignored_rows"):
             entry[key] += file[key]
     rows = []
     for code in sorted(set(known) | set(by_practice)):
         entry = by_practice.get(code) or {
-            "practice": code, "known": True, "files_loaded": 0, "files_rejected": 0,
-            "delivered_rows": 0, "staged_rows": 0, "quarantined_rows": 0, "ignored_rows": 0,
+            "practice": code,
+            "known": True,
+            "files_loaded": 0,
+            "files_rejected": 0,
+            "delivered_rows": 0,
+            "staged_rows": 0,
+            "quarantined_rows": 0,
+            "ignored_rows": 0,
         }
         entry["files_expected"] = GP_FILES_PER_PRACTICE
         entry["dated_outside_month"] = int(dated_outside.get(code, 0))
@@ -264,42 +328,89 @@ def _validity_rows(connection: duckdb.DuckDBPyConnection, month: str) -> list[di
         description = ""
         with contextlib.suppress(KeyError):
             description = contracts[feed].rule(rule).description
-        result.append({"feed": feed, "rule": rule, "outcome": outcome, "rows": int(count),
-                       "description": description})
+        result.append(
+            {
+                "feed": feed,
+                "rule": rule,
+                "outcome": outcome,
+                "rows": int(count),
+                "description": description,
+            }
+        )
     return result
 
 
-def _problems(connection: duckdb.DuckDBPyConnection, report: dict[str, Any]) -> list[dict[str, Any]]:
+def _problems(
+    connection: duckdb.DuckDBPyConnection, report: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Every problem with practice, file, line and rule: rejected files, missing practices,
     quarantined rows (with the masked offending value) and warning rows."""
     month = report["month"]
     problems: list[dict[str, Any]] = []
     for code in report["missing_practices"]:
-        problems.append({"practice": code, "path": f"gp/{code}/", "line": None,
-                         "rule": "practice delivered this month", "column": None,
-                         "value": None, "outcome": "missing"})
+        problems.append(
+            {
+                "practice": code,
+                "path": f"gp/{code}/",
+                "line": None,
+                "rule": "practice delivered this month",
+                "column": None,
+                "value": None,
+                "outcome": "missing",
+            }
+        )
     for file in report["files"]:
         if file["status"] == "rejected" and not file["quarantined_lines"]:
-            problems.append({"practice": practice_code_from_path(file["path"]), "path": file["path"],
-                             "line": None, "rule": file["reason"], "column": None, "value": None,
-                             "outcome": "file rejected"})
+            problems.append(
+                {
+                    "practice": practice_code_from_path(file["path"]),
+                    "path": file["path"],
+                    "line": None,
+                    "rule": file["reason"],
+                    "column": None,
+                    "value": None,
+                    "outcome": "file rejected",
+                }
+            )
     recorded = _recorded_practices(connection, month)
     for table, outcome in (("rows", "quarantined"), ("row_warnings", "warned (staged)")):
         for path, line, rule, column, value in connection.execute(
             f"SELECT source_file, line_number, rule, column_name, offending_value FROM quarantine.{table} "
-            "WHERE delivery_month = ? ORDER BY source_file, line_number, rule", [month]
+            "WHERE delivery_month = ? ORDER BY source_file, line_number, rule",
+            [month],
         ).fetchall():
-            practice = practice_code_from_path(path) or recorded.get((path, int(line)), "not recorded")
-            problems.append({"practice": practice, "path": path, "line": int(line),
-                             "rule": rule, "column": column, "value": value, "outcome": outcome})
+            practice = practice_code_from_path(path) or recorded.get(
+                (path, int(line)), "not recorded"
+            )
+            problems.append(
+                {
+                    "practice": practice,
+                    "path": path,
+                    "line": int(line),
+                    "rule": rule,
+                    "column": column,
+                    "value": value,
+                    "outcome": outcome,
+                }
+            )
     for anomaly in (w for w in report["warnings"] if w["kind"] == "volume_anomaly"):
-        problems.append({"practice": anomaly["practice"], "path": anomaly["path"], "line": None,
-                         "rule": anomaly["rule"], "column": None, "value": anomaly["message"],
-                         "outcome": "volume anomaly"})
+        problems.append(
+            {
+                "practice": anomaly["practice"],
+                "path": anomaly["path"],
+                "line": None,
+                "rule": anomaly["rule"],
+                "column": None,
+                "value": anomaly["message"],
+                "outcome": "volume anomaly",
+            }
+        )
     return problems
 
 
-def _recorded_practices(connection: duckdb.DuckDBPyConnection, month: str) -> dict[tuple[str, int], str]:
+def _recorded_practices(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> dict[tuple[str, int], str]:
     """Hospital-recorded practice of each set-aside SUS row, so area-wide problems name one too."""
     recorded: dict[tuple[str, int], str] = {}
     for contract in load_contracts().values():
@@ -317,7 +428,9 @@ def _recorded_practices(connection: duckdb.DuckDBPyConnection, month: str) -> di
     return recorded
 
 
-def quarantined_by_rule(connection: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str, int]]:
+def quarantined_by_rule(
+    connection: duckdb.DuckDBPyConnection, month: str
+) -> list[tuple[str, str, int]]:
     """(feed, rule, rows) of the month's quarantine, most rows first."""
     rows = connection.execute(
         "SELECT feed, rule, count(DISTINCT (source_file, line_number)) AS rows "

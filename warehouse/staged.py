@@ -141,7 +141,9 @@ def reconcile_month(connection: duckdb.DuckDBPyConnection, month: str) -> list[F
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE staged_file_counts AS {counts}", {"month": month}
     )
-    rows = connection.execute(read_sql("quarantine/file_reconciliation.sql"), {"month": month}).fetchall()
+    rows = connection.execute(
+        read_sql("quarantine/file_reconciliation.sql"), {"month": month}
+    ).fetchall()
     return [FileReconciliation(*row) for row in rows]
 
 
@@ -164,8 +166,15 @@ def reconcile_reference(connection: duckdb.DuckDBPyConnection) -> list[FileRecon
         )
         outcomes.append(
             FileReconciliation(
-                f"reference/{contract.file_name}", feed, "loaded", None, delivered, staged,
-                quarantined, ignored, delivered - staged - quarantined - ignored,
+                f"reference/{contract.file_name}",
+                feed,
+                "loaded",
+                None,
+                delivered,
+                staged,
+                quarantined,
+                ignored,
+                delivered - staged - quarantined - ignored,
             )
         )
     return outcomes
@@ -177,7 +186,12 @@ def _stage_feed(
     feed = contract.feed
     same_month = "delivery_month = $month" if month is not None else "delivery_month IS NULL"
     month_parameter = {"month": month} if month is not None else {}
-    for table in (f"staged.{feed}", "quarantine.rows", "quarantine.ignored_rows", "quarantine.row_warnings"):
+    for table in (
+        f"staged.{feed}",
+        "quarantine.rows",
+        "quarantine.ignored_rows",
+        "quarantine.row_warnings",
+    ):
         feed_filter = "" if table.startswith("staged.") else " AND feed = $feed"
         parameters = {**month_parameter, **({"feed": feed} if feed_filter else {})}
         connection.execute(f"DELETE FROM {table} WHERE {same_month}{feed_filter}", parameters)
@@ -248,12 +262,16 @@ def _stage_feed(
     return _feed_counts(connection, feed, same_month, month_parameter)
 
 
-def _create_scope(connection: duckdb.DuckDBPyConnection, contract: Contract, month: str | None) -> None:
+def _create_scope(
+    connection: duckdb.DuckDBPyConnection, contract: Contract, month: str | None
+) -> None:
     """The raw rows the rules look at: the month's rows, plus earlier rows sharing a key."""
     feed = contract.feed
     if month is None:
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS "
-                           f"SELECT * FROM raw.{feed} WHERE delivery_month IS NULL")
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS "
+            f"SELECT * FROM raw.{feed} WHERE delivery_month IS NULL"
+        )
         return
     if contract.key is None:
         connection.execute(
@@ -288,8 +306,12 @@ def _add_unknown_practice_folders(connection: duckdb.DuckDBPyConnection, month: 
 def _feed_counts(
     connection: duckdb.DuckDBPyConnection, feed: str, same_month: str, parameters: dict[str, str]
 ) -> FeedStaging:
-    delivered = _count(connection, f"SELECT count(*) FROM raw.{feed} WHERE {same_month}", parameters)
-    staged = _count(connection, f"SELECT count(*) FROM staged.{feed} WHERE {same_month}", parameters)
+    delivered = _count(
+        connection, f"SELECT count(*) FROM raw.{feed} WHERE {same_month}", parameters
+    )
+    staged = _count(
+        connection, f"SELECT count(*) FROM staged.{feed} WHERE {same_month}", parameters
+    )
     set_aside = [
         _count(
             connection,

@@ -36,9 +36,12 @@ def warehouse_totals(connection: duckdb.DuckDBPyConnection) -> WarehouseTotals:
     return WarehouseTotals(
         rows_loaded=count("raw.delivery_files", "SELECT sum(loaded_rows) FROM raw.delivery_files"),
         files_rejected=count(
-            "raw.delivery_files", "SELECT count(*) FROM raw.delivery_files WHERE status = 'rejected'"
+            "raw.delivery_files",
+            "SELECT count(*) FROM raw.delivery_files WHERE status = 'rejected'",
         ),
-        people=count("staged.registrations", "SELECT count(DISTINCT nhs_number) FROM staged.registrations"),
+        people=count(
+            "staged.registrations", "SELECT count(DISTINCT nhs_number) FROM staged.registrations"
+        ),
         rows_quarantined=count(
             "quarantine.rows",
             "SELECT count(*) FROM (SELECT DISTINCT delivery_month, source_file, line_number "

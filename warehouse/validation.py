@@ -95,7 +95,10 @@ def data_docs_index(home: Path) -> Path:
 
 
 def validate_staged(
-    connection: duckdb.DuckDBPyConnection, home: Path, feed: str, month: str | None,
+    connection: duckdb.DuckDBPyConnection,
+    home: Path,
+    feed: str,
+    month: str | None,
     parameters: dict[str, Any] | None = None,
 ) -> SuiteOutcome:
     """Run `feed`'s contract suite on its staged rows of `month` (None: a reference feed).
@@ -117,8 +120,10 @@ def validate_staged(
     # check and a result wrapper, and has no actions here (Data Docs are built once per
     # run). The result is stored in the project all the same, so Data Docs show it.
     suite_result = validation.run(
-        batch_parameters={"dataframe": frame}, expectation_parameters=parameters,
-        result_format=RESULT_FORMAT, run_id=run_id,
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=parameters,
+        result_format=RESULT_FORMAT,
+        run_id=run_id,
     )
     failed = [
         FailedExpectation(
@@ -151,7 +156,9 @@ def validate_month(
 
 
 def staged_frame(
-    connection: duckdb.DuckDBPyConnection, contract: Contract, month: str | None,
+    connection: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    month: str | None,
     row_limit: int = SUITE_ROW_LIMIT,
 ) -> tuple[Any, int]:
     """The staged rows of one month as pandas, with exactly the columns the suite expects,
@@ -175,7 +182,11 @@ def staged_frame(
         f"SELECT count(*) FROM staged.{contract.feed} WHERE {where}", parameters
     ).fetchall()
     step = max(1, -(-total // row_limit))
-    sample = "" if step == 1 else "QUALIFY (row_number() OVER (ORDER BY source_file, line_number) - 1) % $step = 0 "
+    sample = (
+        ""
+        if step == 1
+        else "QUALIFY (row_number() OVER (ORDER BY source_file, line_number) - 1) % $step = 0 "
+    )
     table = connection.sql(
         f"SELECT {columns} FROM staged.{contract.feed} WHERE {where} {sample}"
         "ORDER BY source_file, line_number",
@@ -187,17 +198,23 @@ def staged_frame(
     )
     for field_ in table.schema:
         if field_.type in nullable and table.column(field_.name).null_count == 0:
-            frame[field_.name] = frame[field_.name].to_numpy("int64" if field_.type == pa.int32() else "bool")
+            frame[field_.name] = frame[field_.name].to_numpy(
+                "int64" if field_.type == pa.int32() else "bool"
+            )
     return frame, total
 
 
-def expectation_parameters(connection: duckdb.DuckDBPyConnection, month: str | None) -> dict[str, Any]:
+def expectation_parameters(
+    connection: duckdb.DuckDBPyConnection, month: str | None
+) -> dict[str, Any]:
     """Delivery-month bounds and the known practice and LSOA codes, from the staged reference."""
     from data_contracts.expectations import suite_parameters
 
     references = {}
     for feed, column in (("practices", "practice_code"), ("lsoa_imd", "lsoa_code")):
-        rows = connection.execute(f"SELECT DISTINCT {column} FROM staged.{feed} WHERE {column} IS NOT NULL").fetchall()
+        rows = connection.execute(
+            f"SELECT DISTINCT {column} FROM staged.{feed} WHERE {column} IS NOT NULL"
+        ).fetchall()
         references[f"{feed}.{column}"] = [value for (value,) in rows]
     return suite_parameters(month, references)
 
@@ -306,7 +323,11 @@ _FINGERPRINT = "riskstrat_contract_fingerprint"
 def _suite_fingerprint(suite: Any) -> str:
     """A digest of the generated expectations (types, arguments, meta, severity)."""
     expectations = [
-        {name: value for name, value in expectation.configuration.to_json_dict().items() if name != "id"}
+        {
+            name: value
+            for name, value in expectation.configuration.to_json_dict().items()
+            if name != "id"
+        }
         for expectation in suite.expectations
     ]
     text = json.dumps([suite.name, expectations], sort_keys=True, default=str)

@@ -105,7 +105,10 @@ def risk_scores(
                 {"tier": "string", "people": "int"},
             ),
             "people_per_practice": table(
-                ({"practice": p, "people_scored": n} for p, n in scored.people_per_practice.items()),
+                (
+                    {"practice": p, "people_scored": n}
+                    for p, n in scored.people_per_practice.items()
+                ),
                 {"practice": "string", "people_scored": "int"},
             ),
             "risk_quantiles": table(
@@ -150,9 +153,13 @@ def practice_risk_lists(
     tiers = list(published.lists[0].listed_per_tier) if published.lists else []
     rows = [
         {
-            "practice": p.practice_code, "scored": p.population, "listed": p.listed,
+            "practice": p.practice_code,
+            "scored": p.population,
+            "listed": p.listed,
             **{tier_column(t): p.listed_per_tier[t] for t in tiers},
-            "new": p.new_to_list, "changed_tier": p.changed_tier, "data_quality": str(p.data_quality),
+            "new": p.new_to_list,
+            "changed_tier": p.changed_tier,
+            "data_quality": str(p.data_quality),
         }
         for p in published.lists
     ]
@@ -166,14 +173,18 @@ def practice_risk_lists(
             "list_reference": published.reference,
             "lists": table(
                 rows,
-                {"practice": "string", "scored": "int", "listed": "int",
-                 **{tier_column(t): "int" for t in tiers},
-                 "new": "int", "changed_tier": "int", "data_quality": "string"},
+                {
+                    "practice": "string",
+                    "scored": "int",
+                    "listed": "int",
+                    **{tier_column(t): "int" for t in tiers},
+                    "new": "int",
+                    "changed_tier": "int",
+                    "data_quality": "string",
+                },
             ),
             "outbox": dg.MetadataValue.path(str(warehouse.paths.outbox)),
-            "report": dg.MetadataValue.path(
-                str(warehouse.paths.list_reports / f"{month}.json")
-            ),
+            "report": dg.MetadataValue.path(str(warehouse.paths.list_reports / f"{month}.json")),
         }
     )
 
@@ -199,7 +210,9 @@ def federation_summaries(
     tiers = list(published[0].people_per_tier) if published else []
     rows = [
         {
-            "federation": s.federation_code, "practices": s.practices, "scored": s.people_scored,
+            "federation": s.federation_code,
+            "practices": s.practices,
+            "scored": s.people_scored,
             **{tier_column(t): s.people_per_tier[t] for t in tiers},
             "expected_admissions": round(float(s.expected_emergency_admissions_12m), 1),
             "observed_admissions": s.observed_emergency_admissions_12m,
@@ -212,9 +225,14 @@ def federation_summaries(
             "people_scored": sum(s.people_scored for s in published),
             "summaries": table(
                 rows,
-                {"federation": "string", "practices": "int", "scored": "int",
-                 **{tier_column(t): "int" for t in tiers},
-                 "expected_admissions": "float", "observed_admissions": "int"},
+                {
+                    "federation": "string",
+                    "practices": "int",
+                    "scored": "int",
+                    **{tier_column(t): "int" for t in tiers},
+                    "expected_admissions": "float",
+                    "observed_admissions": "int",
+                },
             ),
             "outbox": dg.MetadataValue.path(str(warehouse.paths.outbox)),
         }

@@ -1,6 +1,5 @@
 """Assets that bring the landing zone into the warehouse's raw layer."""
 
-
 import dagster as dg
 
 from pipelines.partitions import extract_months

@@ -1,6 +1,5 @@
 """Checks on deliveries: warnings a data team should see, never silent."""
 
-
 import dagster as dg
 
 from pipelines.loading.assets import deliveries
@@ -20,7 +19,9 @@ def deliveries_every_file_matches_manifest(
     return dg.AssetCheckResult(
         passed=not rejected,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rejected_files": dg.MetadataValue.json([{"path": p, "reason": r} for p, r in rejected])},
+        metadata={
+            "rejected_files": dg.MetadataValue.json([{"path": p, "reason": r} for p, r in rejected])
+        },
     )
 
 

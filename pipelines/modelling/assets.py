@@ -31,7 +31,9 @@ FLAGGED_GROUPS = dg.TableSchema(
     columns=[
         dg.TableColumn("attribute", "string"),
         dg.TableColumn("group", "string"),
-        dg.TableColumn("observed_to_expected", "float", description="observed / expected admissions"),
+        dg.TableColumn(
+            "observed_to_expected", "float", description="observed / expected admissions"
+        ),
         dg.TableColumn("ci_low", "float", description="95% CI, lower"),
         dg.TableColumn("ci_high", "float", description="95% CI, upper"),
     ]
@@ -96,7 +98,11 @@ def admission_risk_model(
             "replaced": run.decision.replaced,
             "decision": run.decision.reason,
             "best_iteration": run.result.model.metadata["best_iteration"],
-            **{k: dg.MetadataValue.float(v) for k, v in headline["numbers"].items() if v is not None},
+            **{
+                k: dg.MetadataValue.float(v)
+                for k, v in headline["numbers"].items()
+                if v is not None
+            },
             "calibration_plot": dg.MetadataValue.md(headline["calibration_plot"]),
             "path": dg.MetadataValue.path(str(warehouse.paths.models / run.model_in_use.version)),
         }
@@ -109,12 +115,16 @@ def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
     models_dir = warehouse.paths.models
     current = registry.read_current(models_dir)
     if current is None:
-        raise dg.Failure(description=f"{models_dir} has no current model to evaluate.", allow_retries=False)
+        raise dg.Failure(
+            description=f"{models_dir} has no current model to evaluate.", allow_retries=False
+        )
     version, decision = current
     metadata = registry.read_metadata(models_dir, version)
     predictions = load_validation_predictions(models_dir)
     report = evaluation_report(
-        predictions, model_version=version, validation_date=metadata["plan"]["validation_date"],
+        predictions,
+        model_version=version,
+        validation_date=metadata["plan"]["validation_date"],
         decision=decision,
     )
     paths = write_evaluation(report, predictions, warehouse.paths.model_reports)
@@ -150,12 +160,15 @@ def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
             "groups_flagged": len(report["flagged"]),
             "flagged": dg.MetadataValue.table(
                 records=[
-                    dg.TableRecord({
-                        "attribute": str(f["attribute"]), "group": str(f["group"]),
-                        "observed_to_expected": float(f["observed_to_expected"]),
-                        "ci_low": float(f["observed_to_expected_ci"][0]),
-                        "ci_high": float(f["observed_to_expected_ci"][1]),
-                    })
+                    dg.TableRecord(
+                        {
+                            "attribute": str(f["attribute"]),
+                            "group": str(f["group"]),
+                            "observed_to_expected": float(f["observed_to_expected"]),
+                            "ci_low": float(f["observed_to_expected_ci"][0]),
+                            "ci_high": float(f["observed_to_expected_ci"][1]),
+                        }
+                    )
                     for f in report["flagged"]
                 ],
                 schema=FLAGGED_GROUPS,
@@ -173,7 +186,12 @@ def model_card(warehouse: Warehouse) -> dg.MaterializeResult:
     fairness = json.loads((folder / "fairness.json").read_text())
     metadata = registry.read_metadata(warehouse.paths.models, evaluation["model_version"])
     path = write_model_card(evaluation, fairness, metadata, folder)
-    return dg.MaterializeResult(metadata={"model_version": evaluation["model_version"], "card": dg.MetadataValue.path(str(path))})
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": evaluation["model_version"],
+            "card": dg.MetadataValue.path(str(path)),
+        }
+    )
 
 
 def _base64(path: Path) -> str:

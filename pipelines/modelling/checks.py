@@ -11,7 +11,9 @@ SLOPE_LOW, SLOPE_HIGH = 0.9, 1.1
 
 
 @dg.asset_check(asset=fairness_audit)
-def fairness_audit_observed_matches_expected_in_every_group(warehouse: Warehouse) -> dg.AssetCheckResult:
+def fairness_audit_observed_matches_expected_in_every_group(
+    warehouse: Warehouse,
+) -> dg.AssetCheckResult:
     """Warn when any group's observed/expected admissions is outside 0.8-1.25."""
     report = json.loads((warehouse.paths.model_reports / "fairness.json").read_text())
     return dg.AssetCheckResult(
@@ -33,7 +35,10 @@ def model_evaluation_model_beats_baselines(warehouse: Warehouse) -> dg.AssetChec
     return dg.AssetCheckResult(
         passed=all(model > auroc for auroc in baselines.values()),
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"model_auroc": model, **{f"{name}_auroc": auroc for name, auroc in baselines.items()}},
+        metadata={
+            "model_auroc": model,
+            **{f"{name}_auroc": auroc for name, auroc in baselines.items()},
+        },
     )
 
 

@@ -21,7 +21,9 @@ POPULATION_STABLE = "population_drift_within_threshold"
 PSI_TABLE = dg.TableSchema(
     columns=[
         dg.TableColumn("measure", "string", description="a key feature, or risk for the score"),
-        dg.TableColumn("psi", "float", description="population stability index against the training data"),
+        dg.TableColumn(
+            "psi", "float", description="population stability index against the training data"
+        ),
         dg.TableColumn("stability", "string", description="stable, moderate or significant"),
     ]
 )
@@ -35,7 +37,8 @@ PSI_TABLE = dg.TableSchema(
     pool="warehouse",
     check_specs=[
         dg.AssetCheckSpec(
-            POPULATION_STABLE, asset="population_drift",
+            POPULATION_STABLE,
+            asset="population_drift",
             description="No key feature nor the risk score has a PSI past the threshold (default 0.2).",
         )
     ],
@@ -49,7 +52,9 @@ def population_drift(
     with warehouse.connect() as connection:
         scores = read_scores(connection, month)
         report = drift.month_drift(
-            connection, warehouse.paths, month,
+            connection,
+            warehouse.paths,
+            month,
             scores.get_column("risk").to_numpy() if scores.height else None,
             threshold=threshold,
         )
@@ -58,13 +63,18 @@ def population_drift(
             metadata={"reference": "none: no model has been trained in this home"},
             check_results=[
                 dg.AssetCheckResult(
-                    check_name=POPULATION_STABLE, passed=True, severity=dg.AssetCheckSeverity.WARN,
+                    check_name=POPULATION_STABLE,
+                    passed=True,
+                    severity=dg.AssetCheckSeverity.WARN,
                     metadata={"reason": "no training data to compare with"},
                 )
             ],
         )
     path = drift.write_drift_report(report, warehouse.paths.drift_reports)
-    measured = {**report.features, **({drift.SCORE: report.score} if report.score is not None else {})}
+    measured = {
+        **report.features,
+        **({drift.SCORE: report.score} if report.score is not None else {}),
+    }
     drifted = report.drifted
     if drifted:
         context.log.warning(f"{month}: drift past PSI {threshold} in {', '.join(drifted)}")
@@ -80,7 +90,13 @@ def population_drift(
             "drifted": ", ".join(drifted) or "none",
             "psi": dg.MetadataValue.table(
                 records=[
-                    dg.TableRecord({"measure": name, "psi": _number(psi), "stability": drift.stability(psi, threshold)})
+                    dg.TableRecord(
+                        {
+                            "measure": name,
+                            "psi": _number(psi),
+                            "stability": drift.stability(psi, threshold),
+                        }
+                    )
                     for name, psi in measured.items()
                 ],
                 schema=PSI_TABLE,
@@ -93,7 +109,8 @@ def population_drift(
                 passed=not drifted,
                 severity=dg.AssetCheckSeverity.WARN,
                 description=(
-                    f"PSI past {threshold}: {', '.join(drifted)}" if drifted
+                    f"PSI past {threshold}: {', '.join(drifted)}"
+                    if drifted
                     else f"every PSI at or under {threshold}"
                 ),
                 metadata={"max_psi": _number(report.max_psi)},

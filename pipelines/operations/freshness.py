@@ -12,10 +12,13 @@ import dagster as dg
 LISTS_FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=datetime.timedelta(days=35), warn_window=datetime.timedelta(days=32)
 )
-MONTHLY_OUTPUTS = dg.AssetSelection.assets("risk_scores", "practice_risk_lists", "federation_summaries")
+MONTHLY_OUTPUTS = dg.AssetSelection.assets(
+    "risk_scores", "practice_risk_lists", "federation_summaries"
+)
 
 
 def with_lists_freshness(definitions: dg.Definitions) -> dg.Definitions:
     return definitions.map_resolved_asset_specs(
-        func=lambda spec: dg.apply_freshness_policy(spec, LISTS_FRESHNESS), selection=MONTHLY_OUTPUTS
+        func=lambda spec: dg.apply_freshness_policy(spec, LISTS_FRESHNESS),
+        selection=MONTHLY_OUTPUTS,
     )

@@ -51,9 +51,14 @@ def landing_zone_sensor(
     seen = seen_deliveries(context.cursor)
     try:
         wanted = planner.months_to_load(warehouse.paths, settings.landing_path)
-    except (InputError, WarehouseBusyError) as error:  # no landing zone yet, or a run holds the warehouse
+    except (
+        InputError,
+        WarehouseBusyError,
+    ) as error:  # no landing zone yet, or a run holds the warehouse
         return dg.SkipReason(f"Not now: {error}")
-    complete = [(item.month, item.manifest_sha256, item.reason) for item in wanted if item.manifest_sha256]
+    complete = [
+        (item.month, item.manifest_sha256, item.reason) for item in wanted if item.manifest_sha256
+    ]
     new = {month: digest for month, digest, _ in complete if seen.get(month) != digest}
     if not new:
         return dg.SkipReason(f"No new delivery in {settings.landing_path}.")
@@ -76,7 +81,9 @@ def landing_zone_sensor(
         )
     return dg.SensorResult(
         run_requests=requests,
-        dynamic_partitions_requests=[extract_months.build_add_request([r.partition_key for r in requests if r.partition_key])],
+        dynamic_partitions_requests=[
+            extract_months.build_add_request([r.partition_key for r in requests if r.partition_key])
+        ],
         cursor=json.dumps({**seen, **new}, sort_keys=True),
     )
 
@@ -90,7 +97,9 @@ def landing_zone_sensor(
 def month_loaded_sensor(
     context: dg.RunStatusSensorContext, warehouse: Warehouse, settings: RunSettings
 ) -> dg.RunRequest | dg.SkipReason:
-    steps = planner.after_loading(warehouse.paths, retrain_every_months=settings.retrain_every_months)
+    steps = planner.after_loading(
+        warehouse.paths, retrain_every_months=settings.retrain_every_months
+    )
     context.log.info(
         f"{'train' if steps.train else 'no training'}: {steps.train_reason}; "
         f"list {steps.list_month or 'nothing'}: {steps.list_reason}"
@@ -99,7 +108,10 @@ def month_loaded_sensor(
         return dg.RunRequest(
             run_key=f"retrain:{context.dagster_run.run_id}",
             job_name=model_job.name,
-            tags={MONTH_TAG: steps.list_month or "", "riskstrat/retrain_reason": steps.train_reason[:200]},
+            tags={
+                MONTH_TAG: steps.list_month or "",
+                "riskstrat/retrain_reason": steps.train_reason[:200],
+            },
         )
     if steps.list_month is None:
         return dg.SkipReason(f"Nothing to list: {steps.list_reason} ({steps.train_reason}).")
@@ -115,7 +127,9 @@ def month_loaded_sensor(
 def model_trained_sensor(
     context: dg.RunStatusSensorContext, warehouse: Warehouse, settings: RunSettings
 ) -> dg.RunRequest | dg.SkipReason:
-    steps = planner.after_loading(warehouse.paths, retrain_every_months=settings.retrain_every_months)
+    steps = planner.after_loading(
+        warehouse.paths, retrain_every_months=settings.retrain_every_months
+    )
     if steps.list_month is None:
         return dg.SkipReason(f"Nothing to list: {steps.list_reason}.")
     return lists_request(steps.list_month, context.dagster_run.run_id)
@@ -123,7 +137,9 @@ def model_trained_sensor(
 
 def lists_request(month: str, after_run: str) -> dg.RunRequest:
     return dg.RunRequest(
-        run_key=f"lists:{month}:{after_run}", job_name=lists_job.name, partition_key=month,
+        run_key=f"lists:{month}:{after_run}",
+        job_name=lists_job.name,
+        partition_key=month,
         tags={MONTH_TAG: month},
     )
 

@@ -60,8 +60,10 @@ def staged_reference(warehouse: Warehouse) -> object:
 @dg.multi_asset(
     name="staged_extract_month",
     specs=[
-        *(_staged_spec(feed, [deliveries.key, staged_key("practices"), staged_key("lsoa_imd")])
-          for feed in MONTHLY_FEEDS),
+        *(
+            _staged_spec(feed, [deliveries.key, staged_key("practices"), staged_key("lsoa_imd")])
+            for feed in MONTHLY_FEEDS
+        ),
         dg.AssetSpec(
             "quarantined_rows",
             group_name="staged",
@@ -96,10 +98,13 @@ def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse
             "rows_quarantined": quarantined,
             "rows_ignored": sum(o.ignored_rows for o in outcomes.values()),
             "rows_with_warnings": sum(o.warning_rows for o in outcomes.values()),
-            "quarantine_rate": dg.MetadataValue.float(round(quarantined / delivered, 6) if delivered else 0.0),
+            "quarantine_rate": dg.MetadataValue.float(
+                round(quarantined / delivered, 6) if delivered else 0.0
+            ),
             "quarantined_by_rule": table(
                 ({"feed": f, "rule": r, "rows": n} for f, r, n in by_rule),
-                {"feed": "string", "rule": "string", "rows": "int"}, limit=20,
+                {"feed": "string", "rule": "string", "rows": "int"},
+                limit=20,
             ),
         },
     )
@@ -112,7 +117,9 @@ def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse
     deps=["quarantined_rows"],
     pool="warehouse",
 )
-def data_quality_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def data_quality_report(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """reports/data_quality/<month>.json and .html: what was delivered, accepted, set aside and why.
 
     Depends on the quarantine, not on the staged tables, so that a blocking check on a
@@ -132,8 +139,14 @@ def data_quality_report(context: dg.AssetExecutionContext, warehouse: Warehouse)
             "missing_practices": dg.MetadataValue.json(report["missing_practices"]),
             "reconciliation": table(
                 files,
-                {"path": "string", "status": "string", "delivered_rows": "int", "staged_rows": "int",
-                 "quarantined_rows": "int", "ignored_rows": "int"},
+                {
+                    "path": "string",
+                    "status": "string",
+                    "delivered_rows": "int",
+                    "staged_rows": "int",
+                    "quarantined_rows": "int",
+                    "ignored_rows": "int",
+                },
             ),
             "report_json": dg.MetadataValue.path(str(json_path)),
             "report_html": dg.MetadataValue.path(str(html_path)),

@@ -37,12 +37,16 @@ def reconciliation_result(
     broken = [f for f in mine if not f.reconciles]
     where = f"{month}: " if month else ""
     if broken:
-        summary = where + "; ".join(
-            f"{f.source_file} ({feed}): {f.unaccounted_rows:+,} of {f.delivered_rows:,} delivered rows "
-            f"unaccounted for (staged {f.staged_rows:,}, quarantined {f.quarantined_rows:,}, "
-            f"ignored {f.ignored_rows:,})"
-            for f in broken
-        ) + f"; rule: {RECONCILIATION_RULE}."
+        summary = (
+            where
+            + "; ".join(
+                f"{f.source_file} ({feed}): {f.unaccounted_rows:+,} of {f.delivered_rows:,} delivered rows "
+                f"unaccounted for (staged {f.staged_rows:,}, quarantined {f.quarantined_rows:,}, "
+                f"ignored {f.ignored_rows:,})"
+                for f in broken
+            )
+            + f"; rule: {RECONCILIATION_RULE}."
+        )
     else:
         summary = f"{where}all {sum(f.delivered_rows for f in mine):,} delivered {feed} rows in {len(mine)} file(s) are accounted for."
     return dg.AssetCheckResult(
@@ -57,8 +61,14 @@ def reconciliation_result(
             "unaccounted_rows": sum(abs(f.unaccounted_rows) for f in mine),
             "reconciliation": table(
                 (dataclasses.asdict(f) for f in mine),
-                {"source_file": "string", "delivered_rows": "int", "staged_rows": "int",
-                 "quarantined_rows": "int", "ignored_rows": "int", "unaccounted_rows": "int"},
+                {
+                    "source_file": "string",
+                    "delivered_rows": "int",
+                    "staged_rows": "int",
+                    "quarantined_rows": "int",
+                    "ignored_rows": "int",
+                    "unaccounted_rows": "int",
+                },
             ),
         },
     )
@@ -81,7 +91,10 @@ def suite_result(outcome: SuiteOutcome, check_name: str | None = None) -> dg.Ass
             "critical_failures": len(critical),
             "warning_failures": len(outcome.failed) - len(critical),
             "failed_expectations": table(
-                ({"rule": f.rule, "severity": f.severity, "rows": f.unexpected_count} for f in outcome.failed),
+                (
+                    {"rule": f.rule, "severity": f.severity, "rows": f.unexpected_count}
+                    for f in outcome.failed
+                ),
                 {"rule": "string", "severity": "string", "rows": "int"},
             ),
             "gx_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
@@ -98,7 +111,9 @@ def suite_check_name(feed: str) -> str:
     return f"staged_{feed}_meets_contract"
 
 
-def _selected_feeds(context: dg.AssetCheckExecutionContext, check_name: Callable[[str], str]) -> list[str]:
+def _selected_feeds(
+    context: dg.AssetCheckExecutionContext, check_name: Callable[[str], str]
+) -> list[str]:
     selected = {key.name for key in context.selected_asset_check_keys}
     return [feed for feed in MONTHLY_FEEDS if check_name(feed) in selected]
 
@@ -222,7 +237,12 @@ def staged_consultations_practice_volume_not_halved(
             "practices": dg.MetadataValue.json([a.practice_code for a in anomalies]),
             "anomalies": table(
                 (dataclasses.asdict(a) for a in anomalies),
-                {"practice_code": "string", "rows": "int", "previous_average": "float", "previous_months": "int"},
+                {
+                    "practice_code": "string",
+                    "rows": "int",
+                    "previous_average": "float",
+                    "previous_months": "int",
+                },
             ),
         },
     )

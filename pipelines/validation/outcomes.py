@@ -44,5 +44,7 @@ def update_data_docs(home: Path) -> None:
         from warehouse.validation import build_data_docs
 
         build_data_docs(home)
-    except Exception as error:  # Data Docs are a view; a rendering fault must not hide the run's outcome.
+    except (
+        Exception
+    ) as error:  # Data Docs are a view; a rendering fault must not hide the run's outcome.
         logger.warning("Data Docs were not rebuilt: %s", error)

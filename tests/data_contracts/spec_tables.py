@@ -95,8 +95,14 @@ def _table(body: str, header: tuple[str, ...], where: str) -> list[tuple[str, ..
         if not line.startswith("|"):
             break
         table.append(tuple(cell.strip() for cell in line.strip().strip("|").split("|")))
-    if len(table) < 3 or table[0] != header or not all(set(cell) <= {"-", ":"} for cell in table[1]):
-        raise SpecFormatError(f"{where}: expected a table headed {header} with rows, found {table[:2]}")
+    if (
+        len(table) < 3
+        or table[0] != header
+        or not all(set(cell) <= {"-", ":"} for cell in table[1])
+    ):
+        raise SpecFormatError(
+            f"{where}: expected a table headed {header} with rows, found {table[:2]}"
+        )
     rows = table[2:]
     for row in rows:
         if len(row) != len(header) or not row[0]:
@@ -155,7 +161,11 @@ def long_term_condition_codes(path: Path = SPEC_PATH) -> tuple[str, ...]:
 
 def layout(path: Path = SPEC_PATH) -> tuple[str, ...]:
     """The folder tree: each line of the layout block up to its comment, indentation kept."""
-    blocks = re.findall(r"^```\n(<landing>/\n.*?)^```", spec_text(path), flags=re.MULTILINE | re.DOTALL)
+    blocks = re.findall(
+        r"^```\n(<landing>/\n.*?)^```", spec_text(path), flags=re.MULTILINE | re.DOTALL
+    )
     if len(blocks) != 1:
-        raise SpecFormatError(f"{path.name}: expected one layout block starting <landing>/, found {len(blocks)}")
+        raise SpecFormatError(
+            f"{path.name}: expected one layout block starting <landing>/, found {len(blocks)}"
+        )
     return tuple(re.sub(r"(\S)\s{2,}.*$", r"\1", line).rstrip() for line in blocks[0].splitlines())

@@ -40,7 +40,9 @@ def publish_months(home: Home, months: tuple[str, ...] = ("2024-01", SCORE_MONTH
     with connect(home.database) as connection:
         for month in months:
             score_month(connection, month, StandInModel(), explain=stand_in_explain)
-            publish_practice_lists(connection, home.outbox, month, TEST_POLICY, list_reports=home.list_reports)
+            publish_practice_lists(
+                connection, home.outbox, month, TEST_POLICY, list_reports=home.list_reports
+            )
         publish_federation_summaries(connection, home.outbox, months[-1], TEST_KEY)
 
 

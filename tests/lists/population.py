@@ -208,7 +208,13 @@ def stand_in_explain(model: Any, frame: pl.DataFrame) -> pl.DataFrame:
             | {f"reason_{i}": (reasons[i - 1] if i <= len(reasons) else None) for i in (1, 2, 3)}
         )
     return pl.DataFrame(
-        rows, schema={"nhs_number": pl.Utf8, "reason_1": pl.Utf8, "reason_2": pl.Utf8, "reason_3": pl.Utf8}
+        rows,
+        schema={
+            "nhs_number": pl.Utf8,
+            "reason_1": pl.Utf8,
+            "reason_2": pl.Utf8,
+            "reason_3": pl.Utf8,
+        },
     )
 
 

@@ -22,9 +22,16 @@ from warehouse.home import Home
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--hide-scrollbars", "--virtual-time-budget=3000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--virtual-time-budget=3000",
 )
 
 # Appended to a copy of the page (never to the delivered file): sorts by age, filters to one
@@ -64,8 +71,12 @@ def chromium() -> str:
         found = "/usr/bin/chromium"
     if found is None:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Chromium is not installed, and CI must run the browser test: run `make browser`.")
-        pytest.skip("Chromium not found: `make browser` (as root) installs Debian's chromium for this test.")
+            pytest.fail(
+                "Chromium is not installed, and CI must run the browser test: run `make browser`."
+            )
+        pytest.skip(
+            "Chromium not found: `make browser` (as root) installs Debian's chromium for this test."
+        )
     return found
 
 
@@ -76,14 +87,23 @@ def run_chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess[
     return result
 
 
-def test_a_practice_page_renders_its_summary_and_list_in_chromium(published_home: Home, tmp_path: Path) -> None:
+def test_a_practice_page_renders_its_summary_and_list_in_chromium(
+    published_home: Home, tmp_path: Path
+) -> None:
     page = published_home.outbox / "FED01" / "A81001" / SCORE_MONTH / "risk_list.html"
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "risk_list_A81001.png"
     screenshot.unlink(missing_ok=True)
 
-    run_chromium(tmp_path / "profile-shot", "--window-size=1400,1800", f"--screenshot={screenshot}", page.as_uri())
-    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+    run_chromium(
+        tmp_path / "profile-shot",
+        "--window-size=1400,1800",
+        f"--screenshot={screenshot}",
+        page.as_uri(),
+    )
+    assert (
+        screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+    )
 
     dom = run_chromium(tmp_path / "profile-dom", "--dump-dom", page.as_uri()).stdout
     assert 'data-script="ready"' in dom, "the page's script did not run to the end"

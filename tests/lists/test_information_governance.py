@@ -49,7 +49,9 @@ def spellings(nhs_number: str) -> tuple[str, str]:
     return nhs_number, f"{nhs_number[:3]} {nhs_number[3:6]} {nhs_number[6:]}"
 
 
-def list_rows(home: Home, federation: str, practice: str, month: str = SCORE_MONTH) -> list[dict[str, str]]:
+def list_rows(
+    home: Home, federation: str, practice: str, month: str = SCORE_MONTH
+) -> list[dict[str, str]]:
     with (home.outbox / federation / practice / month / "risk_list.csv").open(newline="") as handle:
         return list(csv.DictReader(handle))
 
@@ -59,20 +61,31 @@ def registered_on_score_date(practice: str) -> set[str]:
 
     day = datetime.date(2024, 2, 29)
     return {
-        r.nhs_number for r in snapshots()[SCORE_MONTH]
-        if r.practice_code == practice and r.registration_date <= day
-        and (r.deregistration_date is None or r.deregistration_date > day) and r.date_of_death is None
+        r.nhs_number
+        for r in snapshots()[SCORE_MONTH]
+        if r.practice_code == practice
+        and r.registration_date <= day
+        and (r.deregistration_date is None or r.deregistration_date > day)
+        and r.date_of_death is None
         and not r.type1_opt_out
     }
 
 
-def test_a_practice_list_holds_only_people_registered_there_alive_and_not_opted_out(staged_home: Home) -> None:
+def test_a_practice_list_holds_only_people_registered_there_alive_and_not_opted_out(
+    staged_home: Home,
+) -> None:
     """Even when the scores wrongly hold people who left, died, moved or opted out, at top risk."""
     with connect(staged_home.database) as connection:
         score_month(connection, SCORE_MONTH, StandInModel(), explain=stand_in_explain)
         # MOVED's score is put at the practice they left; the others were never eligible.
-        connection.execute("UPDATE scores.risk_scores SET practice_code = 'A81002' WHERE nhs_number = ?", [MOVED])
-        for nhs_number, practice in ((DIED, "A81001"), (LEFT, "A81001"), (OPTED_OUT_LATEST, "A81001")):
+        connection.execute(
+            "UPDATE scores.risk_scores SET practice_code = 'A81002' WHERE nhs_number = ?", [MOVED]
+        )
+        for nhs_number, practice in (
+            (DIED, "A81001"),
+            (LEFT, "A81001"),
+            (OPTED_OUT_LATEST, "A81001"),
+        ):
             connection.execute(
                 "INSERT INTO scores.risk_scores (delivery_month, index_date, nhs_number, practice_code, risk, "
                 "area_rank, area_percentile, practice_rank, practice_percentile, tier, model_version) "
@@ -81,7 +94,9 @@ def test_a_practice_list_holds_only_people_registered_there_alive_and_not_opted_
             )
         published = publish_practice_lists(connection, staged_home.outbox, SCORE_MONTH, TEST_POLICY)
 
-    assert published.dropped_scores == 3  # DIED, LEFT, MOVED; the opt-out's score was deleted outright
+    assert (
+        published.dropped_scores == 3
+    )  # DIED, LEFT, MOVED; the opt-out's score was deleted outright
     for federation, practice in (("FED01", "A81001"), ("FED01", "A81002"), ("FED02", "B82001")):
         listed = {row["nhs_number"] for row in list_rows(staged_home, federation, practice)}
         assert listed, practice
@@ -89,14 +104,20 @@ def test_a_practice_list_holds_only_people_registered_there_alive_and_not_opted_
         assert not listed & {DIED, LEFT, OPTED_OUT_LATEST, MOVED}
     assert MOVED not in {row["nhs_number"] for row in list_rows(staged_home, "FED01", "A81002")}
     # The person who withdrew their opt-out in the latest delivery is listed like anyone else.
-    assert OPTED_OUT_WITHDRAWN in {row["nhs_number"] for row in list_rows(staged_home, "FED01", "A81002")}
+    assert OPTED_OUT_WITHDRAWN in {
+        row["nhs_number"] for row in list_rows(staged_home, "FED01", "A81002")
+    }
 
 
 def test_no_type1_opt_out_in_any_output_even_one_who_opted_out_in_the_latest_month_only(
     published_home: Home,
 ) -> None:
     pseudonym = pseudonymise(OPTED_OUT_LATEST, TEST_KEY)
-    files = [p for p in published_home.root.rglob("*") if p.is_file() and p.suffix in (".csv", ".html", ".xlsx", ".json")]
+    files = [
+        p
+        for p in published_home.root.rglob("*")
+        if p.is_file() and p.suffix in (".csv", ".html", ".xlsx", ".json")
+    ]
     assert len(files) > 20
     for path in files:
         text = readable_text(path)
@@ -104,7 +125,9 @@ def test_no_type1_opt_out_in_any_output_even_one_who_opted_out_in_the_latest_mon
             assert spelling not in text, path
     with connect(published_home.database) as connection:
         for table in ("scores.risk_scores", "scores.practice_lists"):
-            rows = connection.execute(f"SELECT count(*) FROM {table} WHERE nhs_number = ?", [OPTED_OUT_LATEST]).fetchall()
+            rows = connection.execute(
+                f"SELECT count(*) FROM {table} WHERE nhs_number = ?", [OPTED_OUT_LATEST]
+            ).fetchall()
             assert rows == [(0,)], table
 
 
@@ -136,8 +159,13 @@ def test_no_nhs_number_in_federation_outputs_reports_or_logs(
     known = all_nhs_numbers()
     checked = [p for p in (staged_home.outbox).glob("*/summary/*/*") if p.is_file()]
     checked += [p for p in staged_home.reports.rglob("*") if p.is_file()]
-    assert {p.name for p in checked} >= {"practice_summary.csv", "practice_summary.html",
-                                          "risk_tiers_pseudonymised.csv", "manifest.csv", "2024-02.json"}
+    assert {p.name for p in checked} >= {
+        "practice_summary.csv",
+        "practice_summary.html",
+        "risk_tiers_pseudonymised.csv",
+        "manifest.csv",
+        "2024-02.json",
+    }
     captured = capfd.readouterr()
     texts = {str(p): readable_text(p) for p in checked}
     texts["logs"] = caplog.text + captured.out + captured.err
@@ -145,7 +173,16 @@ def test_no_nhs_number_in_federation_outputs_reports_or_logs(
         assert not TEN_DIGITS.search(text), where
         assert not [n for n in known if n in text], where
     # The pseudonymised file does identify people, by pseudonym only.
-    rows = list(csv.DictReader((checked[0].parent.parent.parent / "summary" / SCORE_MONTH / "risk_tiers_pseudonymised.csv").open()))
+    rows = list(
+        csv.DictReader(
+            (
+                checked[0].parent.parent.parent
+                / "summary"
+                / SCORE_MONTH
+                / "risk_tiers_pseudonymised.csv"
+            ).open()
+        )
+    )
     assert rows and all(re.fullmatch(r"[A-Z2-7]{20}", row["pseudonym"]) for row in rows)
 
 
@@ -163,7 +200,9 @@ def test_files_are_written_atomically_owner_only_and_verify_against_their_manife
     publish_months(staged_home)
 
     written = sorted(p for p in staged_home.outbox.rglob("*") if p.is_file())
-    assert len(written) == 3 * 2 * 4 + 2 * 4  # 3 practices x 2 months x 4 files; 2 federations x 4 files
+    assert (
+        len(written) == 3 * 2 * 4 + 2 * 4
+    )  # 3 practices x 2 months x 4 files; 2 federations x 4 files
     arrived = {target for _source, target in renames}
     for path in written:
         assert path in arrived, f"{path} was not renamed into place"
@@ -188,8 +227,12 @@ def test_a_tampered_file_fails_its_manifest(published_home: Home) -> None:
 
 @pytest.mark.parametrize(
     ("practice", "federation", "message"),
-    [("../../etc", "FED01", "practice code"), ("a81001", "FED01", "practice code"),
-     ("A81001", "../../etc", "federation code"), ("A81001", "FED/01", "federation code")],
+    [
+        ("../../etc", "FED01", "practice code"),
+        ("a81001", "FED01", "practice code"),
+        ("A81001", "../../etc", "federation code"),
+        ("A81001", "FED/01", "federation code"),
+    ],
 )
 def test_unsafe_codes_are_refused_before_any_file_is_written(
     staged_home: Home, practice: str, federation: str, message: str
@@ -203,14 +246,26 @@ def test_unsafe_codes_are_refused_before_any_file_is_written(
             publish_practice_lists(connection, staged_home.outbox, SCORE_MONTH, TEST_POLICY)
         with pytest.raises(UnsafeCodeError, match=message):
             publish_federation_summaries(connection, staged_home.outbox, SCORE_MONTH, TEST_KEY)
-    assert not [p for p in staged_home.root.parent.rglob("*") if p.suffix in (".csv", ".html", ".xlsx")]
+    assert not [
+        p for p in staged_home.root.parent.rglob("*") if p.suffix in (".csv", ".html", ".xlsx")
+    ]
 
 
 def test_paths_are_checked_part_by_part(tmp_path: Path) -> None:
-    assert practice_folder(tmp_path, "FED01", "F86001", "2024-02") == tmp_path / "FED01" / "F86001" / "2024-02"
-    assert federation_folder(tmp_path, "FED-01_x", "2024-02") == tmp_path / "FED-01_x" / "summary" / "2024-02"
-    for federation, practice, month in (("..", "F86001", "2024-02"), ("FED01", "F8600", "2024-02"),
-                                        ("FED01", "F86001", "2024-13"), ("FED01", "F86001", "../..")):
+    assert (
+        practice_folder(tmp_path, "FED01", "F86001", "2024-02")
+        == tmp_path / "FED01" / "F86001" / "2024-02"
+    )
+    assert (
+        federation_folder(tmp_path, "FED-01_x", "2024-02")
+        == tmp_path / "FED-01_x" / "summary" / "2024-02"
+    )
+    for federation, practice, month in (
+        ("..", "F86001", "2024-02"),
+        ("FED01", "F8600", "2024-02"),
+        ("FED01", "F86001", "2024-13"),
+        ("FED01", "F86001", "../.."),
+    ):
         with pytest.raises(UnsafeCodeError):
             practice_folder(tmp_path, federation, practice, month)
 
@@ -227,7 +282,11 @@ def test_the_same_inputs_give_byte_identical_lists(tmp_path: Path, staged_templa
         homes.append(home)
 
     def contents(home: Home) -> dict[str, bytes]:
-        return {str(p.relative_to(home.outbox)): p.read_bytes() for p in sorted(home.outbox.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(home.outbox)): p.read_bytes()
+            for p in sorted(home.outbox.rglob("*"))
+            if p.is_file()
+        }
 
     first, second = contents(homes[0]), contents(homes[1])
     assert len(first) == 32 and first == second

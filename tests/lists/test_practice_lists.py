@@ -31,19 +31,38 @@ def test_a_practice_list_has_the_columns_a_clinical_system_imports(published_hom
     assert top["last_emergency_admission"].startswith("2024-01-")
 
 
-def test_vanguard_practices_get_the_longer_list_and_lengths_are_configurable(staged_home: Home) -> None:
+def test_vanguard_practices_get_the_longer_list_and_lengths_are_configurable(
+    staged_home: Home,
+) -> None:
     publish_months(staged_home)  # top 10, vanguard top 20
-    assert len(read_csv(staged_home.outbox / "FED01" / "A81001" / SCORE_MONTH / "risk_list.csv")) == 20
-    assert len(read_csv(staged_home.outbox / "FED01" / "A81002" / SCORE_MONTH / "risk_list.csv")) == 10
+    assert (
+        len(read_csv(staged_home.outbox / "FED01" / "A81001" / SCORE_MONTH / "risk_list.csv")) == 20
+    )
+    assert (
+        len(read_csv(staged_home.outbox / "FED01" / "A81002" / SCORE_MONTH / "risk_list.csv")) == 10
+    )
     with connect(staged_home.database) as connection:
-        publish_practice_lists(connection, staged_home.outbox, SCORE_MONTH,
-                               ListPolicy(standard=ListLength(top_percent=10), vanguard=ListLength(top_percent=50)))
-    assert len(read_csv(staged_home.outbox / "FED01" / "A81001" / SCORE_MONTH / "risk_list.csv")) == 15  # 50% of 30
-    assert len(read_csv(staged_home.outbox / "FED01" / "A81002" / SCORE_MONTH / "risk_list.csv")) == 4  # 10% of 31, up
+        publish_practice_lists(
+            connection,
+            staged_home.outbox,
+            SCORE_MONTH,
+            ListPolicy(standard=ListLength(top_percent=10), vanguard=ListLength(top_percent=50)),
+        )
+    assert (
+        len(read_csv(staged_home.outbox / "FED01" / "A81001" / SCORE_MONTH / "risk_list.csv")) == 15
+    )  # 50% of 30
+    assert (
+        len(read_csv(staged_home.outbox / "FED01" / "A81002" / SCORE_MONTH / "risk_list.csv")) == 4
+    )  # 10% of 31, up
 
 
-def test_the_list_says_who_is_new_and_whose_tier_changed_since_last_month(published_home: Home) -> None:
-    january = {r["nhs_number"]: r for r in read_csv(published_home.outbox / "FED01" / "A81002" / "2024-01" / "risk_list.csv")}
+def test_the_list_says_who_is_new_and_whose_tier_changed_since_last_month(
+    published_home: Home,
+) -> None:
+    january = {
+        r["nhs_number"]: r
+        for r in read_csv(published_home.outbox / "FED01" / "A81002" / "2024-01" / "risk_list.csv")
+    }
     february = read_csv(published_home.outbox / "FED01" / "A81002" / SCORE_MONTH / "risk_list.csv")
     for row in february:
         before = january.get(row["nhs_number"])
@@ -53,8 +72,13 @@ def test_the_list_says_who_is_new_and_whose_tier_changed_since_last_month(publis
         elif before:
             assert row["change"] == ""
     # The person who moved practice in February is new to B82001's list.
-    moved = [r for r in read_csv(published_home.outbox / "FED02" / "B82001" / SCORE_MONTH / "risk_list.csv")
-             if r["nhs_number"] == "9990000903"]
+    moved = [
+        r
+        for r in read_csv(
+            published_home.outbox / "FED02" / "B82001" / SCORE_MONTH / "risk_list.csv"
+        )
+        if r["nhs_number"] == "9990000903"
+    ]
     assert moved and moved[0]["new_to_list"] == "Y" and moved[0]["change"] == "new"
 
 
@@ -69,24 +93,41 @@ def test_the_workbook_has_a_frozen_header_filters_and_coloured_tiers(published_h
     assert sheet.max_row == len(csv_rows) + 1
     assert sheet["A2"].value == csv_rows[0]["nhs_number"]  # text, exact
     tier_column = CSV_COLUMNS.index("tier") + 1
-    fills = {sheet.cell(row, tier_column).value: sheet.cell(row, tier_column).fill.fgColor.rgb
-             for row in range(2, sheet.max_row + 1)}
+    fills = {
+        sheet.cell(row, tier_column).value: sheet.cell(row, tier_column).fill.fgColor.rgb
+        for row in range(2, sheet.max_row + 1)
+    }
     assert len(set(fills.values())) == len(fills) >= 2
     assert workbook.properties.created.date().isoformat() == "2024-02-29"
     assert "About this list" in workbook.sheetnames
 
 
-def test_the_page_puts_the_summary_before_the_list_and_needs_nothing_from_outside(published_home: Home) -> None:
+def test_the_page_puts_the_summary_before_the_list_and_needs_nothing_from_outside(
+    published_home: Home,
+) -> None:
     html = (published_home.outbox / "FED01" / "A81001" / SCORE_MONTH / "risk_list.html").read_text()
     assert html.index('id="summary"') < html.index('id="risk-list"')
-    for fact in ("mstandin0001", "February 2024", "2024-02-29", "vanguard practice", "Type 1 opt-out"):
+    for fact in (
+        "mstandin0001",
+        "February 2024",
+        "2024-02-29",
+        "vanguard practice",
+        "Type 1 opt-out",
+    ):
         assert fact in html
-    assert "http://" not in html and "https://" not in html and "<link" not in html and "src=" not in html
-    assert html.count('<tr data-tier=') == 20
+    assert (
+        "http://" not in html
+        and "https://" not in html
+        and "<link" not in html
+        and "src=" not in html
+    )
+    assert html.count("<tr data-tier=") == 20
 
 
 def test_the_federation_summary_counts_add_up_and_hold_no_names(published_home: Home) -> None:
-    rows = read_csv(published_home.outbox / "FED01" / "summary" / SCORE_MONTH / "practice_summary.csv")
+    rows = read_csv(
+        published_home.outbox / "FED01" / "summary" / SCORE_MONTH / "practice_summary.csv"
+    )
     assert [r["practice_code"] for r in rows] == ["A81001", "A81002"]
     for row in rows:
         tiers = sum(int(row[c]) for c in ("tier_very_high", "tier_high", "tier_rising", "tier_low"))
@@ -95,5 +136,7 @@ def test_the_federation_summary_counts_add_up_and_hold_no_names(published_home: 
         assert row["data_quality"] == "complete"
     assert [r["people_listed"] for r in rows] == ["20", "10"]
     assert rows[0]["vanguard"] == "Y"
-    html = (published_home.outbox / "FED01" / "summary" / SCORE_MONTH / "practice_summary.html").read_text()
+    html = (
+        published_home.outbox / "FED01" / "summary" / SCORE_MONTH / "practice_summary.html"
+    ).read_text()
     assert "Field Family Practice" in html and "All practices" in html

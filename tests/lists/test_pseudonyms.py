@@ -12,7 +12,9 @@ from warehouse.home import Home
 CONFIGURED = "a-configured-pseudonym-key-of-40-characters"
 
 
-def test_a_configured_key_is_used_and_no_file_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_configured_key_is_used_and_no_file_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RISKSTRAT_PSEUDONYM_KEY", "ignored: lists/ never reads the environment")
     home = Home.at(tmp_path)
     assert pseudonym_key(home, CONFIGURED) == CONFIGURED.encode()

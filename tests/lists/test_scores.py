@@ -12,7 +12,9 @@ from warehouse.connection import connect
 from warehouse.home import Home
 
 
-def test_every_eligible_person_is_scored_once_with_ranks_percentiles_and_a_tier(staged_home: Home) -> None:
+def test_every_eligible_person_is_scored_once_with_ranks_percentiles_and_a_tier(
+    staged_home: Home,
+) -> None:
     with connect(staged_home.database) as connection:
         scored = score_month(connection, SCORE_MONTH, StandInModel(), explain=stand_in_explain)
         scores = read_scores(connection, SCORE_MONTH)
@@ -21,7 +23,9 @@ def test_every_eligible_person_is_scored_once_with_ranks_percentiles_and_a_tier(
     assert scores.height == scored.people == 92
     assert scores.get_column("nhs_number").n_unique() == 92
     assert not set(EXCLUDED) & set(scores.get_column("nhs_number"))
-    assert scores.filter(pl.col("nhs_number") == MOVED).get_column("practice_code").to_list() == ["B82001"]
+    assert scores.filter(pl.col("nhs_number") == MOVED).get_column("practice_code").to_list() == [
+        "B82001"
+    ]
     assert scores.get_column("area_rank").to_list() == list(range(1, 93))
     assert scores.get_column("risk").is_sorted(descending=True)
     for practice in scores.partition_by("practice_code"):
@@ -38,15 +42,22 @@ def test_every_eligible_person_is_scored_once_with_ranks_percentiles_and_a_tier(
 
 
 def test_equal_risks_are_ranked_by_nhs_number_whatever_the_input_order() -> None:
-    people = pl.DataFrame({
-        "nhs_number": ["9990000003", "9990000001", "9990000002", "9990000004"],
-        "practice_code": ["A81001", "A81001", "A81002", "A81001"],
-        "risk": [0.2, 0.2, 0.2, 0.9],
-    })
+    people = pl.DataFrame(
+        {
+            "nhs_number": ["9990000003", "9990000001", "9990000002", "9990000004"],
+            "practice_code": ["A81001", "A81001", "A81002", "A81001"],
+            "risk": [0.2, 0.2, 0.2, 0.9],
+        }
+    )
     first = rank_and_tier(people)
     second = rank_and_tier(people.reverse())
     assert first.equals(second)
-    assert first.get_column("nhs_number").to_list() == ["9990000004", "9990000001", "9990000002", "9990000003"]
+    assert first.get_column("nhs_number").to_list() == [
+        "9990000004",
+        "9990000001",
+        "9990000002",
+        "9990000003",
+    ]
     assert first.get_column("practice_rank").to_list() == [1, 2, 1, 3]
 
 
@@ -60,13 +71,17 @@ def test_scoring_a_month_again_replaces_its_rows(staged_home: Home) -> None:
 
 
 def test_tiers_are_configurable_and_checked() -> None:
-    people = pl.DataFrame({
-        "nhs_number": [f"99900000{i:02d}" for i in range(10)],
-        "practice_code": ["A81001"] * 10,
-        "risk": [i / 10 for i in range(10)],
-    })
+    people = pl.DataFrame(
+        {
+            "nhs_number": [f"99900000{i:02d}" for i in range(10)],
+            "practice_code": ["A81001"] * 10,
+            "risk": [i / 10 for i in range(10)],
+        }
+    )
     two_tiers = TierPolicy(tiers=(Tier("top", 0.3),), otherwise="rest")
-    assert rank_and_tier(people, two_tiers).get_column("tier").to_list() == ["top"] * 3 + ["rest"] * 7
+    assert (
+        rank_and_tier(people, two_tiers).get_column("tier").to_list() == ["top"] * 3 + ["rest"] * 7
+    )
     with pytest.raises(ValueError, match="rise strictly"):
         TierPolicy(tiers=(Tier("a", 0.5), Tier("b", 0.2)))
 

@@ -30,17 +30,38 @@ class Feature:
 FEATURES = (
     Feature("age", "numeric", "demographics", "age in years", "aged {value:.0f}"),
     Feature("sex", "categorical", "demographics", "sex", "{value}"),
-    Feature("ethnicity_group", "categorical", "demographics", "ethnicity group", "{value} ethnicity"),
-    Feature("imd_decile", "numeric", "demographics", "IMD decile", "lives in IMD decile {value:.0f}"),
+    Feature(
+        "ethnicity_group", "categorical", "demographics", "ethnicity group", "{value} ethnicity"
+    ),
+    Feature(
+        "imd_decile", "numeric", "demographics", "IMD decile", "lives in IMD decile {value:.0f}"
+    ),
     Feature("care_home", "flag", "social", "lives in a care home", "lives in a care home"),
     Feature("heart_failure", "flag", "conditions", "heart failure", "heart failure"),
-    Feature("ltc_count", "numeric", "conditions", "long-term conditions", "{value:.0f} long-term conditions"),
     Feature(
-        "emergency_admissions_12m", "numeric", "activity", "emergency admissions, 12 months",
+        "ltc_count",
+        "numeric",
+        "conditions",
+        "long-term conditions",
+        "{value:.0f} long-term conditions",
+    ),
+    Feature(
+        "emergency_admissions_12m",
+        "numeric",
+        "activity",
+        "emergency admissions, 12 months",
         "{value:.0f} emergency admissions in the last 12 months",
     ),
-    Feature("bnf_sections_12m", "numeric", "medicines", "BNF sections", "medicines from {value:.0f} BNF sections"),
-    Feature("latest_hba1c", "numeric", "measurements", "latest HbA1c", "HbA1c {value:.0f} mmol/mol"),
+    Feature(
+        "bnf_sections_12m",
+        "numeric",
+        "medicines",
+        "BNF sections",
+        "medicines from {value:.0f} BNF sections",
+    ),
+    Feature(
+        "latest_hba1c", "numeric", "measurements", "latest HbA1c", "HbA1c {value:.0f} mmol/mol"
+    ),
 )
 
 
@@ -51,18 +72,25 @@ def month_end(year: int, month: int) -> datetime.date:
 
 def index_dates(months: int, start: tuple[int, int] = (2023, 1)) -> list[datetime.date]:
     year, month = start
-    return [month_end(year + (month - 1 + k) // 12, (month - 1 + k) % 12 + 1) for k in range(months)]
+    return [
+        month_end(year + (month - 1 + k) // 12, (month - 1 + k) % 12 + 1) for k in range(months)
+    ]
 
 
 def synthetic_frame(
-    people: int = 3000, dates: list[datetime.date] | None = None, seed: int = 1, with_labels: bool = True
+    people: int = 3000,
+    dates: list[datetime.date] | None = None,
+    seed: int = 1,
+    with_labels: bool = True,
 ) -> pl.DataFrame:
     """Rows per (index_date, person); the same people age and accumulate conditions."""
     rng = np.random.default_rng(seed)
     dates = dates if dates is not None else index_dates(18)
     base_age = rng.integers(18, 95, people)
     sex = rng.choice(["female", "male"], people)
-    ethnicity = rng.choice(["White", "Asian", "Black", "Mixed", "Other"], people, p=[0.7, 0.12, 0.08, 0.05, 0.05])
+    ethnicity = rng.choice(
+        ["White", "Asian", "Black", "Mixed", "Other"], people, p=[0.7, 0.12, 0.08, 0.05, 0.05]
+    )
     imd = rng.integers(1, 11, people)
     frailty = rng.gamma(2.0, 0.5, people)
     practice = rng.choice(["P001", "P002", "P003", "P004"], people)
@@ -76,9 +104,15 @@ def synthetic_frame(
         bnf = rng.poisson(1 + ltc * 1.5)
         hba1c = np.where(rng.random(people) < 0.3, rng.normal(50, 10, people), np.nan)
         linear = (
-            -4.2 + 0.035 * (age - 50) + 0.25 * ltc + 0.6 * np.minimum(admissions, 3)
-            + 0.9 * heart_failure + 0.8 * care_home + 0.5 * (frailty > 1.5) * (age > 75)
-            + 0.04 * (5 - imd) + 0.3 * (ethnicity == "Black")
+            -4.2
+            + 0.035 * (age - 50)
+            + 0.25 * ltc
+            + 0.6 * np.minimum(admissions, 3)
+            + 0.9 * heart_failure
+            + 0.8 * care_home
+            + 0.5 * (frailty > 1.5) * (age > 75)
+            + 0.04 * (5 - imd)
+            + 0.3 * (ethnicity == "Black")
         )
         label = (rng.random(people) < 1 / (1 + np.exp(-linear))).astype(np.int8)
         columns = {
@@ -117,7 +151,9 @@ def training_set(labelled_frame):
     from models.training import TrainingSet, plan_training
 
     plan = plan_training(labelled_frame.get_column("index_date").unique().sort().to_list())
-    return TrainingSet(plan=plan, frame=labelled_frame.filter(pl.col("index_date").is_in(plan.all_dates)))
+    return TrainingSet(
+        plan=plan, frame=labelled_frame.filter(pl.col("index_date").is_in(plan.all_dates))
+    )
 
 
 @pytest.fixture(scope="session")

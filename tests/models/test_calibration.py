@@ -39,14 +39,19 @@ def test_overconfident_risks_have_slope_below_one_and_platt_recovers_them():
     assert calibrator.slope == pytest.approx(0.5, abs=0.03)
     recovered = calibrator.apply(overconfident)
     assert np.max(np.abs(recovered - p)) < 0.02
-    assert integrated_calibration_index(y, overconfident)[0] > 5 * integrated_calibration_index(y, recovered)[0]
+    assert (
+        integrated_calibration_index(y, overconfident)[0]
+        > 5 * integrated_calibration_index(y, recovered)[0]
+    )
 
 
 def test_slope_matches_an_unpenalised_logistic_regression():
     from sklearn.linear_model import LogisticRegression
 
     y, p = calibrated_sample(n=5000, seed=9)
-    reference = LogisticRegression(C=1e12, tol=1e-12, max_iter=10_000).fit(logit(p).reshape(-1, 1), y)
+    reference = LogisticRegression(C=1e12, tol=1e-12, max_iter=10_000).fit(
+        logit(p).reshape(-1, 1), y
+    )
     assert calibration_slope(y, p) == pytest.approx(reference.coef_[0][0], abs=1e-4)
 
 

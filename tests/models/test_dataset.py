@@ -29,7 +29,12 @@ def training(connection) -> pl.DataFrame:
 def test_index_dates_follow_the_delivered_months(connection):
     # 18 months, 2023-01 .. 2024-06: T needs its own month and the 12 after it.
     assert labelled_index_dates(connection) == [
-        D(2023, 1, 31), D(2023, 2, 28), D(2023, 3, 31), D(2023, 4, 30), D(2023, 5, 31), D(2023, 6, 30)
+        D(2023, 1, 31),
+        D(2023, 2, 28),
+        D(2023, 3, 31),
+        D(2023, 4, 30),
+        D(2023, 5, 31),
+        D(2023, 6, 30),
     ]
     assert scoring_index_date(connection) == D(2024, 6, 30)
 
@@ -42,8 +47,13 @@ def test_a_missing_month_leaves_no_complete_label_across_it(connection):
 
 def test_the_frame_has_the_interface_columns_and_order(training):
     expected = {
-        "nhs_number": pl.Utf8, "index_date": pl.Date, "practice_code": pl.Utf8,
-        **{f.name: {"numeric": pl.Float64, "flag": pl.Int8, "categorical": pl.Utf8}[f.kind] for f in FEATURES},
+        "nhs_number": pl.Utf8,
+        "index_date": pl.Date,
+        "practice_code": pl.Utf8,
+        **{
+            f.name: {"numeric": pl.Float64, "flag": pl.Int8, "categorical": pl.Utf8}[f.kind]
+            for f in FEATURES
+        },
         LABEL: pl.Int8,
     }
     assert dict(training.schema) == expected
@@ -68,11 +78,16 @@ def test_the_same_warehouse_gives_the_same_frame(connection, training):
     from warehouse.features import replace_features
 
     replace_features(connection, labelled_index_dates(connection))
-    assert feature_frame(connection, labelled_index_dates(connection), with_labels=True).equals(training)
+    assert feature_frame(connection, labelled_index_dates(connection), with_labels=True).equals(
+        training
+    )
 
 
 def test_opted_out_people_never_appear(connection, training):
-    opted_out = [n for (n,) in connection.execute("SELECT nhs_number FROM features.type1_opt_outs").fetchall()]
+    opted_out = [
+        n
+        for (n,) in connection.execute("SELECT nhs_number FROM features.type1_opt_outs").fetchall()
+    ]
     assert opted_out
     assert not training.filter(pl.col("nhs_number").is_in(opted_out)).height
 
@@ -100,7 +115,14 @@ def test_features_make_clinical_sense(training):
     ages = dict(zip(by_care_home["care_home"], by_care_home["age"], strict=True))
     assert ages[1] > ages[0] + 20
     assert training.select(pl.col("imd_decile").is_between(1, 10).all()).item()
-    assert set(training["ethnicity_group"].unique()) <= {"White", "Mixed", "Asian", "Black", "Other", "Not stated"}
+    assert set(training["ethnicity_group"].unique()) <= {
+        "White",
+        "Mixed",
+        "Asian",
+        "Black",
+        "Other",
+        "Not stated",
+    }
 
 
 def test_features_recorded_as_built_without_labels_fail_loudly_not_as_an_empty_frame(connection):
@@ -108,9 +130,12 @@ def test_features_recorded_as_built_without_labels_fail_loudly_not_as_an_empty_f
     day = D(2023, 2, 28)
     [(rows,)] = connection.execute(
         "SELECT count(*) FROM features.person_features WHERE index_date = $d "
-        "AND nhs_number NOT IN (SELECT nhs_number FROM features.type1_opt_outs)", {"d": day}
+        "AND nhs_number NOT IN (SELECT nhs_number FROM features.type1_opt_outs)",
+        {"d": day},
     ).fetchall()
     connection.execute("DELETE FROM features.labels WHERE index_date = $d", {"d": day})
-    with pytest.raises(MissingLabels, match=f"2023-02-28: 0 of the {rows:,} rows of features.person_features"):
+    with pytest.raises(
+        MissingLabels, match=f"2023-02-28: 0 of the {rows:,} rows of features.person_features"
+    ):
         feature_frame(connection, [D(2023, 1, 31), day], with_labels=True)
     assert feature_frame(connection, [D(2023, 1, 31)], with_labels=True).height > 1_000

@@ -23,7 +23,10 @@ def test_a_shifted_distribution_has_a_large_psi():
     rng = np.random.default_rng(3)
     reference = rng.normal(60, 15, 20_000)
     assert drift.population_stability_index(reference, reference + 15) > 0.5
-    assert drift.stability(drift.population_stability_index(reference, reference + 15)) == "significant"
+    assert (
+        drift.stability(drift.population_stability_index(reference, reference + 15))
+        == "significant"
+    )
 
 
 def test_counts_are_compared_value_by_value():
@@ -50,8 +53,12 @@ def test_a_drift_report_names_what_drifted_and_is_written_per_month(tmp_path: Pa
     reference = pl.DataFrame({"age": rng.normal(50, 10, 5000), "ltc_count": rng.poisson(1, 5000)})
     current = pl.DataFrame({"age": rng.normal(50, 10, 5000), "ltc_count": rng.poisson(3, 5000)})
     report = drift.measure_drift(
-        "2024-05", reference, current,
-        reference_scores=rng.beta(1, 9, 5000), current_scores=rng.beta(1, 9, 5000), model_version="v1",
+        "2024-05",
+        reference,
+        current,
+        reference_scores=rng.beta(1, 9, 5000),
+        current_scores=rng.beta(1, 9, 5000),
+        model_version="v1",
     )
 
     assert report.drifted == ["ltc_count"]

@@ -47,7 +47,9 @@ def test_bootstrap_interval_equals_a_scikit_learn_bootstrap_with_the_same_draws(
     score = np.round(rng.random(400) + 0.4 * y, 1)  # rounded: many ties
     interval = bootstrap_auroc_interval(y, score, seed=5, replicates=200)
     draws = np.random.default_rng(5)
-    reference = [roc_auc_score(y[s], score[s]) for s in (draws.integers(0, 400, 400) for _ in range(200))]
+    reference = [
+        roc_auc_score(y[s], score[s]) for s in (draws.integers(0, 400, 400) for _ in range(200))
+    ]
     assert interval == [round(float(q), 4) for q in np.quantile(reference, [0.025, 0.975])]
     assert interval[0] < roc_auc_score(y, score) < interval[1]
 
@@ -62,7 +64,12 @@ def test_calibration_by_decile_counts_everyone_once():
 
 
 def test_fraction_labels():
-    assert [fraction_label(f) for f in (0.005, 0.01, 0.05, 0.1)] == ["0_5pct", "1pct", "5pct", "10pct"]
+    assert [fraction_label(f) for f in (0.005, 0.01, 0.05, 0.1)] == [
+        "0_5pct",
+        "1pct",
+        "5pct",
+        "10pct",
+    ]
 
 
 def predictions_frame(n=4000, seed=2, truth=True):
@@ -84,10 +91,23 @@ def predictions_frame(n=4000, seed=2, truth=True):
 
 
 def test_evaluation_report_has_the_agreed_shape():
-    report = evaluation_report(predictions_frame(), model_version="mtest", validation_date="2024-12-31")
+    report = evaluation_report(
+        predictions_frame(), model_version="mtest", validation_date="2024-12-31"
+    )
     assert list(report)[:4] == ["model_version", "validation", "baselines", "oracle"]
-    required = {"auroc", "auroc_ci", "auprc", "brier", "calibration_intercept", "calibration_slope",
-                "ici", "e90", "ppv_top_1pct", "ppv_top_5pct", "sensitivity_top_5pct"}
+    required = {
+        "auroc",
+        "auroc_ci",
+        "auprc",
+        "brier",
+        "calibration_intercept",
+        "calibration_slope",
+        "ici",
+        "e90",
+        "ppv_top_1pct",
+        "ppv_top_5pct",
+        "sensitivity_top_5pct",
+    }
     assert required <= set(report["validation"])
     assert set(report["baselines"]) == {"prior_admissions", "logistic"}
     assert {"auroc", "ppv_top_5pct"} <= set(report["oracle"])
@@ -99,5 +119,7 @@ def test_evaluation_report_has_the_agreed_shape():
 
 
 def test_oracle_is_null_without_truth():
-    report = evaluation_report(predictions_frame(truth=False), model_version="m", validation_date="2024-12-31")
+    report = evaluation_report(
+        predictions_frame(truth=False), model_version="m", validation_date="2024-12-31"
+    )
     assert report["oracle"] is None

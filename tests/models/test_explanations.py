@@ -10,8 +10,14 @@ BY_NAME = {f.name: f for f in FEATURES}
 
 
 def test_phrases_for_counts_flags_and_categories():
-    assert phrase_for(BY_NAME["emergency_admissions_12m"], 2.0) == "2 emergency admissions in the last 12 months"
-    assert phrase_for(BY_NAME["emergency_admissions_12m"], 1.0) == "1 emergency admission in the last 12 months"
+    assert (
+        phrase_for(BY_NAME["emergency_admissions_12m"], 2.0)
+        == "2 emergency admissions in the last 12 months"
+    )
+    assert (
+        phrase_for(BY_NAME["emergency_admissions_12m"], 1.0)
+        == "1 emergency admission in the last 12 months"
+    )
     assert phrase_for(BY_NAME["bnf_sections_12m"], 8.0) == "medicines from 8 BNF sections"
     assert phrase_for(BY_NAME["heart_failure"], 1) == "heart failure"
     assert phrase_for(BY_NAME["age"], 81.0) == "aged 81"
@@ -22,7 +28,9 @@ def test_absences_are_never_reasons():
     assert phrase_for(BY_NAME["emergency_admissions_12m"], 0.0) is None
     assert phrase_for(BY_NAME["latest_hba1c"], None) is None
     assert phrase_for(BY_NAME["latest_hba1c"], float("nan")) is None
-    assert phrase_for(BY_NAME["ethnicity_group"], "Black") is None  # not a reason to give a clinician
+    assert (
+        phrase_for(BY_NAME["ethnicity_group"], "Black") is None
+    )  # not a reason to give a clinician
     assert phrase_for(BY_NAME["sex"], "male") is None
 
 
@@ -40,7 +48,8 @@ def test_explain_gives_three_worded_positive_drivers(training_set, training_resu
         # every reason is one of the person's features with a clearly positive contribution
         for text in given:
             matches = [
-                name for name, column in phrases.items()
+                name
+                for name, column in phrases.items()
                 if phrase_for(BY_NAME[name], rows[person][name]) == text
                 and contrib[person, column] >= MIN_CONTRIBUTION
             ]
@@ -55,4 +64,8 @@ def test_high_risk_people_get_reasons(training_set, training_result):
     top = frame.filter(pl.Series(risk >= np.quantile(risk, 0.95)))
     reasons = explain(training_result.model, top, FEATURES)
     assert reasons["reason_1"].null_count() == 0
-    assert reasons["reason_1"].str.contains("emergency admission|heart failure|care home|aged|long-term|BNF").all()
+    assert (
+        reasons["reason_1"]
+        .str.contains("emergency admission|heart failure|care home|aged|long-term|BNF")
+        .all()
+    )

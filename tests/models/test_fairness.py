@@ -61,7 +61,9 @@ def test_a_fair_model_has_no_flags_and_small_groups_are_not_judged():
     assert report["flagged"] == []
     practice = {r["group"]: r for r in report["groups"]["practice"]}
     assert not practice["P9"]["judged"]
-    assert {"age_band", "sex", "ethnicity_group", "imd_quintile", "practice"} == set(report["groups"])
+    assert {"age_band", "sex", "ethnicity_group", "imd_quintile", "practice"} == set(
+        report["groups"]
+    )
 
 
 def test_audit_reports_no_identifiers():

@@ -38,17 +38,29 @@ def test_rerun_gives_byte_identical_files(tmp_path, training_set):
     second = train_and_register(training_set, tmp_path / "b", features=FEATURES, label=LABEL)
     version = first.model_in_use.version
     assert second.model_in_use.version == version
-    for name in (registry.MODEL_FILE, registry.VALIDATION_MODEL_FILE, registry.CALIBRATOR_FILE, registry.METADATA_FILE):
-        assert (tmp_path / "a" / version / name).read_bytes() == (tmp_path / "b" / version / name).read_bytes()
+    for name in (
+        registry.MODEL_FILE,
+        registry.VALIDATION_MODEL_FILE,
+        registry.CALIBRATOR_FILE,
+        registry.METADATA_FILE,
+    ):
+        assert (tmp_path / "a" / version / name).read_bytes() == (
+            tmp_path / "b" / version / name
+        ).read_bytes()
     again = train_and_register(training_set, tmp_path / "a", features=FEATURES, label=LABEL)
     assert not again.decision.replaced and "identical" in again.decision.reason
 
 
-def test_a_worse_candidate_is_kept_out_and_the_reason_recorded(tmp_path, training_set, training_result):
+def test_a_worse_candidate_is_kept_out_and_the_reason_recorded(
+    tmp_path, training_set, training_result
+):
     good = training_result.model
     register(good, tmp_path, training_set.validation, LABEL)
     weak = train_and_register(
-        training_set, tmp_path, features=[f for f in FEATURES if f.name in ("sex", "imd_decile")], label=LABEL
+        training_set,
+        tmp_path,
+        features=[f for f in FEATURES if f.name in ("sex", "imd_decile")],
+        label=LABEL,
     )
     assert not weak.decision.replaced
     assert weak.decision.current_version == good.version
@@ -56,12 +68,17 @@ def test_a_worse_candidate_is_kept_out_and_the_reason_recorded(tmp_path, trainin
     current = json.loads((tmp_path / registry.CURRENT_FILE).read_text())
     assert current["version"] == good.version
     assert "worse" in current["decision"]["reason"]
-    assert (tmp_path / weak.decision.candidate_version / registry.MODEL_FILE).is_file()  # kept for audit
+    assert (
+        tmp_path / weak.decision.candidate_version / registry.MODEL_FILE
+    ).is_file()  # kept for audit
 
 
 def test_a_better_candidate_replaces_the_current_model(tmp_path, training_set, training_result):
     weak = train_and_register(
-        training_set, tmp_path, features=[f for f in FEATURES if f.name in ("sex", "imd_decile")], label=LABEL
+        training_set,
+        tmp_path,
+        features=[f for f in FEATURES if f.name in ("sex", "imd_decile")],
+        label=LABEL,
     )
     better = register(training_result.model, tmp_path, training_set.validation, LABEL)
     assert better.replaced and better.current_version == weak.model_in_use.version

@@ -12,7 +12,11 @@ def register(home: Path, version: str, latest_index_date: str) -> None:
     folder = home / "models" / version
     folder.mkdir(parents=True)
     (home / "models" / "current.json").write_text(json.dumps({"version": version}))
-    plan = {"training_dates": ["2022-01-31"], "validation_date": latest_index_date, "refit_dates": []}
+    plan = {
+        "training_dates": ["2022-01-31"],
+        "validation_date": latest_index_date,
+        "refit_dates": [],
+    }
     (folder / "metadata.json").write_text(json.dumps({"plan": plan}))
 
 
@@ -33,7 +37,12 @@ def test_drift_against_the_current_model_means_retrain(tmp_path: Path):
     register(tmp_path, "v1", "2024-01-31")
     reports = tmp_path / "reports" / "drift"
     reports.mkdir(parents=True)
-    report = {"month": "2025-01", "model_version": "v1", "drifted": ["frailty_deficits"], "threshold": 0.2}
+    report = {
+        "month": "2025-01",
+        "model_version": "v1",
+        "drifted": ["frailty_deficits"],
+        "threshold": 0.2,
+    }
     (reports / "2025-01.json").write_text(json.dumps(report))
 
     decision = retraining_decision(tmp_path, "2025-02")

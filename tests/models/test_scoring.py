@@ -8,11 +8,13 @@ import pytest
 
 from models.scoring import REASON_COLUMNS, score_frame
 
-FRAME = pl.DataFrame({
-    "nhs_number": ["9990000001", "9990000002", "9990000003"],
-    "practice_code": ["A81001", "A81001", "A81002"],
-    "age": [80, 40, 60],
-})
+FRAME = pl.DataFrame(
+    {
+        "nhs_number": ["9990000001", "9990000002", "9990000003"],
+        "practice_code": ["A81001", "A81001", "A81002"],
+        "age": [80, 40, 60],
+    }
+)
 
 
 class AgeModel:

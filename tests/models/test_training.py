@@ -31,10 +31,12 @@ def test_plan_trains_quarterly_twelve_months_before_validation_with_twelve_month
 def test_plan_uses_at_most_four_quarterly_dates_and_mirrors_them_for_the_refit():
     plan = plan_training(index_dates(48))  # labelled 2023-01 .. 2026-12
     assert plan.training_dates == tuple(
-        datetime.date(y, m, d) for y, m, d in ((2025, 3, 31), (2025, 6, 30), (2025, 9, 30), (2025, 12, 31))
+        datetime.date(y, m, d)
+        for y, m, d in ((2025, 3, 31), (2025, 6, 30), (2025, 9, 30), (2025, 12, 31))
     )
     assert plan.refit_dates == tuple(
-        datetime.date(y, m, d) for y, m, d in ((2026, 3, 31), (2026, 6, 30), (2026, 9, 30), (2026, 12, 31))
+        datetime.date(y, m, d)
+        for y, m, d in ((2026, 3, 31), (2026, 6, 30), (2026, 9, 30), (2026, 12, 31))
     )
     assert max(plan.training_dates) < plan.validation_date
 
@@ -52,7 +54,9 @@ def test_training_twice_gives_identical_model_files_and_scores(training_set, tra
     assert again.model.files() == training_result.model.files()
     assert again.model.version == training_result.model.version
     validation = training_set.validation
-    np.testing.assert_array_equal(again.model.predict(validation), training_result.model.predict(validation))
+    np.testing.assert_array_equal(
+        again.model.predict(validation), training_result.model.predict(validation)
+    )
 
 
 def test_model_beats_the_prior_admissions_baseline_out_of_time(training_set, training_result):
@@ -79,7 +83,9 @@ def test_score_gives_one_risk_per_person_and_names_the_model(training_set, train
 
 def test_an_empty_training_date_is_a_clear_error_before_lightgbm(training_set):
     plan = training_set.plan
-    emptied = TrainingSet(plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates)))
+    emptied = TrainingSet(
+        plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates))
+    )
     day = plan.training_dates[0].isoformat()
     with pytest.raises(EmptyTrainingSet, match=f"training date {day} has no rows"):
         train(emptied, FEATURES, LABEL)
@@ -90,15 +96,20 @@ def test_a_date_with_a_single_outcome_is_a_clear_error(training_set):
     unadmitted = TrainingSet(
         plan,
         training_set.frame.with_columns(
-            pl.when(pl.col("index_date") == plan.validation_date).then(0).otherwise(pl.col(LABEL))
-            .cast(pl.Int8).alias(LABEL)
+            pl.when(pl.col("index_date") == plan.validation_date)
+            .then(0)
+            .otherwise(pl.col(LABEL))
+            .cast(pl.Int8)
+            .alias(LABEL)
         ),
     )
     with pytest.raises(EmptyTrainingSet, match=r"validation date .* but no one admitted"):
         train(unadmitted, FEATURES, LABEL)
 
 
-def test_the_modelling_assets_fail_an_empty_training_set_without_retry(training_set, tmp_path, monkeypatch):
+def test_the_modelling_assets_fail_an_empty_training_set_without_retry(
+    training_set, tmp_path, monkeypatch
+):
     # Asset tests live here beside the error they wrap (tests/pipelines is another team's).
     from pipelines.modelling import assets
     from pipelines.resources import Warehouse
@@ -115,9 +126,9 @@ def test_the_modelling_assets_fail_an_empty_training_set_without_retry(training_
     assert "2023-02-28" in (raised.value.description or "")
 
     plan = training_set.plan
-    TrainingSet(plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates))).save(
-        tmp_path / "models" / "training_set"
-    )
+    TrainingSet(
+        plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates))
+    ).save(tmp_path / "models" / "training_set")
     with dg.build_asset_context() as context, pytest.raises(dg.Failure) as raised:
         assets.admission_risk_model(context, warehouse=warehouse)
     assert raised.value.allow_retries is False
@@ -132,7 +143,9 @@ def test_build_training_set_names_the_warehouse_counts_of_an_empty_date(tmp_path
     connection = copy_warehouse(generated_warehouse_with_features(), tmp_path)
     day, validation = datetime.date(2023, 1, 31), datetime.date(2023, 6, 30)
     # The 18-month warehouse is too short for a real plan; a date recorded as built with no rows.
-    monkeypatch.setattr(training, "plan_training", lambda _: TrainingPlan((day,), validation, (validation,)))
+    monkeypatch.setattr(
+        training, "plan_training", lambda _: TrainingPlan((day,), validation, (validation,))
+    )
     for table in ("features.person_features", "features.labels"):
         connection.execute(f"DELETE FROM {table} WHERE index_date = $d", {"d": day})
     with pytest.raises(EmptyTrainingSet) as raised:

@@ -23,8 +23,14 @@ def test_run_loads_a_landing_zone_and_records_dagster_history(tmp_path: Path, ca
     out = capsys.readouterr().out
     assert code == 0
     assert "2024-03 (incomplete)" in out
-    assert json.loads((home / "reports" / "deliveries" / "2024-02.json").read_text())["status"] == "loaded"
-    assert json.loads((home / "reports" / "deliveries" / "2024-03.json").read_text())["status"] == "incomplete"
+    assert (
+        json.loads((home / "reports" / "deliveries" / "2024-02.json").read_text())["status"]
+        == "loaded"
+    )
+    assert (
+        json.loads((home / "reports" / "deliveries" / "2024-03.json").read_text())["status"]
+        == "incomplete"
+    )
     assert (home / "warehouse.duckdb").is_file()
     assert any((home / "dagster").rglob("*.db")), "run history should be kept under the home"
     assert "DAGSTER_HOME" not in os.environ, "the run should restore the caller's environment"

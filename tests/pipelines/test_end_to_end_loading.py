@@ -22,11 +22,16 @@ def test_every_generated_row_is_loaded_month_by_month(tmp_path: Path):
     months = ["2024-04", "2024-05", "2024-06"]
     instance.add_dynamic_partitions(EXTRACT_MONTHS, months)
 
-    assert dg.materialize([reference_data], instance=instance, resources=warehouse.resources()).success
+    assert dg.materialize(
+        [reference_data], instance=instance, resources=warehouse.resources()
+    ).success
     for month in months:
         result = dg.materialize(
-            [reference_data, deliveries], instance=instance, resources=warehouse.resources(),
-            partition_key=month, selection=[deliveries],
+            [reference_data, deliveries],
+            instance=instance,
+            resources=warehouse.resources(),
+            partition_key=month,
+            selection=[deliveries],
         )
         assert result.success
 

@@ -12,4 +12,7 @@ def test_the_lists_carry_a_freshness_policy_so_a_missed_month_shows():
     for name in ("risk_scores", "practice_risk_lists", "federation_summaries"):
         policy = graph.get(dg.AssetKey(name)).freshness_policy
         assert isinstance(policy, dg.FreshnessPolicy), name
-    assert dg.AssetKey("population_drift") in defs.resolve_job_def("lists_job").asset_layer.executable_asset_keys
+    assert (
+        dg.AssetKey("population_drift")
+        in defs.resolve_job_def("lists_job").asset_layer.executable_asset_keys
+    )

@@ -41,13 +41,22 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def materialise(home: Path, month: str, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+def materialise(
+    home: Path, month: str, run_config: dict | None = None
+) -> dg.ExecuteInProcessResult:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(EXTRACT_MONTHS, [month])
     return dg.materialize(
-        [risk_scores, practice_risk_lists, federation_summaries, *dg.load_asset_checks_from_modules([checks])],
+        [
+            risk_scores,
+            practice_risk_lists,
+            federation_summaries,
+            *dg.load_asset_checks_from_modules([checks]),
+        ],
         partition_key=month,
-        resources=HomeResources(home=str(home), landing=str(home / "landing"), lock_wait_seconds=0).resources(),
+        resources=HomeResources(
+            home=str(home), landing=str(home / "landing"), lock_wait_seconds=0
+        ).resources(),
         instance=instance,
         run_config=run_config,
         raise_on_error=False,
@@ -55,7 +64,9 @@ def materialise(home: Path, month: str, run_config: dict | None = None) -> dg.Ex
 
 
 def metadata_text(result: dg.ExecuteInProcessResult) -> str:
-    texts = [str(event.materialization.metadata) for event in result.get_asset_materialization_events()]
+    texts = [
+        str(event.materialization.metadata) for event in result.get_asset_materialization_events()
+    ]
     texts += [str(evaluation.metadata) for evaluation in result.get_asset_check_evaluations()]
     return "\n".join(texts)
 
@@ -89,18 +100,38 @@ def test_a_month_is_scored_listed_and_summarised_with_checks_passing_and_no_nhs_
 
 
 def test_list_lengths_and_tiers_come_from_run_config(home: Path) -> None:
-    result = materialise(home, SCORE_MONTH, {"ops": {
-        "risk_scores": {"config": {"very_high_percent": 10.0, "high_percent": 10.0, "rising_percent": 10.0}},
-        "practice_risk_lists": {"config": {"top_n": 3, "vanguard_top_n": 7}},
-    }})
+    result = materialise(
+        home,
+        SCORE_MONTH,
+        {
+            "ops": {
+                "risk_scores": {
+                    "config": {
+                        "very_high_percent": 10.0,
+                        "high_percent": 10.0,
+                        "rising_percent": 10.0,
+                    }
+                },
+                "practice_risk_lists": {"config": {"top_n": 3, "vanguard_top_n": 7}},
+            }
+        },
+    )
     assert result.success
-    lists = (home / "outbox" / "FED01" / "A81001" / SCORE_MONTH / "risk_list.csv").read_text().splitlines()
+    lists = (
+        (home / "outbox" / "FED01" / "A81001" / SCORE_MONTH / "risk_list.csv")
+        .read_text()
+        .splitlines()
+    )
     assert len(lists) == 1 + 7
-    assert "very high = top 10% of the area" in (
-        home / "outbox" / "FED01" / "A81002" / SCORE_MONTH / "risk_list.html").read_text()
+    assert (
+        "very high = top 10% of the area"
+        in (home / "outbox" / "FED01" / "A81002" / SCORE_MONTH / "risk_list.html").read_text()
+    )
 
 
-def test_without_a_model_the_scores_fail_with_a_clear_reason(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_model_the_scores_fail_with_a_clear_reason(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.undo()
     result = materialise(home, SCORE_MONTH)
     assert not result.success

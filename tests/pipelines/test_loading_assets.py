@@ -39,8 +39,11 @@ def test_deliveries_materialise_per_month_and_write_the_report(warehouse, instan
     dg.materialize([reference_data], instance=instance, resources=warehouse.resources())
 
     result = dg.materialize(
-        [*assets, *checks], instance=instance, resources=warehouse.resources(),
-        partition_key="2024-02", selection=[deliveries, *checks],
+        [*assets, *checks],
+        instance=instance,
+        resources=warehouse.resources(),
+        partition_key="2024-02",
+        selection=[deliveries, *checks],
     )
 
     assert result.success
@@ -61,12 +64,16 @@ def test_deliveries_materialise_per_month_and_write_the_report(warehouse, instan
 
 def test_a_rejected_file_fails_the_warning_check_not_the_run(warehouse, instance):
     target = Path(warehouse.landing) / "extracts" / "2024-01" / "sus" / "admissions.csv"
-    target.write_bytes(target.read_bytes() + b"SP-extra,9990000018,A10001,RF4,2024-01-20,,21,J44.1\r\n")
+    target.write_bytes(
+        target.read_bytes() + b"SP-extra,9990000018,A10001,RF4,2024-01-20,,21,J44.1\r\n"
+    )
     dg.materialize([reference_data], instance=instance, resources=warehouse.resources())
 
     result = dg.materialize(
         [reference_data, deliveries, deliveries_every_file_matches_manifest],
-        instance=instance, resources=warehouse.resources(), partition_key="2024-01",
+        instance=instance,
+        resources=warehouse.resources(),
+        partition_key="2024-01",
         selection=[deliveries, deliveries_every_file_matches_manifest],
     )
 

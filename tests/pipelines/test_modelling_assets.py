@@ -56,7 +56,9 @@ def materialise(generated: Path, home: Path, monkeypatch) -> dg.ExecuteInProcess
     home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(generated / "warehouse.duckdb", home / "warehouse.duckdb")
     warehouse = HomeResources(home=str(home), landing=str(generated / "landing"))
-    return dg.materialize([*ASSETS, *CHECKS], resources=warehouse.resources(truth=str(generated / "truth.csv")))
+    return dg.materialize(
+        [*ASSETS, *CHECKS], resources=warehouse.resources(truth=str(generated / "truth.csv"))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,10 @@ def test_model_beats_prior_admissions_out_of_time_and_is_reported_beside_the_ora
     assert result.success
     evaluation = json.loads((home / "reports" / "model" / "evaluation.json").read_text())
     assert list(evaluation)[:4] == ["model_version", "validation", "baselines", "oracle"]
-    model, prior = evaluation["validation"]["auroc"], evaluation["baselines"]["prior_admissions"]["auroc"]
+    model, prior = (
+        evaluation["validation"]["auroc"],
+        evaluation["baselines"]["prior_admissions"]["auroc"],
+    )
     assert model > prior + 0.03
     assert evaluation["oracle"]["auroc"] > 0.6
     assert 0.75 < evaluation["validation"]["calibration_slope"] < 1.25  # 5,000 people: wide
@@ -85,9 +90,17 @@ def test_model_metadata_has_auroc_slope_plot_baselines_and_oracle(first_run):
     _, result = first_run
     [materialization] = result.asset_materializations_for_node("admission_risk_model")
     metadata = materialization.metadata
-    for key in ("auroc", "calibration_slope", "prior_admissions_auroc", "logistic_auroc", "oracle_auroc"):
+    for key in (
+        "auroc",
+        "calibration_slope",
+        "prior_admissions_auroc",
+        "logistic_auroc",
+        "oracle_auroc",
+    ):
         assert key in metadata
-    assert metadata["calibration_plot"].value.startswith("![calibration, out of time](data:image/png;base64,")
+    assert metadata["calibration_plot"].value.startswith(
+        "![calibration, out of time](data:image/png;base64,"
+    )
 
 
 def test_registry_files_reports_and_card(first_run):
@@ -95,13 +108,26 @@ def test_registry_files_reports_and_card(first_run):
     current = json.loads((home / "models" / "current.json").read_text())
     folder = home / "models" / current["version"]
     assert {p.name for p in folder.iterdir()} == {
-        "model.txt", "validation_model.txt", "calibrator.json", "metadata.json",
+        "model.txt",
+        "validation_model.txt",
+        "calibrator.json",
+        "metadata.json",
     }
     fairness = json.loads((home / "reports" / "model" / "fairness.json").read_text())
-    assert {"age_band", "sex", "ethnicity_group", "imd_quintile", "practice"} <= set(fairness["groups"])
+    assert {"age_band", "sex", "ethnicity_group", "imd_quintile", "practice"} <= set(
+        fairness["groups"]
+    )
     card = (home / "reports" / "model" / "model_card.md").read_text()
-    for heading in ("Intended use and users", "Data and months", "Predictors", "Outcome",
-                    "Performance", "Calibration", "Subgroup results", "Limitations"):
+    for heading in (
+        "Intended use and users",
+        "Data and months",
+        "Predictors",
+        "Outcome",
+        "Performance",
+        "Calibration",
+        "Subgroup results",
+        "Limitations",
+    ):
         assert f"## {heading}" in card
 
 
@@ -115,7 +141,9 @@ def test_checks_ran_and_do_not_block(first_run):
 def test_no_nhs_number_in_metadata(first_run, generated):
     home, result = first_run
     numbers = set(
-        pl.read_csv(generated / "truth.csv", schema_overrides={"nhs_number": pl.Utf8})["nhs_number"].to_list()
+        pl.read_csv(generated / "truth.csv", schema_overrides={"nhs_number": pl.Utf8})[
+            "nhs_number"
+        ].to_list()
     )
     text = " ".join(
         str(value.value)
@@ -137,7 +165,9 @@ def test_rerun_gives_identical_model_files_and_scores(first_run, generated, tmp_
     version = json.loads((home / "models" / "current.json").read_text())["version"]
     assert json.loads((again / "models" / "current.json").read_text())["version"] == version
     for name in ("model.txt", "validation_model.txt", "calibrator.json", "metadata.json"):
-        assert (home / "models" / version / name).read_bytes() == (again / "models" / version / name).read_bytes()
+        assert (home / "models" / version / name).read_bytes() == (
+            again / "models" / version / name
+        ).read_bytes()
     first = pl.read_parquet(home / "models" / "validation_predictions.parquet")
     second = pl.read_parquet(again / "models" / "validation_predictions.parquet")
     assert first.equals(second)

@@ -23,10 +23,14 @@ COMMANDS = {
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subprocess.CompletedProcess[str]]]:
+def outputs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, subprocess.CompletedProcess[str]]]:
     root = tmp_path_factory.mktemp("code_location")
     environment = {
-        **os.environ, "RISKSTRAT_HOME": str(root / "home"), "RISKSTRAT_LANDING": str(root / "landing"),
+        **os.environ,
+        "RISKSTRAT_HOME": str(root / "home"),
+        "RISKSTRAT_LANDING": str(root / "landing"),
     }
     started = {}
     for name, command in COMMANDS.items():
@@ -35,7 +39,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subp
         started[name] = subprocess.Popen(
             [DAGSTER, *command, "-m", "pipelines.definitions"],
             env={**environment, "DAGSTER_HOME": str(root / f"dagster-{name}")},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
     finished = {}
     for name, process in started.items():
@@ -50,14 +56,18 @@ def test_dagster_definitions_validate_passes(outputs: dict[str, subprocess.Compl
     assert "All code locations passed validation" in result.stdout + result.stderr
 
 
-def test_dagster_schedule_list_shows_the_monthly_schedule(outputs: dict[str, subprocess.CompletedProcess[str]]):
+def test_dagster_schedule_list_shows_the_monthly_schedule(
+    outputs: dict[str, subprocess.CompletedProcess[str]],
+):
     result = outputs["schedules"]
     assert result.returncode == 0, result.stderr
     assert "Schedule: monthly_schedule" in result.stdout
     assert "0 6 10 * *" in result.stdout
 
 
-def test_dagster_sensor_list_shows_the_sensors(outputs: dict[str, subprocess.CompletedProcess[str]]):
+def test_dagster_sensor_list_shows_the_sensors(
+    outputs: dict[str, subprocess.CompletedProcess[str]],
+):
     result = outputs["sensors"]
     assert result.returncode == 0, result.stderr
     for sensor in ("landing_zone_sensor", "month_loaded_sensor", "model_trained_sensor"):

@@ -52,16 +52,43 @@ CASES = [
     Case("short history, no model", loaded=13),
     Case("24 months are one short of out-of-time training", loaded=24),
     Case("enough history, no model yet: train", loaded=25, expect_train=True, expect_list=True),
-    Case("a new month, model current: score it", loaded=26, model_learnt_up_to="2024-01-31", expect_list=True),
-    Case("three new labelled months: quarterly retrain", loaded=28, model_learnt_up_to="2024-01-31",
-         expect_train=True, expect_list=True),
-    Case("drift against the current model: retrain", loaded=26, model_learnt_up_to="2024-01-31",
-         drifted_in_latest=True, expect_train=True, expect_list=True),
-    Case("a re-delivered month is loaded again, and every month after it", loaded=26,
-         model_learnt_up_to="2024-01-31", redelivered="2023-06", expect_list=True,
-         expect_load=months("2023-06", 21)),
-    Case("a delivered month not yet loaded", loaded=25, new_months=1, model_learnt_up_to="2024-01-31",
-         expect_list=True, expect_load=["2025-02"]),
+    Case(
+        "a new month, model current: score it",
+        loaded=26,
+        model_learnt_up_to="2024-01-31",
+        expect_list=True,
+    ),
+    Case(
+        "three new labelled months: quarterly retrain",
+        loaded=28,
+        model_learnt_up_to="2024-01-31",
+        expect_train=True,
+        expect_list=True,
+    ),
+    Case(
+        "drift against the current model: retrain",
+        loaded=26,
+        model_learnt_up_to="2024-01-31",
+        drifted_in_latest=True,
+        expect_train=True,
+        expect_list=True,
+    ),
+    Case(
+        "a re-delivered month is loaded again, and every month after it",
+        loaded=26,
+        model_learnt_up_to="2024-01-31",
+        redelivered="2023-06",
+        expect_list=True,
+        expect_load=months("2023-06", 21),
+    ),
+    Case(
+        "a delivered month not yet loaded",
+        loaded=25,
+        new_months=1,
+        model_learnt_up_to="2024-01-31",
+        expect_list=True,
+        expect_load=["2025-02"],
+    ),
 ]
 
 
@@ -73,14 +100,16 @@ def lay_out(case: Case, root: Path) -> tuple[Home, Path]:
     """The home and landing zone of a case: bookkeeping only, no activity rows."""
     home, landing = Home.at(root / "home"), root / "landing"
     loaded = months("2023-01", case.loaded)
-    for month in [*loaded, *months("2023-01", case.loaded + case.new_months)[case.loaded:]]:
+    for month in [*loaded, *months("2023-01", case.loaded + case.new_months)[case.loaded :]]:
         folder = landing / "extracts" / month
         folder.mkdir(parents=True)
         version = 2 if month == case.redelivered else 1
         (folder / "manifest.csv").write_bytes(manifest_bytes(month, version))
     with connect(home.database) as connection:
         ensure_raw_schema(connection)
-        connection.execute("CREATE TABLE staged.registrations (delivery_month VARCHAR, nhs_number VARCHAR)")
+        connection.execute(
+            "CREATE TABLE staged.registrations (delivery_month VARCHAR, nhs_number VARCHAR)"
+        )
         for month in loaded:
             digest = hashlib.sha256(manifest_bytes(month)).hexdigest()
             connection.execute(
@@ -115,7 +144,9 @@ def test_the_planner_decides_as_expected(case: Case, tmp_path: Path):
     steps = planner.after_loading(home)
     to_load = [item.month for item in planner.months_to_load(home, landing)]
 
-    assert (steps.train, steps.list_month is not None) == (case.expect_train, case.expect_list), steps
+    assert (steps.train, steps.list_month is not None) == (case.expect_train, case.expect_list), (
+        steps
+    )
     assert steps.list_month in (None, latest_loaded(case))
     assert to_load == case.expect_load
 
@@ -124,7 +155,8 @@ def test_riskstrat_run_takes_the_planners_decisions(case: Case, tmp_path: Path, 
     home, landing = lay_out(case, tmp_path)
     jobs: list[tuple[str, str | None]] = []
     monkeypatch.setattr(
-        runner, "execute",
+        runner,
+        "execute",
         lambda definitions, job, instance, partition, progress=None: jobs.append((job, partition)),
     )
 
@@ -152,7 +184,10 @@ def after_success(sensor, home: Home, landing: Path) -> dg.RunRequest | dg.SkipR
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(EXTRACT_MONTHS, months("2023-01", 30))
     result = stand_in_job.execute_in_process(instance=instance)
-    resources = {"warehouse": Warehouse(home=str(home.root)), "settings": RunSettings(landing=str(landing))}
+    resources = {
+        "warehouse": Warehouse(home=str(home.root)),
+        "settings": RunSettings(landing=str(landing)),
+    }
     with dg.build_run_status_sensor_context(
         sensor_name=sensor.name,
         dagster_event=result.get_run_success_event(),
@@ -165,10 +200,17 @@ def after_success(sensor, home: Home, landing: Path) -> dg.RunRequest | dg.SkipR
 
 def test_the_sensors_take_the_planners_decisions(case: Case, tmp_path: Path):
     home, landing = lay_out(case, tmp_path)
-    resources = {"warehouse": Warehouse(home=str(home.root)), "settings": RunSettings(landing=str(landing))}
+    resources = {
+        "warehouse": Warehouse(home=str(home.root)),
+        "settings": RunSettings(landing=str(landing)),
+    }
     with dg.build_sensor_context(resources=resources) as context:
         delivered = landing_zone_sensor(context)
-    requested = [r.partition_key for r in delivered.run_requests] if isinstance(delivered, dg.SensorResult) else []
+    requested = (
+        [r.partition_key for r in delivered.run_requests]
+        if isinstance(delivered, dg.SensorResult)
+        else []
+    )
 
     after_month = after_success(month_loaded_sensor, home, landing)
     after_model = after_success(model_trained_sensor, home, landing)
@@ -178,12 +220,18 @@ def test_the_sensors_take_the_planners_decisions(case: Case, tmp_path: Path):
         assert isinstance(after_month, dg.RunRequest) and after_month.job_name == "model_job"
     elif case.expect_list:
         assert isinstance(after_month, dg.RunRequest)
-        assert (after_month.job_name, after_month.partition_key) == ("lists_job", latest_loaded(case))
+        assert (after_month.job_name, after_month.partition_key) == (
+            "lists_job",
+            latest_loaded(case),
+        )
     else:
         assert isinstance(after_month, dg.SkipReason)
     if case.expect_list:
         assert isinstance(after_model, dg.RunRequest)
-        assert (after_model.job_name, after_model.partition_key) == ("lists_job", latest_loaded(case))
+        assert (after_model.job_name, after_model.partition_key) == (
+            "lists_job",
+            latest_loaded(case),
+        )
     else:
         assert isinstance(after_model, dg.SkipReason)
 

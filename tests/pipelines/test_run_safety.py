@@ -17,7 +17,9 @@ RISKSTRAT = [sys.executable, "-m", "pipelines.cli"]
 def start_run(landing: Path, home: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*RISKSTRAT, "run", "--landing", str(landing), "--home", str(home), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -43,7 +43,9 @@ def test_the_schedule_ticks_after_the_delivery_day_in_london():
     assert monthly_schedule.job_name == "monthly_job"
 
 
-def test_the_schedule_requests_the_latest_delivered_month(tmp_path: Path, instance: dg.DagsterInstance):
+def test_the_schedule_requests_the_latest_delivered_month(
+    tmp_path: Path, instance: dg.DagsterInstance
+):
     landing = tmp_path / "landing"
     supplier.write_landing(landing, months=("2024-01", "2024-02"))
     supplier.write_month(landing, "2024-03", supplier.month_files("2024-03"), manifest=None)
@@ -56,14 +58,20 @@ def test_the_schedule_requests_the_latest_delivered_month(tmp_path: Path, instan
     assert instance.has_dynamic_partition("extract_months", "2024-02")
 
 
-def test_the_schedule_skips_a_delivery_that_already_ran(tmp_path: Path, instance: dg.DagsterInstance):
+def test_the_schedule_skips_a_delivery_that_already_ran(
+    tmp_path: Path, instance: dg.DagsterInstance
+):
     landing = tmp_path / "landing"
     supplier.write_landing(landing, months=("2024-01",))
     request = tick(instance, landing)
     assert isinstance(request, dg.RunRequest)
     instance.add_run(
-        dg.DagsterRun(job_name="monthly_job", run_id="a-sensor-run", tags=dict(request.tags),
-                      status=dg.DagsterRunStatus.SUCCESS)
+        dg.DagsterRun(
+            job_name="monthly_job",
+            run_id="a-sensor-run",
+            tags=dict(request.tags),
+            status=dg.DagsterRunStatus.SUCCESS,
+        )
     )
 
     assert isinstance(tick(instance, landing), dg.SkipReason)

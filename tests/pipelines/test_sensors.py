@@ -44,7 +44,9 @@ def test_a_dropped_manifest_yields_exactly_one_run_request_and_its_partition(lan
     assert request.tags[DELIVERY_TAG] == request.run_key
     [added] = result.dynamic_partitions_requests or []
     assert isinstance(added, dg.AddDynamicPartitionsRequest)
-    assert added.partitions_def_name == "extract_months" and list(added.partition_keys) == ["2024-01"]
+    assert added.partitions_def_name == "extract_months" and list(added.partition_keys) == [
+        "2024-01"
+    ]
     assert json.loads(result.cursor or "{}") == {"2024-01": digest}
 
 

@@ -32,7 +32,11 @@ def make_warehouse(tmp_path: Path) -> Warehouse:
         + b"SP-bad,9990000018,A10001,RF4,2024-01-20,2024-01-10,21,J44.1\r\n"
         + b"SP-warn,9990000026,a1,RF4,2024-01-21,,21,J44.1\r\n"
     )
-    supplier.write_month(landing, MONTH, supplier.month_files(MONTH) | {"sus/admissions.csv": admissions.read_bytes()})
+    supplier.write_month(
+        landing,
+        MONTH,
+        supplier.month_files(MONTH) | {"sus/admissions.csv": admissions.read_bytes()},
+    )
     return HomeResources(home=str(tmp_path / "home"), landing=str(landing))
 
 
@@ -53,21 +57,42 @@ def instance() -> dg.DagsterInstance:
 
 
 @pytest.fixture(scope="module")
-def month_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
+def month_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
     """One clean month staged, checked and reported, shared by the tests that only read it."""
     warehouse = make_warehouse(tmp_path_factory.mktemp("month"))
     return warehouse, materialise_month(warehouse, make_instance())
 
 
-def materialise_month(warehouse: Warehouse, instance: dg.DagsterInstance, extra_assets=()) -> dg.ExecuteInProcessResult:
-    everything = [reference_data, staged_reference, deliveries, staged_extract_month, data_quality_report,
-                  *extra_assets, *reference_checks, *monthly_checks]
-    reference = dg.materialize(everything, instance=instance, resources=warehouse.resources(),
-                               selection=[reference_data, staged_reference])
+def materialise_month(
+    warehouse: Warehouse, instance: dg.DagsterInstance, extra_assets=()
+) -> dg.ExecuteInProcessResult:
+    everything = [
+        reference_data,
+        staged_reference,
+        deliveries,
+        staged_extract_month,
+        data_quality_report,
+        *extra_assets,
+        *reference_checks,
+        *monthly_checks,
+    ]
+    reference = dg.materialize(
+        everything,
+        instance=instance,
+        resources=warehouse.resources(),
+        selection=[reference_data, staged_reference],
+    )
     assert reference.success
     return dg.materialize(
-        everything, instance=instance, resources=warehouse.resources(), partition_key=MONTH,
-        selection=dg.AssetSelection.assets(deliveries, staged_extract_month, data_quality_report, *extra_assets),
+        everything,
+        instance=instance,
+        resources=warehouse.resources(),
+        partition_key=MONTH,
+        selection=dg.AssetSelection.assets(
+            deliveries, staged_extract_month, data_quality_report, *extra_assets
+        ),
         raise_on_error=False,
     )
 
@@ -87,7 +112,9 @@ def test_a_month_stages_reconciles_and_reports(month_run):
     [by_rule] = metadata["quarantined_rows"]["quarantined_by_rule"].value.records
     assert (by_rule.data["rule"], by_rule.data["rows"]) == ("discharge_not_before_admission", 1)
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    reconciliation = [e for name, e in evaluations.items() if name.endswith("_every_delivered_row_accounted_for")]
+    reconciliation = [
+        e for name, e in evaluations.items() if name.endswith("_every_delivered_row_accounted_for")
+    ]
     assert len(reconciliation) == 9 and all(e.passed for e in reconciliation)
     contract = evaluations["staged_admissions_meets_contract"]
     assert not contract.passed, "a malformed hospital-recorded practice code is a warning"
@@ -119,8 +146,12 @@ def test_a_staged_table_breaking_its_contract_fails_the_suite_with_error_severit
         # What the suite exists to catch: a row in staged that the SQL should have quarantined.
         # Rolled back afterwards: the month is shared with the other tests of this module.
         connection.execute("BEGIN TRANSACTION")
-        connection.execute("UPDATE staged.consultations SET mode = 'carrier_pigeon' WHERE line_number = 1")
-        result = suite_result(validate_staged(connection, warehouse.paths.root, "consultations", MONTH))
+        connection.execute(
+            "UPDATE staged.consultations SET mode = 'carrier_pigeon' WHERE line_number = 1"
+        )
+        result = suite_result(
+            validate_staged(connection, warehouse.paths.root, "consultations", MONTH)
+        )
         connection.execute("ROLLBACK")
     assert isinstance(result, dg.AssetCheckResult)
     assert not result.passed
@@ -128,7 +159,9 @@ def test_a_staged_table_breaking_its_contract_fails_the_suite_with_error_severit
     assert "mode_in_code_list" in result.metadata["summary"].value
 
 
-def test_a_blocking_failure_stops_what_is_built_on_the_staged_table(warehouse, instance, monkeypatch):
+def test_a_blocking_failure_stops_what_is_built_on_the_staged_table(
+    warehouse, instance, monkeypatch
+):
     built = []
 
     @dg.asset(deps=["staged_consultations"], partitions_def=extract_months)
@@ -140,7 +173,11 @@ def test_a_blocking_failure_stops_what_is_built_on_the_staged_table(warehouse, i
 
     assert not result.success
     assert built == []
-    [failed] = [e for e in result.get_asset_check_evaluations() if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    [failed] = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
     assert failed.check_name == "staged_consultations_every_delivered_row_accounted_for"
     # The auditors' report does not hang on the staged tables, so it is still written.
     assert (warehouse.paths.reports / "data_quality" / f"{MONTH}.json").is_file()

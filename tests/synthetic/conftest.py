@@ -12,7 +12,9 @@ from synthetic import GenerationSummary, generate
 @pytest.fixture(scope="session")
 def small(tmp_path_factory: pytest.TempPathFactory) -> GenerationSummary:
     """2,000 people over 14 months: two index dates with a full year of follow-up."""
-    return generate(tmp_path_factory.mktemp("small"), people=2_000, months=14, seed=7, start="2023-11")
+    return generate(
+        tmp_path_factory.mktemp("small"), people=2_000, months=14, seed=7, start="2023-11"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,27 +7,57 @@ from pathlib import Path
 import polars as pl
 
 HEADERS = {
-    "reference/practices.csv": ["practice_code", "practice_name", "federation_code", "federation_name", "vanguard"],
+    "reference/practices.csv": [
+        "practice_code",
+        "practice_name",
+        "federation_code",
+        "federation_name",
+        "vanguard",
+    ],
     "reference/lsoa_imd.csv": ["lsoa_code", "imd_decile"],
     "registrations": [
-        "nhs_number", "date_of_birth", "sex", "ethnic_category", "lsoa_code", "registration_date",
-        "deregistration_date", "date_of_death", "care_home", "type1_opt_out",
+        "nhs_number",
+        "date_of_birth",
+        "sex",
+        "ethnic_category",
+        "lsoa_code",
+        "registration_date",
+        "deregistration_date",
+        "date_of_death",
+        "care_home",
+        "type1_opt_out",
     ],
     "conditions": ["nhs_number", "snomed_code", "diagnosis_date"],
     "consultations": ["nhs_number", "consultation_date", "mode", "clinician"],
     "medications": ["nhs_number", "issue_date", "bnf_code", "repeat"],
     "observations": ["nhs_number", "observation_date", "snomed_code", "value"],
     "ae_attendances": [
-        "attendance_id", "nhs_number", "practice_code", "provider_code", "arrival_date",
-        "arrived_by_ambulance", "admitted",
+        "attendance_id",
+        "nhs_number",
+        "practice_code",
+        "provider_code",
+        "arrival_date",
+        "arrived_by_ambulance",
+        "admitted",
     ],
     "outpatients": [
-        "appointment_id", "nhs_number", "practice_code", "provider_code", "appointment_date",
-        "treatment_function_code", "attendance_status",
+        "appointment_id",
+        "nhs_number",
+        "practice_code",
+        "provider_code",
+        "appointment_date",
+        "treatment_function_code",
+        "attendance_status",
     ],
     "admissions": [
-        "spell_id", "nhs_number", "practice_code", "provider_code", "admission_date", "discharge_date",
-        "admission_method", "primary_diagnosis",
+        "spell_id",
+        "nhs_number",
+        "practice_code",
+        "provider_code",
+        "admission_date",
+        "discharge_date",
+        "admission_method",
+        "primary_diagnosis",
     ],
     "services": ["service_id", "nhs_number", "service_type", "start_date", "end_date"],
 }
@@ -49,7 +79,15 @@ ID_COLUMN = {
     "services": "service_id",
 }
 # Columns that may be empty (everything else is required).
-NULLABLE = {"lsoa_code", "deregistration_date", "date_of_death", "value", "practice_code", "discharge_date", "end_date"}
+NULLABLE = {
+    "lsoa_code",
+    "deregistration_date",
+    "date_of_death",
+    "value",
+    "practice_code",
+    "discharge_date",
+    "end_date",
+}
 SEX = {"1", "2", "9", "X"}
 ETHNIC = {*"ABCDEFGHJKLMNPRS", "Z", "99"}
 MODES = {"face_to_face", "telephone", "video", "home_visit", "online"}
@@ -61,9 +99,26 @@ EMERGENCY_METHODS = {*(str(code) for code in range(21, 29)), "2A", "2B", "2C", "
 ADMISSION_METHODS = {"11", "12", "13", *EMERGENCY_METHODS, "31", "32", "81", "82"}
 SERVICE_TYPES = {"home_care", "reablement", "day_care", "residential", "nursing"}
 LTC_CODES = {
-    "38341003", "46635009", "44054006", "195967001", "13645005", "84114007", "49436004", "414545008",
-    "230690007", "709044004", "52448006", "35489007", "58214004", "13746004", "363346000", "84757009",
-    "69896004", "64859006", "49049000", "110359009",
+    "38341003",
+    "46635009",
+    "44054006",
+    "195967001",
+    "13645005",
+    "84114007",
+    "49436004",
+    "414545008",
+    "230690007",
+    "709044004",
+    "52448006",
+    "35489007",
+    "58214004",
+    "13746004",
+    "363346000",
+    "84757009",
+    "69896004",
+    "64859006",
+    "49049000",
+    "110359009",
 }
 
 

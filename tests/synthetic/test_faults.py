@@ -33,9 +33,21 @@ CODE_LISTS = {
     "admitted": {"Y", "N"},
 }
 REQUIRED_KINDS = {
-    "bad_nhs_number", "impossible_date", "unknown_code", "missing_required_value", "duplicate_resend",
-    "duplicate_conflict", "missing_column", "bad_encoding", "truncated_file", "manifest_mismatch",
-    "missing_manifest", "missing_practice", "column_order", "extra_column", "crlf_line_endings",
+    "bad_nhs_number",
+    "impossible_date",
+    "unknown_code",
+    "missing_required_value",
+    "duplicate_resend",
+    "duplicate_conflict",
+    "missing_column",
+    "bad_encoding",
+    "truncated_file",
+    "manifest_mismatch",
+    "missing_manifest",
+    "missing_practice",
+    "column_order",
+    "extra_column",
+    "crlf_line_endings",
 }
 
 
@@ -65,10 +77,19 @@ def test_every_fault_kind_is_present_and_few(faults: list[dict[str, Any]]) -> No
     assert len(faults) < 40
     for fault in faults:
         assert set(fault) == {"kind", "month", "path", "line", "column", "expected"}
-        assert fault["expected"] in {"quarantine_row", "ignore_row", "reject_file", "reject_month", "missing_practice", "load"}
+        assert fault["expected"] in {
+            "quarantine_row",
+            "ignore_row",
+            "reject_file",
+            "reject_month",
+            "missing_practice",
+            "load",
+        }
 
 
-def test_row_faults_are_where_faults_json_says(faulty: GenerationSummary, faults: list[dict[str, Any]]) -> None:
+def test_row_faults_are_where_faults_json_says(
+    faulty: GenerationSummary, faults: list[dict[str, Any]]
+) -> None:
     extracts = faulty.landing / "extracts"
     for fault in faults:
         if fault["expected"] not in {"quarantine_row", "ignore_row"}:
@@ -98,7 +119,11 @@ def test_row_faults_are_where_faults_json_says(faulty: GenerationSummary, faults
             assert value == ""
         elif kind == "duplicate_conflict":
             id_column = ID_COLUMN[kind_of(fault["path"])]
-            earlier = [other for other in rows[: fault["line"] - 1] if other[header.index(id_column)] == row[id_column]]
+            earlier = [
+                other
+                for other in rows[: fault["line"] - 1]
+                if other[header.index(id_column)] == row[id_column]
+            ]
             assert earlier and all(other != rows[fault["line"] - 1] for other in earlier)
         elif kind == "duplicate_resend":
             repeated = rows[fault["line"] - 1]
@@ -111,9 +136,13 @@ def test_row_faults_are_where_faults_json_says(faulty: GenerationSummary, faults
             raise AssertionError(f"unexpected row fault {kind}")
 
 
-def test_file_and_month_faults_are_real(faulty: GenerationSummary, faults: list[dict[str, Any]]) -> None:
+def test_file_and_month_faults_are_real(
+    faulty: GenerationSummary, faults: list[dict[str, Any]]
+) -> None:
     extracts = faulty.landing / "extracts"
-    practices = set(pl.read_csv(faulty.landing / "reference/practices.csv", infer_schema=False)["practice_code"])
+    practices = set(
+        pl.read_csv(faulty.landing / "reference/practices.csv", infer_schema=False)["practice_code"]
+    )
     for fault in faults:
         folder = extracts / fault["month"]
         kind, path = fault["kind"], fault["path"]
@@ -154,15 +183,27 @@ def test_file_and_month_faults_are_real(faulty: GenerationSummary, faults: list[
                 assert data.count(b"\r\n") == data.count(b"\n")
 
 
-def test_manifests_disagree_only_where_faults_json_says(faulty: GenerationSummary, faults: list[dict[str, Any]]) -> None:
-    listed = {(fault["month"], fault["path"]) for fault in faults if fault["kind"] in {"manifest_mismatch", "truncated_file"}}
+def test_manifests_disagree_only_where_faults_json_says(
+    faulty: GenerationSummary, faults: list[dict[str, Any]]
+) -> None:
+    listed = {
+        (fault["month"], fault["path"])
+        for fault in faults
+        if fault["kind"] in {"manifest_mismatch", "truncated_file"}
+    }
     found = set()
     for folder in sorted((faulty.landing / "extracts").iterdir()):
         if not (folder / "manifest.csv").exists():
             continue
         manifest = _manifest(folder)
-        present = {path.relative_to(folder).as_posix() for path in folder.rglob("*.csv")} - {"manifest.csv"}
+        present = {path.relative_to(folder).as_posix() for path in folder.rglob("*.csv")} - {
+            "manifest.csv"
+        }
         for path in present | set(manifest):
-            if path not in manifest or path not in present or not _agrees(folder, path, manifest[path]):
+            if (
+                path not in manifest
+                or path not in present
+                or not _agrees(folder, path, manifest[path])
+            ):
                 found.add((folder.name, path))
     assert found == listed

@@ -43,15 +43,25 @@ def test_layout_has_every_file_for_every_practice_and_month(small: GenerationSum
     landing = small.landing
     practices = pl.read_csv(landing / "reference/practices.csv", infer_schema=False)
     assert practices.columns == HEADERS["reference/practices.csv"]
-    assert pl.read_csv(landing / "reference/lsoa_imd.csv", infer_schema=False).columns == HEADERS["reference/lsoa_imd.csv"]
+    assert (
+        pl.read_csv(landing / "reference/lsoa_imd.csv", infer_schema=False).columns
+        == HEADERS["reference/lsoa_imd.csv"]
+    )
     months = sorted(path.name for path in (landing / "extracts").iterdir())
     assert months[0] == "2023-11" and months[-1] == "2024-12" and len(months) == 14
     assert (small.first_month, small.last_month) == ("2023-11", "2024-12")
     for month in months:
         folder = landing / "extracts" / month
-        expected = {f"gp/{code}/{name}.csv" for code in practices["practice_code"] for name in GP_FILES}
-        expected |= {f"sus/{name}.csv" for name in SUS_FILES} | {"social_care/services.csv", "manifest.csv"}
-        present = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
+        expected = {
+            f"gp/{code}/{name}.csv" for code in practices["practice_code"] for name in GP_FILES
+        }
+        expected |= {f"sus/{name}.csv" for name in SUS_FILES} | {
+            "social_care/services.csv",
+            "manifest.csv",
+        }
+        present = {
+            path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()
+        }
         assert present == expected
         for relative in expected - {"manifest.csv"}:
             header = (folder / relative).read_bytes().split(b"\n", 1)[0].decode()
@@ -123,20 +133,37 @@ def test_events_fall_inside_their_delivery_month(small: GenerationSummary) -> No
     admissions = read_kind(small.landing, "admissions").with_columns(
         pl.col("admission_date", "discharge_date").str.to_date()
     )
-    assert (admissions["discharge_date"].drop_nulls() >= admissions.filter(pl.col("discharge_date").is_not_null())["admission_date"]).all()
+    assert (
+        admissions["discharge_date"].drop_nulls()
+        >= admissions.filter(pl.col("discharge_date").is_not_null())["admission_date"]
+    ).all()
     assert admissions["discharge_date"].null_count() > 0  # some still in hospital
     later = admissions.filter(pl.col("discharge_date").dt.strftime("%Y-%m") > pl.col("month"))
     assert later.height > 0  # some discharges after the month's end
-    services = read_kind(small.landing, "services").with_columns(pl.col("start_date", "end_date").str.to_date())
-    assert (services.drop_nulls("end_date").select(pl.col("end_date") >= pl.col("start_date")).to_series()).all()
+    services = read_kind(small.landing, "services").with_columns(
+        pl.col("start_date", "end_date").str.to_date()
+    )
+    assert (
+        services.drop_nulls("end_date")
+        .select(pl.col("end_date") >= pl.col("start_date"))
+        .to_series()
+    ).all()
 
 
 def test_registration_snapshots(small: GenerationSummary) -> None:
     registrations = read_kind(small.landing, "registrations")
     months = sorted(set(registrations["month"]))
-    assert registrations.group_by("month", "practice").agg(pl.col("nhs_number").is_unique().all())["nhs_number"].all()
+    assert (
+        registrations.group_by("month", "practice")
+        .agg(pl.col("nhs_number").is_unique().all())["nhs_number"]
+        .all()
+    )
     # A person is registered at one practice at a time.
-    assert registrations.group_by("month").agg(pl.col("nhs_number").is_unique().all())["nhs_number"].all()
+    assert (
+        registrations.group_by("month")
+        .agg(pl.col("nhs_number").is_unique().all())["nhs_number"]
+        .all()
+    )
     for column in ("deregistration_date", "date_of_death"):
         dated = registrations.drop_nulls(column)
         assert dated.height > 0, column
@@ -145,12 +172,18 @@ def test_registration_snapshots(small: GenerationSummary) -> None:
     assert (died["deregistration_date"] == died["date_of_death"]).all()
     assert (registrations["date_of_birth"] <= registrations["registration_date"]).all()
     for month in months:
-        assert (registrations.filter(pl.col("month") == month)["registration_date"] <= _month_end(month)).all()
+        assert (
+            registrations.filter(pl.col("month") == month)["registration_date"] <= _month_end(month)
+        ).all()
     # People who left in an earlier month are not in later files.
     for earlier, later in itertools.pairwise(months):
-        left = registrations.filter((pl.col("month") == earlier) & pl.col("deregistration_date").is_not_null())
+        left = registrations.filter(
+            (pl.col("month") == earlier) & pl.col("deregistration_date").is_not_null()
+        )
         assert left.height > 0
-        assert not set(left["nhs_number"]) & set(registrations.filter(pl.col("month") == later)["nhs_number"])
+        assert not set(left["nhs_number"]) & set(
+            registrations.filter(pl.col("month") == later)["nhs_number"]
+        )
     # New registrations and births appear during the run.
     first = registrations.filter(pl.col("month") == months[0])
     new = registrations.filter(pl.col("registration_date") >= months[0] + "-01")
@@ -174,7 +207,9 @@ def test_condition_snapshot(small: GenerationSummary) -> None:
     joined = conditions.join(registrations, on=["nhs_number", "month", "practice"], how="left")
     assert joined["date_of_birth"].null_count() == 0  # everyone is on that practice's list
     for month in set(conditions["month"]):
-        assert (conditions.filter(pl.col("month") == month)["diagnosis_date"] <= _month_end(month)).all()
+        assert (
+            conditions.filter(pl.col("month") == month)["diagnosis_date"] <= _month_end(month)
+        ).all()
     assert (joined["diagnosis_date"] >= joined["date_of_birth"]).all()
     from tests.synthetic.spec import LTC_CODES
 
@@ -188,7 +223,9 @@ def test_manifests_match_their_files(small: GenerationSummary) -> None:
         manifest = pl.read_csv(folder / "manifest.csv", infer_schema=False)
         assert manifest.columns == ["path", "rows", "sha256"]
         listed = set(manifest["path"])
-        present = {path.relative_to(folder).as_posix() for path in folder.rglob("*.csv")} - {"manifest.csv"}
+        present = {path.relative_to(folder).as_posix() for path in folder.rglob("*.csv")} - {
+            "manifest.csv"
+        }
         assert listed == present
         for path, rows, digest in manifest.iter_rows():
             data = (folder / path).read_bytes()
@@ -209,7 +246,11 @@ def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:
     other = generate(tmp_path / "other", people=1_000, months=6, seed=6)
 
     def contents(root: Path) -> dict[str, bytes]:
-        return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+        return {
+            path.relative_to(root).as_posix(): path.read_bytes()
+            for path in sorted(root.rglob("*"))
+            if path.is_file()
+        }
 
     assert contents(tmp_path / "first") == contents(tmp_path / "second")
     assert first.rows == second.rows

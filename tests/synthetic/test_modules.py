@@ -42,7 +42,9 @@ def imported_modules(path: Path, modules: set[str]) -> set[str]:
 def import_graph() -> dict[str, set[str]]:
     paths = sorted(PACKAGE.glob("*.py"))
     modules = {module_name(path) for path in paths}
-    return {module_name(path): imported_modules(path, modules) - {module_name(path)} for path in paths}
+    return {
+        module_name(path): imported_modules(path, modules) - {module_name(path)} for path in paths
+    }
 
 
 def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -26,8 +26,13 @@ def test_population_structure(larger: GenerationSummary) -> None:
 def test_prevalence_and_multimorbidity(larger: GenerationSummary) -> None:
     figures = _figures(larger)
     for name, published in (
-        ("hypertension", 0.14), ("diabetes", 0.075), ("asthma", 0.065), ("depression", 0.13),
-        ("chronic kidney disease", 0.04), ("COPD", 0.019), ("atrial fibrillation", 0.021),
+        ("hypertension", 0.14),
+        ("diabetes", 0.075),
+        ("asthma", 0.065),
+        ("depression", 0.13),
+        ("chronic kidney disease", 0.04),
+        ("COPD", 0.019),
+        ("atrial fibrillation", 0.021),
     ):
         assert abs(figures[f"{name} prevalence"] - published) / published < 0.3, name
     assert figures["people 75+ with 2+ conditions"] > 0.5
@@ -64,4 +69,7 @@ def test_nhs_numbers_have_valid_check_digits() -> None:
     assert not nhs_numbers.is_valid("999000001")
     numbers = nhs_numbers.allocate(5_000, np.random.default_rng(0))
     assert np.unique(numbers).size == 5_000
-    assert all(nhs_numbers.is_valid(str(number)) and str(number).startswith("999") for number in numbers[:500])
+    assert all(
+        nhs_numbers.is_valid(str(number)) and str(number).startswith("999")
+        for number in numbers[:500]
+    )

@@ -111,9 +111,17 @@ def insert(connection: duckdb.DuckDBPyConnection, feed: str, **values: Any) -> N
     """Insert one staged row; unnamed columns are NULL, provenance is filled in."""
     month = values.pop("delivery_month", None)
     if month is None:
-        for key in ("registration_date", "admission_date", "consultation_date", "issue_date",
-                    "observation_date", "arrival_date", "appointment_date", "start_date",
-                    "diagnosis_date"):
+        for key in (
+            "registration_date",
+            "admission_date",
+            "consultation_date",
+            "issue_date",
+            "observation_date",
+            "arrival_date",
+            "appointment_date",
+            "start_date",
+            "diagnosis_date",
+        ):
             if isinstance(values.get(key), datetime.date):
                 month = values[key].strftime("%Y-%m")
                 break

@@ -35,7 +35,9 @@ def landing_with_a_resend(tmp_path: Path) -> Path:
     return landing
 
 
-def build(tmp_path: Path, landing: Path, name: str, order: tuple[str, ...]) -> duckdb.DuckDBPyConnection:
+def build(
+    tmp_path: Path, landing: Path, name: str, order: tuple[str, ...]
+) -> duckdb.DuckDBPyConnection:
     connection = connect(tmp_path / f"{name}.duckdb")
     load_reference(connection, landing)
     stage_reference(connection)
@@ -68,9 +70,9 @@ def test_keyed_feeds_staged_out_of_order_converge_when_restaged_oldest_first(tmp
 
     # Staged before January existed, March's repeat is no resend but a spell dated outside
     # its delivery month: quarantined rather than ignored.
-    assert [(m, line, rule) for m, _, _, line, rule, *_ in table(backfilled, "quarantine.rows")] == [
-        ("2024-03", 2, "event_date_within_delivery_month")
-    ]
+    assert [
+        (m, line, rule) for m, _, _, line, rule, *_ in table(backfilled, "quarantine.rows")
+    ] == [("2024-03", 2, "event_date_within_delivery_month")]
     assert table(backfilled, "quarantine.ignored_rows") == []
     for month in MONTHS:
         stage_month(backfilled, month)
@@ -78,7 +80,9 @@ def test_keyed_feeds_staged_out_of_order_converge_when_restaged_oldest_first(tmp
     for feed in KEYED_FEEDS:
         assert table(backfilled, f"staged.{feed}") == table(in_order, f"staged.{feed}"), feed
     assert table(backfilled, "quarantine.rows") == table(in_order, "quarantine.rows") == []
-    assert table(backfilled, "quarantine.ignored_rows") == table(in_order, "quarantine.ignored_rows")
-    assert [(m, line, rule) for m, _, _, line, rule, *_ in table(in_order, "quarantine.ignored_rows")] == [
-        ("2024-03", 2, "spell_id_resend")
-    ]
+    assert table(backfilled, "quarantine.ignored_rows") == table(
+        in_order, "quarantine.ignored_rows"
+    )
+    assert [
+        (m, line, rule) for m, _, _, line, rule, *_ in table(in_order, "quarantine.ignored_rows")
+    ] == [("2024-03", 2, "spell_id_resend")]

@@ -105,7 +105,9 @@ def test_lf_and_crlf_line_ends_both_load(connection, landing):
     supplier.write_month(landing, MONTH, files)
     outcome = load(connection, landing)
     assert file_status(outcome, "gp/A10001/medications.csv") == ("loaded", None)
-    assert connection.execute("SELECT bnf_code, repeat FROM raw.medications").fetchall() == [("0205051R0", "Y")]
+    assert connection.execute("SELECT bnf_code, repeat FROM raw.medications").fetchall() == [
+        ("0205051R0", "Y")
+    ]
 
 
 def test_header_only_file_loads_no_rows(connection, landing):
@@ -154,19 +156,29 @@ def test_a_file_failing_the_manifest_is_rejected_alone(connection, landing, faul
 @pytest.mark.parametrize(
     ("content", "expected_reason"),
     [
-        (b"nhs_number,consultation_date,mode\n9990000018,2024-01-15,telephone\n",
-         "missing required column(s): clinician"),
-        (b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,tele\xffphone,gp\n",
-         "not valid UTF-8"),
-        (b'nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,telephone,gp\n99900000',
-         "malformed CSV"),
-        (b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,telephone\n",
-         "data row 1: malformed CSV (3 fields where the header has 4)"),
+        (
+            b"nhs_number,consultation_date,mode\n9990000018,2024-01-15,telephone\n",
+            "missing required column(s): clinician",
+        ),
+        (
+            b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,tele\xffphone,gp\n",
+            "not valid UTF-8",
+        ),
+        (
+            b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,telephone,gp\n99900000",
+            "malformed CSV",
+        ),
+        (
+            b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,telephone\n",
+            "data row 1: malformed CSV (3 fields where the header has 4)",
+        ),
         (b"", "no header row"),
     ],
     ids=["missing-column", "bad-encoding", "truncated", "ragged-row", "empty-file"],
 )
-def test_unreadable_files_are_rejected_with_the_reason(connection, landing, content, expected_reason):
+def test_unreadable_files_are_rejected_with_the_reason(
+    connection, landing, content, expected_reason
+):
     files = supplier.month_files(MONTH)
     files["gp/A10002/consultations.csv"] = content
     supplier.write_month(landing, MONTH, files)
@@ -197,8 +209,16 @@ def test_a_redelivered_month_replaces_the_earlier_delivery_completely(connection
     files = supplier.month_files(MONTH)
     del files["gp/A10001/consultations.csv"]
     files["gp/A10002/consultations.csv"] = supplier.csv_bytes(
-        [{"nhs_number": supplier.NHS_NUMBERS[1], "consultation_date": f"{MONTH}-20", "mode": "video",
-          "clinician": "nurse"}], ["nhs_number", "consultation_date", "mode", "clinician"])
+        [
+            {
+                "nhs_number": supplier.NHS_NUMBERS[1],
+                "consultation_date": f"{MONTH}-20",
+                "mode": "video",
+                "clinician": "nurse",
+            }
+        ],
+        ["nhs_number", "consultation_date", "mode", "clinician"],
+    )
     folder = landing / "extracts" / MONTH
     (folder / "gp/A10001/consultations.csv").unlink()
     supplier.write_month(landing, MONTH, files)
@@ -212,8 +232,16 @@ def test_a_redelivered_month_replaces_the_earlier_delivery_completely(connection
 
 def test_loading_the_same_delivery_twice_changes_nothing(connection, landing):
     def snapshot() -> list[tuple]:
-        tables = ["registrations", "consultations", "admissions", "delivery_files", "delivery_months"]
-        return [connection.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in tables]
+        tables = [
+            "registrations",
+            "consultations",
+            "admissions",
+            "delivery_files",
+            "delivery_months",
+        ]
+        return [
+            connection.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in tables
+        ]
 
     load(connection, landing)
     first = snapshot()

@@ -38,11 +38,20 @@ def person(frame: pl.DataFrame, nhs_number: str, index_date: datetime.date = T) 
     return rows.row(0, named=True)
 
 
-def spell(connection, nhs_number: str, admitted: datetime.date, discharged, method: str = "21") -> None:
+def spell(
+    connection, nhs_number: str, admitted: datetime.date, discharged, method: str = "21"
+) -> None:
     insert(
-        connection, "admissions", spell_id=f"S{nhs_number}{admitted}{method}", nhs_number=nhs_number,
-        practice_code="Z99999", provider_code="RF4", admission_date=admitted,
-        discharge_date=discharged, admission_method=method, primary_diagnosis="I50.0",
+        connection,
+        "admissions",
+        spell_id=f"S{nhs_number}{admitted}{method}",
+        nhs_number=nhs_number,
+        practice_code="Z99999",
+        provider_code="RF4",
+        admission_date=admitted,
+        discharge_date=discharged,
+        admission_method=method,
+        primary_diagnosis="I50.0",
     )
 
 
@@ -122,9 +131,24 @@ def test_label_window_is_after_the_index_date_to_twelve_months_on(connection):
 
 def test_only_registered_living_people_without_an_opt_out_are_eligible(connection):
     register(connection, "alive", MONTHS)
-    register(connection, "died", ["2023-04", "2023-05"], per_month={"2023-05": {"date_of_death": D(2023, 5, 10)}})
-    register(connection, "died_in_month", MONTHS[:6], per_month={"2023-06": {"date_of_death": D(2023, 6, 15)}})
-    register(connection, "left", MONTHS[:6], per_month={"2023-06": {"deregistration_date": D(2023, 6, 20)}})
+    register(
+        connection,
+        "died",
+        ["2023-04", "2023-05"],
+        per_month={"2023-05": {"date_of_death": D(2023, 5, 10)}},
+    )
+    register(
+        connection,
+        "died_in_month",
+        MONTHS[:6],
+        per_month={"2023-06": {"date_of_death": D(2023, 6, 15)}},
+    )
+    register(
+        connection,
+        "left",
+        MONTHS[:6],
+        per_month={"2023-06": {"deregistration_date": D(2023, 6, 20)}},
+    )
     register(connection, "joined_later", MONTHS[6:], registration_date=D(2023, 7, 5))
     opted_out_months = {m: {"type1_opt_out": True} for m in MONTHS[2:]}
     register(connection, "opted_out", MONTHS, per_month=opted_out_months)
@@ -142,14 +166,24 @@ def test_only_registered_living_people_without_an_opt_out_are_eligible(connectio
     assert present[T] == {"alive", "withdrew_opt_out"}
     assert present[D(2023, 7, 31)] == {"alive", "joined_later", "withdrew_opt_out"}
     # Nor do opt-outs linger in the warehouse's feature tables.
-    stored = {n for (n,) in connection.execute("SELECT nhs_number FROM features.person_features").fetchall()}
+    stored = {
+        n
+        for (n,) in connection.execute("SELECT nhs_number FROM features.person_features").fetchall()
+    }
     assert not stored & {"opted_out", "opts_out_later"}
 
 
 def test_a_person_registered_at_two_practices_belongs_to_the_latest_registration(connection):
     register(connection, "mover", MONTHS, practice_code="A10001", date_of_birth=D(1940, 7, 1))
-    register(connection, "mover", ["2023-06"], practice_code="A10002", registration_date=D(2023, 6, 10),
-             date_of_birth=D(1940, 7, 1), care_home=True)
+    register(
+        connection,
+        "mover",
+        ["2023-06"],
+        practice_code="A10002",
+        registration_date=D(2023, 6, 10),
+        date_of_birth=D(1940, 7, 1),
+        care_home=True,
+    )
 
     frame = feature_frame(connection, [D(2023, 5, 31), T], with_labels=False)
 
@@ -160,39 +194,119 @@ def test_a_person_registered_at_two_practices_belongs_to_the_latest_registration
 
 def test_demographics_conditions_observations_and_social_care(connection):
     insert(connection, "lsoa_imd", lsoa_code="E01000001", imd_decile=2)
-    register(connection, "p", MONTHS, sex="1", ethnic_category="N", lsoa_code="E01000001",
-             date_of_birth=D(1950, 7, 1))
+    register(
+        connection,
+        "p",
+        MONTHS,
+        sex="1",
+        ethnic_category="N",
+        lsoa_code="E01000001",
+        date_of_birth=D(1950, 7, 1),
+    )
     register(connection, "q", MONTHS, sex="X", ethnic_category="99", lsoa_code="E01999999")
     for month in MONTHS:
-        insert(connection, "conditions", delivery_month=month, practice_code="A10001",
-               nhs_number="p", snomed_code="84114007", diagnosis_date=D(2020, 6, 30))
-        insert(connection, "conditions", delivery_month=month, practice_code="A10001",
-               nhs_number="p", snomed_code="73211009", diagnosis_date=D(2019, 1, 1))  # not an LTC
+        insert(
+            connection,
+            "conditions",
+            delivery_month=month,
+            practice_code="A10001",
+            nhs_number="p",
+            snomed_code="84114007",
+            diagnosis_date=D(2020, 6, 30),
+        )
+        insert(
+            connection,
+            "conditions",
+            delivery_month=month,
+            practice_code="A10001",
+            nhs_number="p",
+            snomed_code="73211009",
+            diagnosis_date=D(2019, 1, 1),
+        )  # not an LTC
         if month >= "2023-09":  # diagnosed after T: in later snapshots only
-            insert(connection, "conditions", delivery_month=month, practice_code="A10001",
-                   nhs_number="p", snomed_code="13645005", diagnosis_date=D(2023, 9, 1))
+            insert(
+                connection,
+                "conditions",
+                delivery_month=month,
+                practice_code="A10001",
+                nhs_number="p",
+                snomed_code="13645005",
+                diagnosis_date=D(2023, 9, 1),
+            )
     for day, code, value in [
-        (D(2023, 1, 5), "60621009", 31.0), (D(2023, 5, 5), "60621009", 29.5),
-        (D(2023, 7, 5), "60621009", 40.0), (D(2023, 6, 1), "77176002", None),
-        (D(2023, 6, 1), "8517006", None), (D(2023, 2, 1), "999791000000106", 61.0),
+        (D(2023, 1, 5), "60621009", 31.0),
+        (D(2023, 5, 5), "60621009", 29.5),
+        (D(2023, 7, 5), "60621009", 40.0),
+        (D(2023, 6, 1), "77176002", None),
+        (D(2023, 6, 1), "8517006", None),
+        (D(2023, 2, 1), "999791000000106", 61.0),
     ]:
-        insert(connection, "observations", practice_code="A10001", nhs_number="p",
-               observation_date=day, snomed_code=code, value=value)
+        insert(
+            connection,
+            "observations",
+            practice_code="A10001",
+            nhs_number="p",
+            observation_date=day,
+            snomed_code=code,
+            value=value,
+        )
     for day in (D(2023, 6, 2), D(2023, 6, 2), D(2023, 1, 10), D(2023, 7, 1)):
-        insert(connection, "consultations", practice_code="A10001", nhs_number="p",
-               consultation_date=day, mode="home_visit", clinician="gp")
-    for day, code in [(D(2023, 6, 1), "0205051R0"), (D(2023, 6, 1), "0205052C0"),
-                      (D(2023, 1, 1), "0601012V0"), (D(2023, 7, 1), "0407010H0")]:
-        insert(connection, "medications", practice_code="A10001", nhs_number="p",
-               issue_date=day, bnf_code=code, repeat=True)
-    insert(connection, "services", service_id="SC1", nhs_number="p", service_type="home_care",
-           start_date=D(2023, 2, 1), end_date=D(2023, 8, 1))
-    insert(connection, "ae_attendances", attendance_id="AE1", nhs_number="p", practice_code=None,
-           provider_code="RF4", arrival_date=D(2023, 5, 1), arrived_by_ambulance=True, admitted=False)
+        insert(
+            connection,
+            "consultations",
+            practice_code="A10001",
+            nhs_number="p",
+            consultation_date=day,
+            mode="home_visit",
+            clinician="gp",
+        )
+    for day, code in [
+        (D(2023, 6, 1), "0205051R0"),
+        (D(2023, 6, 1), "0205052C0"),
+        (D(2023, 1, 1), "0601012V0"),
+        (D(2023, 7, 1), "0407010H0"),
+    ]:
+        insert(
+            connection,
+            "medications",
+            practice_code="A10001",
+            nhs_number="p",
+            issue_date=day,
+            bnf_code=code,
+            repeat=True,
+        )
+    insert(
+        connection,
+        "services",
+        service_id="SC1",
+        nhs_number="p",
+        service_type="home_care",
+        start_date=D(2023, 2, 1),
+        end_date=D(2023, 8, 1),
+    )
+    insert(
+        connection,
+        "ae_attendances",
+        attendance_id="AE1",
+        nhs_number="p",
+        practice_code=None,
+        provider_code="RF4",
+        arrival_date=D(2023, 5, 1),
+        arrived_by_ambulance=True,
+        admitted=False,
+    )
     for status, number in (("5", 1), ("3", 2), ("7", 3), ("2", 4)):
-        insert(connection, "outpatients", appointment_id=f"OP{number}", nhs_number="p",
-               practice_code="Z00000", provider_code="RF4", appointment_date=D(2023, 4, number),
-               treatment_function_code="320", attendance_status=status)
+        insert(
+            connection,
+            "outpatients",
+            appointment_id=f"OP{number}",
+            nhs_number="p",
+            practice_code="Z00000",
+            provider_code="RF4",
+            appointment_date=D(2023, 4, number),
+            treatment_function_code="320",
+            attendance_status=status,
+        )
 
     frame = feature_frame(connection, [T], with_labels=False)
     p, q = person(frame, "p"), person(frame, "q")

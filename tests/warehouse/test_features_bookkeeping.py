@@ -48,7 +48,9 @@ def register_many(connection: duckdb.DuckDBPyConnection, people: int, months: li
 
 
 def counts(connection: duckdb.DuckDBPyConnection, table: str) -> dict[datetime.date, int]:
-    return dict(connection.execute(f"SELECT index_date, count(*) FROM {table} GROUP BY 1").fetchall())
+    return dict(
+        connection.execute(f"SELECT index_date, count(*) FROM {table} GROUP BY 1").fetchall()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +78,17 @@ def test_the_first_build_of_a_row_group_sized_date_labels_every_row(large_wareho
         f"SELECT p.index_date, count(*), sum(l.emergency_admission_12m) FROM {features.PERSON_FEATURES} AS p "
         f"JOIN {features.LABELS} AS l USING (nhs_number, index_date) GROUP BY 1"
     ).fetchall()
-    assert {d: (n, int(admitted)) for d, n, admitted in joined} == {d: (PEOPLE, PEOPLE // 10) for d in DATES}
+    assert {d: (n, int(admitted)) for d, n, admitted in joined} == {
+        d: (PEOPLE, PEOPLE // 10) for d in DATES
+    }
     connection.close()
     # ... and what is on disk, read afresh.
     connection = connect(path, read_only=True)
     assert counts(connection, features.PERSON_FEATURES) == {d: PEOPLE for d in DATES}
     assert counts(connection, features.LABELS) == {d: PEOPLE for d in DATES}
-    built = {d for (d,) in connection.execute(f"SELECT index_date FROM {features.BUILDS}").fetchall()}
+    built = {
+        d for (d,) in connection.execute(f"SELECT index_date FROM {features.BUILDS}").fetchall()
+    }
     assert built == set(DATES)
     connection.close()
 
@@ -98,7 +104,10 @@ def test_a_build_that_writes_fewer_labels_than_features_is_rolled_back_and_not_r
         return f"SELECT * FROM ({sql}) LIMIT 10" if name == "features/labels.sql" else sql
 
     monkeypatch.setattr(features, "read_sql", short_labels)
-    with pytest.raises(features.FeatureBuildError, match=r"2023-01-31 selected 130,000 people .* 10 to features.labels"):
+    with pytest.raises(
+        features.FeatureBuildError,
+        match=r"2023-01-31 selected 130,000 people .* 10 to features.labels",
+    ):
         features.replace_features(connection, DATES[:1])
     assert counts(connection, features.PERSON_FEATURES) == {}
     assert counts(connection, features.LABELS) == {}
@@ -118,9 +127,13 @@ def test_a_changed_feature_set_rebuilds_the_dates_built_before_instead_of_droppi
     features.replace_features(connection, DATES[1:])
     assert counts(connection, features.PERSON_FEATURES) == {d: 100 for d in DATES}
     assert counts(connection, features.LABELS) == {d: 100 for d in DATES}
-    built = {d for (d,) in connection.execute(f"SELECT index_date FROM {features.BUILDS}").fetchall()}
+    built = {
+        d for (d,) in connection.execute(f"SELECT index_date FROM {features.BUILDS}").fetchall()
+    }
     assert built == set(DATES)
-    columns = [row[0] for row in connection.execute(f"DESCRIBE {features.PERSON_FEATURES}").fetchall()]
+    columns = [
+        row[0] for row in connection.execute(f"DESCRIBE {features.PERSON_FEATURES}").fetchall()
+    ]
     assert "smoking_status" in columns and "retired_feature" not in columns
 
 

@@ -33,7 +33,9 @@ SNAPSHOTS = ("registrations", "conditions")
 
 
 @pytest.mark.parametrize("index_date", [datetime.date(2023, 6, 30), datetime.date(2024, 3, 31)])
-def test_features_do_not_change_when_everything_after_the_index_date_goes(tmp_path: Path, index_date):
+def test_features_do_not_change_when_everything_after_the_index_date_goes(
+    tmp_path: Path, index_date
+):
     connection = copy_warehouse(generated_warehouse_with_features(), tmp_path)
     month = index_date.strftime("%Y-%m")
     before = feature_frame(connection, [index_date], with_labels=False)
@@ -42,9 +44,13 @@ def test_features_do_not_change_when_everything_after_the_index_date_goes(tmp_pa
 
     removed = 0
     for feed, column in EVENT_DATES.items():
-        removed += _changed(connection, f"DELETE FROM staged.{feed} WHERE {column} > $t", index_date)
+        removed += _changed(
+            connection, f"DELETE FROM staged.{feed} WHERE {column} > $t", index_date
+        )
     for feed in SNAPSHOTS:
-        removed += _changed(connection, f"DELETE FROM staged.{feed} WHERE delivery_month > $m", month=month)
+        removed += _changed(
+            connection, f"DELETE FROM staged.{feed} WHERE delivery_month > $m", month=month
+        )
     # A discharge or service end after T: once unknown (null), once much later.
     straddling = _changed(
         connection,
@@ -70,10 +76,15 @@ def test_features_do_not_change_when_everything_after_the_index_date_goes(tmp_pa
 
 
 def _opted_out(connection) -> set[str]:
-    return {n for (n,) in connection.execute("SELECT nhs_number FROM features.type1_opt_outs").fetchall()}
+    return {
+        n
+        for (n,) in connection.execute("SELECT nhs_number FROM features.type1_opt_outs").fetchall()
+    }
 
 
-def _changed(connection, sql: str, index_date: datetime.date | None = None, month: str | None = None) -> int:
+def _changed(
+    connection, sql: str, index_date: datetime.date | None = None, month: str | None = None
+) -> int:
     parameters: dict[str, object] = {}
     if index_date is not None:
         parameters["t"] = index_date

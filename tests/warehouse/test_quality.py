@@ -15,7 +15,11 @@ CONSULTATIONS = "gp/A10001/consultations.csv"
 
 
 def test_the_json_report_has_the_documented_shape_and_is_byte_identical(tmp_path: Path):
-    february = {CONSULTATIONS: supplier.csv_bytes([consultation(), consultation(mode="fax")], CONSULTATION_COLUMNS)}
+    february = {
+        CONSULTATIONS: supplier.csv_bytes(
+            [consultation(), consultation(mode="fax")], CONSULTATION_COLUMNS
+        )
+    }
     connection = staged_warehouse(tmp_path, february)
     json_path, html_path = write_month_reports(connection, tmp_path / "reports", "2024-02")
     first = json_path.read_bytes()
@@ -26,13 +30,25 @@ def test_the_json_report_has_the_documented_shape_and_is_byte_identical(tmp_path
     assert json_path.read_bytes() == first
     assert list(report) == ["month", "status", "files", "missing_practices", "warnings"]
     [file] = [f for f in report["files"] if f["path"] == CONSULTATIONS]
-    assert file == {"path": CONSULTATIONS, "status": "loaded", "reason": None, "delivered_rows": 2,
-                    "staged_rows": 1, "quarantined_rows": 1, "ignored_rows": 0,
-                    "quarantined_lines": [{"line": 2, "rule": "mode_in_code_list"}]}
+    assert file == {
+        "path": CONSULTATIONS,
+        "status": "loaded",
+        "reason": None,
+        "delivered_rows": 2,
+        "staged_rows": 1,
+        "quarantined_rows": 1,
+        "ignored_rows": 0,
+        "quarantined_lines": [{"line": 2, "rule": "mode_in_code_list"}],
+    }
     assert json.loads(first) == report
     html = html_path.read_text()
-    for section in ("Completeness and timeliness by practice", "Validity by feed and rule",
-                    "Volume anomalies", "Reconciliation", "Problems"):
+    for section in (
+        "Completeness and timeliness by practice",
+        "Validity by feed and rule",
+        "Volume anomalies",
+        "Reconciliation",
+        "Problems",
+    ):
         assert section in html
     assert "A10001" in html and "mode_in_code_list" in html
     assert supplier.NHS_NUMBERS[0] not in html
@@ -43,7 +59,9 @@ def test_a_practice_whose_consultations_halved_is_a_volume_anomaly(tmp_path: Pat
     supplier.write_landing(landing, months=())
     for month, count in (("2024-01", 40), ("2024-02", 40), ("2024-03", 12)):
         rows = [consultation(consultation_date=f"{month}-03")] * count
-        files = supplier.month_files(month) | {CONSULTATIONS: supplier.csv_bytes(rows, CONSULTATION_COLUMNS)}
+        files = supplier.month_files(month) | {
+            CONSULTATIONS: supplier.csv_bytes(rows, CONSULTATION_COLUMNS)
+        }
         supplier.write_month(landing, month, files)
     from warehouse.connection import connect
     from warehouse.deliveries import load_month
@@ -57,7 +75,12 @@ def test_a_practice_whose_consultations_halved_is_a_volume_anomaly(tmp_path: Pat
         load_month(connection, landing, month, known_practices(connection))
         stage_month(connection, month)
     [anomaly] = volume_anomalies(connection, "2024-03")
-    assert (anomaly.practice_code, anomaly.feed, anomaly.rows, anomaly.previous_average) == ("A10001", "consultations", 12, 40.0)
+    assert (anomaly.practice_code, anomaly.feed, anomaly.rows, anomaly.previous_average) == (
+        "A10001",
+        "consultations",
+        12,
+        40.0,
+    )
     assert volume_anomalies(connection, "2024-02") == []
     warnings = month_report(connection, "2024-03")["warnings"]
     connection.close()
@@ -74,4 +97,9 @@ def test_a_large_month_is_validated_on_every_kth_row(tmp_path: Path):
     connection.close()
     assert total == len(whole) == 5 + 0  # A10002 has no consultations in the supplier's month
     assert list(frame["line_number"]) == [1, 3, 5]
-    assert list(frame.columns) == ["delivery_month", "source_file", "line_number", *contract.column_names]
+    assert list(frame.columns) == [
+        "delivery_month",
+        "source_file",
+        "line_number",
+        *contract.column_names,
+    ]
