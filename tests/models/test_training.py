@@ -110,11 +110,12 @@ def test_a_date_with_a_single_outcome_is_a_clear_error(training_set):
 def test_the_modelling_assets_fail_an_empty_training_set_without_retry(
     training_set, tmp_path, monkeypatch
 ):
-    # Asset tests live here beside the error they wrap (tests/pipelines is another team's).
+    # Beside the error the assets wrap, and the fixtures that build a training set.
     from pipelines.modelling import assets
-    from pipelines.resources import Warehouse
+    from pipelines.resources import RunSettings, Warehouse
 
-    warehouse = Warehouse(home=str(tmp_path), landing=str(tmp_path / "landing"))
+    warehouse = Warehouse(home=str(tmp_path))
+    settings = RunSettings(landing=str(tmp_path / "landing"))
 
     def empty(connection):
         raise EmptyTrainingSet("Cannot train: the training date 2023-02-28 has no rows")
@@ -130,7 +131,7 @@ def test_the_modelling_assets_fail_an_empty_training_set_without_retry(
         plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates))
     ).save(tmp_path / "models" / "training_set")
     with dg.build_asset_context() as context, pytest.raises(dg.Failure) as raised:
-        assets.admission_risk_model(context, warehouse=warehouse)
+        assets.admission_risk_model(context, warehouse=warehouse, settings=settings)
     assert raised.value.allow_retries is False
     assert "has no rows" in (raised.value.description or "")
 
