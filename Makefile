@@ -49,3 +49,11 @@ benchmark: setup
 
 clean:
 	rm -rf $(VENV) $(TOOLS) riskstrat-home .pytest_cache .mypy_cache .ruff_cache
+
+# The whole pipeline against a plain pandas + LightGBM baseline; writes docs/performance.md.
+# Run on a quiet machine. Zones, homes and logs stay in /tmp/riskstrat-pipeline-benchmark
+# (a 1,000,000 x 36 zone alone is 5.6 GB of CSV, docs/generator.md), for --skip-generate.
+.PHONY: benchmark-pipeline
+BENCHMARK_SIZES ?= 100000x26,100000x36,1000000x36
+benchmark-pipeline: setup
+	$(VENV)/bin/python benchmarks/pipeline_benchmark.py --sizes $(BENCHMARK_SIZES) --new-month
