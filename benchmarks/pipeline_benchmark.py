@@ -43,7 +43,9 @@ BIN = Path(sys.executable).parent
 SEED = 42
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-STEP_LINE = re.compile(r"^\s+(?P<step>[a-z_]+)(?: for (?P<month>\S+))?: (?P<outcome>done|FAILED) in (?P<seconds>[0-9.]+) s")
+STEP_LINE = re.compile(
+    r"^\s+(?P<step>[a-z_]+)(?: for (?P<month>\S+))?: (?P<outcome>done|FAILED) in (?P<seconds>[0-9.]+) s"
+)
 PLAN_LINE = re.compile(r"^\s+plan: (?P<plan>.*)$")
 GIGABYTE_MB = 1024
 
@@ -167,10 +169,15 @@ def measure(command: list[str], log: Path) -> Measurement:
                 result.plan = plan["plan"]
             elif step := STEP_LINE.match(line):
                 cpu_now = cpu_seconds_of(child.pid)
-                result.steps.append(Step(
-                    name=step["step"], month=step["month"], seconds=float(step["seconds"]),
-                    cpu_seconds=cpu_now - cpu_mark, peak_mb=sampler.take(),
-                ))
+                result.steps.append(
+                    Step(
+                        name=step["step"],
+                        month=step["month"],
+                        seconds=float(step["seconds"]),
+                        cpu_seconds=cpu_now - cpu_mark,
+                        peak_mb=sampler.take(),
+                    )
+                )
                 cpu_mark = cpu_now
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -220,14 +227,27 @@ def benchmark_zone(zone: Zone, work: Path, skip_generate: bool, new_month: bool)
         shutil.rmtree(folder, ignore_errors=True)
         started = time.perf_counter()
         subprocess.run(
-            [str(BIN / "riskstrat"), "generate", "--out", str(folder), "--people", str(zone.people),
-             "--months", str(generated_months), "--seed", str(SEED)],
-            check=True, cwd=ROOT,
+            [
+                str(BIN / "riskstrat"),
+                "generate",
+                "--out",
+                str(folder),
+                "--people",
+                str(zone.people),
+                "--months",
+                str(generated_months),
+                "--seed",
+                str(SEED),
+            ],
+            check=True,
+            cwd=ROOT,
         )
         zone.generate_seconds = time.perf_counter() - started
     months = sorted(path for path in (landing / "extracts").iterdir() if path.is_dir())
     if len(months) != generated_months:
-        raise SystemExit(f"{landing} holds {len(months)} months, not {generated_months}: drop --skip-generate")
+        raise SystemExit(
+            f"{landing} holds {len(months)} months, not {generated_months}: drop --skip-generate"
+        )
     home = work / f"home-{name}"
     shutil.rmtree(home, ignore_errors=True)
     logs = work / "logs"
@@ -244,8 +264,14 @@ def benchmark_zone(zone: Zone, work: Path, skip_generate: bool, new_month: bool)
             logs / f"riskstrat-{name}.log",
         )
         zone.baseline = measure(
-            [sys.executable, str(ROOT / "benchmarks" / "plain_baseline.py"), "--landing", str(landing),
-             "--out", str(work / f"baseline-{name}")],
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "plain_baseline.py"),
+                "--landing",
+                str(landing),
+                "--out",
+                str(work / f"baseline-{name}"),
+            ],
             logs / f"baseline-{name}.log",
         )
         zone.baseline_result = json.loads(zone.baseline.lines[-1])
@@ -270,8 +296,11 @@ def time_make_test(work: Path) -> Measurement:
 
 def machine() -> dict[str, str]:
     meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-              if line.startswith("model name")]
+    models = [
+        line.split(":", 1)[1].strip()
+        for line in Path("/proc/cpuinfo").read_text().splitlines()
+        if line.startswith("model name")
+    ]
     return {
         "cores": f"{len(os.sched_getaffinity(0))} usable ({os.cpu_count()} online)",
         "memory": f"{int(meminfo['MemTotal'].split()[0]) / 1024 / 1024:.1f} GB",
@@ -282,11 +311,20 @@ def machine() -> dict[str, str]:
 
 def commit() -> str:
     def git(*arguments: str) -> str:
-        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            ["git", *arguments], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
 
-    head, branch = git("rev-parse", "--short", "HEAD").strip(), git("rev-parse", "--abbrev-ref", "HEAD").strip()
-    changed = [line for line in git("status", "--porcelain").splitlines() if not line.startswith("??")]
-    untracked = [line for line in git("status", "--porcelain").splitlines() if line.startswith("??")]
+    head, branch = (
+        git("rev-parse", "--short", "HEAD").strip(),
+        git("rev-parse", "--abbrev-ref", "HEAD").strip(),
+    )
+    changed = [
+        line for line in git("status", "--porcelain").splitlines() if not line.startswith("??")
+    ]
+    untracked = [
+        line for line in git("status", "--porcelain").splitlines() if line.startswith("??")
+    ]
     state = f"dirty: {len(changed)} tracked file(s) changed" if changed else "clean"
     return f"`{head}` on `{branch}` ({state}; {len(untracked)} untracked)"
 
@@ -322,15 +360,16 @@ def step_table(run: Measurement, rows: int, tail: str) -> list[str]:
     for name, steps in step_groups(run).items():
         seconds = sum(step.seconds for step in steps)
         slowest = max(steps, key=lambda step: step.seconds)
-        throughput = f"{rows / seconds:,.0f}" if name in {"monthly_job", "load"} and seconds > 0 else ""
+        throughput = (
+            f"{rows / seconds:,.0f}" if name in {"monthly_job", "load"} and seconds > 0 else ""
+        )
         lines.append(
             f"| {name} | {len(steps)} | {seconds:,.1f} | {seconds / run.seconds:.0%} "
             f"| {sum(step.cpu_seconds for step in steps):,.1f} | {max(step.peak_mb for step in steps):,.0f} "
             f"| {slowest.seconds:,.1f}{f' ({slowest.month})' if slowest.month else ''} | {throughput} |"
         )
     lines.append(
-        f"| {tail} | | {run.tail_seconds:,.1f} | {run.tail_seconds / run.seconds:.0%} "
-        "| | | | |"
+        f"| {tail} | | {run.tail_seconds:,.1f} | {run.tail_seconds / run.seconds:.0%} | | | | |"
     )
     return lines
 
@@ -343,15 +382,23 @@ def targets(zones: list[Zone], make_test: Measurement | None) -> list[tuple[str,
         return "**met**" if met else "**not met**"
 
     def zone(people: int, months: int | None = None) -> Zone | None:
-        return next((z for z in zones if z.people == people and (months is None or z.months == months)), None)
+        return next(
+            (z for z in zones if z.people == people and (months is None or z.months == months)),
+            None,
+        )
 
     target = "100,000 x 26 months: first run no slower than the baseline on the same zone"
     z = zone(100_000, 26)
     if z and z.first_run and z.baseline:
-        found.append((target, f"{z.first_run.seconds:,.1f} s vs {z.baseline.seconds:,.1f} s "
-                      f"({ratio(z.first_run.seconds, z.baseline.seconds)} wall, "
-                      f"{ratio(z.first_run.cpu_seconds, z.baseline.cpu_seconds)} CPU)",
-                      verdict(z.first_run.seconds <= z.baseline.seconds)))
+        found.append(
+            (
+                target,
+                f"{z.first_run.seconds:,.1f} s vs {z.baseline.seconds:,.1f} s "
+                f"({ratio(z.first_run.seconds, z.baseline.seconds)} wall, "
+                f"{ratio(z.first_run.cpu_seconds, z.baseline.cpu_seconds)} CPU)",
+                verdict(z.first_run.seconds <= z.baseline.seconds),
+            )
+        )
     else:
         found.append((target, "not measured (size not in --sizes)", "not measured"))
 
@@ -359,31 +406,56 @@ def targets(zones: list[Zone], make_test: Measurement | None) -> list[tuple[str,
     z = zone(1_000_000, 36)
     if z and z.first_run:
         aim = "within the aim" if z.first_run.seconds < 300 else "over the 5-minute aim"
-        found.append((target, f"{duration(z.first_run.seconds)}, {aim}", verdict(z.first_run.seconds < 600)))
+        found.append(
+            (target, f"{duration(z.first_run.seconds)}, {aim}", verdict(z.first_run.seconds < 600))
+        )
     else:
         found.append((target, "not measured (size not in --sizes)", "not measured"))
 
     target = "1,000,000 people, one new month delivered (load, validate, score, lists): under 60 s"
     z = next((z for z in zones if z.people == 1_000_000 and z.new_month_run), None)
     if z and z.new_month_run:
-        trained = " (the plan trained a model, so this includes training)" if z.new_month_run.plan and \
-            z.new_month_run.plan.startswith("train") else ""
-        found.append((target, f"{duration(z.new_month_run.seconds)} ({z.label}+1){trained}",
-                      verdict(z.new_month_run.seconds < 60)))
+        trained = (
+            " (the plan trained a model, so this includes training)"
+            if z.new_month_run.plan and z.new_month_run.plan.startswith("train")
+            else ""
+        )
+        found.append(
+            (
+                target,
+                f"{duration(z.new_month_run.seconds)} ({z.label}+1){trained}",
+                verdict(z.new_month_run.seconds < 60),
+            )
+        )
     else:
-        found.append((target, "not measured (no 1,000,000-people size with --new-month)", "not measured"))
+        found.append(
+            (target, "not measured (no 1,000,000-people size with --new-month)", "not measured")
+        )
 
     target = "peak memory of any step under 8 GB"
-    runs = [(z, kind, run) for z in zones
-            for kind, run in (("first run", z.first_run), ("new month", z.new_month_run)) if run]
+    runs = [
+        (z, kind, run)
+        for z in zones
+        for kind, run in (("first run", z.first_run), ("new month", z.new_month_run))
+        if run
+    ]
     if runs:
         z, kind, run = max(runs, key=lambda item: item[2].peak_mb)
         worst = max(run.steps, key=lambda step: step.peak_mb, default=None)
-        where = f"{worst.name}{' for ' + worst.month if worst and worst.month else ''}" if worst else "run"
-        found.append((target, f"{run.peak_mb / GIGABYTE_MB:.2f} GB, the whole run's peak ({z.label}, {kind}; "
-                      f"its largest step {where}: "
-                      f"{(worst.peak_mb if worst else run.peak_mb) / GIGABYTE_MB:.2f} GB)",
-                      verdict(run.peak_mb < 8 * GIGABYTE_MB)))
+        where = (
+            f"{worst.name}{' for ' + worst.month if worst and worst.month else ''}"
+            if worst
+            else "run"
+        )
+        found.append(
+            (
+                target,
+                f"{run.peak_mb / GIGABYTE_MB:.2f} GB, the whole run's peak ({z.label}, {kind}; "
+                f"its largest step {where}: "
+                f"{(worst.peak_mb if worst else run.peak_mb) / GIGABYTE_MB:.2f} GB)",
+                verdict(run.peak_mb < 8 * GIGABYTE_MB),
+            )
+        )
 
     target = "100,000 -> 1,000,000 people: at most 11x the time"
     small, large = zone(100_000, 36) or zone(100_000), zone(1_000_000, 36) or zone(1_000_000)
@@ -392,25 +464,47 @@ def targets(zones: list[Zone], make_test: Measurement | None) -> list[tuple[str,
         cpu = large.first_run.cpu_seconds / small.first_run.cpu_seconds
         note = f"; CPU {cpu:.1f}x"
         if small.months != large.months:  # compare time per delivered month when months differ
-            measured = (large.first_run.seconds / large.months) / (small.first_run.seconds / small.months)
-            note = (f"; per delivered month, since the zones have {small.months} and {large.months} months"
-                    f"; unadjusted: {large.first_run.seconds / small.first_run.seconds:.1f}x wall, {cpu:.1f}x CPU")
-        found.append((target, f"{measured:.1f}x wall ({small.label} -> {large.label}{note})",
-                      verdict(measured <= 11)))
+            measured = (large.first_run.seconds / large.months) / (
+                small.first_run.seconds / small.months
+            )
+            note = (
+                f"; per delivered month, since the zones have {small.months} and {large.months} months"
+                f"; unadjusted: {large.first_run.seconds / small.first_run.seconds:.1f}x wall, {cpu:.1f}x CPU"
+            )
+        found.append(
+            (
+                target,
+                f"{measured:.1f}x wall ({small.label} -> {large.label}{note})",
+                verdict(measured <= 11),
+            )
+        )
     else:
-        found.append((target, "not measured (needs a 100,000- and a 1,000,000-people size)", "not measured"))
+        found.append(
+            (target, "not measured (needs a 100,000- and a 1,000,000-people size)", "not measured")
+        )
 
     target = "`make test` under 5 minutes"
     if make_test:
-        found.append((target, f"{duration(make_test.seconds)} ({make_test.cpu_seconds:,.0f} CPU s)",
-                      verdict(make_test.seconds < 300)))
+        found.append(
+            (
+                target,
+                f"{duration(make_test.seconds)} ({make_test.cpu_seconds:,.0f} CPU s)",
+                verdict(make_test.seconds < 300),
+            )
+        )
     else:
         found.append((target, "not measured (--skip-make-test)", "not measured"))
     return found
 
 
-def report(zones: list[Zone], make_test: Measurement | None, started: datetime.datetime,
-           load_before: tuple[float, float, float], command: str, revision: str) -> str:
+def report(
+    zones: list[Zone],
+    make_test: Measurement | None,
+    started: datetime.datetime,
+    load_before: tuple[float, float, float],
+    command: str,
+    revision: str,
+) -> str:
     host = machine()
     lines = [
         "# Performance",
@@ -439,7 +533,10 @@ def report(zones: list[Zone], make_test: Measurement | None, started: datetime.d
         "",
         "| target | measured | |",
         "| --- | --- | --- |",
-        *(f"| {target} | {measured} | {verdict} |" for target, measured, verdict in targets(zones, make_test)),
+        *(
+            f"| {target} | {measured} | {verdict} |"
+            for target, measured, verdict in targets(zones, make_test)
+        ),
         "",
         "## riskstrat against the plain baseline",
         "",
@@ -467,18 +564,31 @@ def report(zones: list[Zone], make_test: Measurement | None, started: datetime.d
     lines += ["", "Out-of-time AUROC at the validation date (context, not speed):", ""]
     for z in zones:
         assert z.first_run
-        pipeline_auroc = next((line.split("model AUROC ")[1] for line in z.first_run.lines
-                               if "model AUROC " in line), "no model")
-        lines.append(f"- {z.label}: riskstrat {pipeline_auroc}; baseline {z.baseline_result.get('auroc', 0):.3f} "
-                     f"({z.baseline_result.get('people_scored', 0):,} people scored)")
+        pipeline_auroc = next(
+            (line.split("model AUROC ")[1] for line in z.first_run.lines if "model AUROC " in line),
+            "no model",
+        )
+        lines.append(
+            f"- {z.label}: riskstrat {pipeline_auroc}; baseline {z.baseline_result.get('auroc', 0):.3f} "
+            f"({z.baseline_result.get('people_scored', 0):,} people scored)"
+        )
     for z in zones:
         assert z.first_run and z.baseline
         lines += ["", f"## {z.label}: steps", ""]
         if z.generate_seconds is not None:
-            lines += [f"Generating the zone took {duration(z.generate_seconds)} (not part of any figure).", ""]
-        lines += [f"riskstrat first run ({z.first_run.plan or 'no plan line'}):", "",
-                  *step_table(z.first_run, z.rows, RISKSTRAT_TAIL), "", "Baseline:", "",
-                  *step_table(z.baseline, z.rows, BASELINE_TAIL)]
+            lines += [
+                f"Generating the zone took {duration(z.generate_seconds)} (not part of any figure).",
+                "",
+            ]
+        lines += [
+            f"riskstrat first run ({z.first_run.plan or 'no plan line'}):",
+            "",
+            *step_table(z.first_run, z.rows, RISKSTRAT_TAIL),
+            "",
+            "Baseline:",
+            "",
+            *step_table(z.baseline, z.rows, BASELINE_TAIL),
+        ]
         if z.new_month_run:
             run = z.new_month_run
             lines += [
@@ -491,8 +601,11 @@ def report(zones: list[Zone], make_test: Measurement | None, started: datetime.d
                 *step_table(run, z.new_month_rows, RISKSTRAT_TAIL),
             ]
     if make_test:
-        lines += ["", f"`make test`: {duration(make_test.seconds)} wall, {make_test.cpu_seconds:,.1f} CPU s, "
-                      f"load average {make_test.load_before[0]:.2f} -> {make_test.load_after[0]:.2f}."]
+        lines += [
+            "",
+            f"`make test`: {duration(make_test.seconds)} wall, {make_test.cpu_seconds:,.1f} CPU s, "
+            f"load average {make_test.load_before[0]:.2f} -> {make_test.load_after[0]:.2f}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -508,12 +621,24 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("100000x26,1000000x36"),
-                        help="comma-separated PEOPLExMONTHS (default 100000x26,1000000x36)")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/riskstrat-pipeline-benchmark"),
-                        help="zones, homes and logs go here")
-    parser.add_argument("--skip-generate", action="store_true", help="reuse the zones already in --work")
-    parser.add_argument("--new-month", action="store_true", help="also time one more delivered month")
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=parse_sizes("100000x26,1000000x36"),
+        help="comma-separated PEOPLExMONTHS (default 100000x26,1000000x36)",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path("/tmp/riskstrat-pipeline-benchmark"),
+        help="zones, homes and logs go here",
+    )
+    parser.add_argument(
+        "--skip-generate", action="store_true", help="reuse the zones already in --work"
+    )
+    parser.add_argument(
+        "--new-month", action="store_true", help="also time one more delivered month"
+    )
     parser.add_argument("--skip-make-test", action="store_true", help="do not time `make test`")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
     arguments = parser.parse_args()

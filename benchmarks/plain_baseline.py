@@ -38,8 +38,17 @@ from sklearn.metrics import roc_auc_score
 # Per feed: the folder-relative file name, the columns kept, and the date columns.
 GP_FEEDS = {
     "registrations": (
-        ["nhs_number", "date_of_birth", "sex", "lsoa_code", "registration_date",
-         "deregistration_date", "date_of_death", "care_home", "type1_opt_out"],
+        [
+            "nhs_number",
+            "date_of_birth",
+            "sex",
+            "lsoa_code",
+            "registration_date",
+            "deregistration_date",
+            "date_of_death",
+            "care_home",
+            "type1_opt_out",
+        ],
         ["date_of_birth", "registration_date", "deregistration_date", "date_of_death"],
     ),
     "conditions": (["nhs_number", "snomed_code", "diagnosis_date"], ["diagnosis_date"]),
@@ -49,9 +58,15 @@ GP_FEEDS = {
 }
 AREA_FEEDS = {
     "sus/ae_attendances.csv": ("attendance_id", ["nhs_number", "arrival_date"], ["arrival_date"]),
-    "sus/outpatients.csv": ("appointment_id", ["nhs_number", "appointment_date"], ["appointment_date"]),
+    "sus/outpatients.csv": (
+        "appointment_id",
+        ["nhs_number", "appointment_date"],
+        ["appointment_date"],
+    ),
     "sus/admissions.csv": (
-        "spell_id", ["nhs_number", "admission_date", "admission_method"], ["admission_date"],
+        "spell_id",
+        ["nhs_number", "admission_date", "admission_method"],
+        ["admission_date"],
     ),
     "social_care/services.csv": ("service_id", ["nhs_number", "start_date"], ["start_date"]),
 }
@@ -59,9 +74,26 @@ AREA_FEEDS = {
 SNAPSHOT_FEEDS = {"registrations", "conditions"}
 EMERGENCY_METHODS = {str(code) for code in range(21, 29)} | {"2A", "2B", "2C", "2D"}
 LONG_TERM_CONDITIONS = {
-    "38341003", "46635009", "44054006", "195967001", "13645005", "84114007", "49436004",
-    "414545008", "230690007", "709044004", "52448006", "35489007", "58214004", "13746004",
-    "363346000", "84757009", "69896004", "64859006", "49049000", "110359009",
+    "38341003",
+    "46635009",
+    "44054006",
+    "195967001",
+    "13645005",
+    "84114007",
+    "49436004",
+    "414545008",
+    "230690007",
+    "709044004",
+    "52448006",
+    "35489007",
+    "58214004",
+    "13746004",
+    "363346000",
+    "84757009",
+    "69896004",
+    "64859006",
+    "49049000",
+    "110359009",
 }
 # 12-month event counts: feature name -> (feed, date column).
 COUNTS = {
@@ -76,9 +108,18 @@ COUNTS = {
 }
 FEATURES = [*COUNTS, "ltc_count", "age", "sex", "imd_decile", "care_home"]
 PARAMETERS: dict[str, Any] = {
-    "objective": "binary", "n_estimators": 300, "learning_rate": 0.03, "num_leaves": 15,
-    "min_child_samples": 50, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
-    "random_state": 7, "deterministic": True, "force_row_wise": True, "verbose": -1,
+    "objective": "binary",
+    "n_estimators": 300,
+    "learning_rate": 0.03,
+    "num_leaves": 15,
+    "min_child_samples": 50,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "random_state": 7,
+    "deterministic": True,
+    "force_row_wise": True,
+    "verbose": -1,
 }
 
 
@@ -123,7 +164,9 @@ def load(landing: Path, snapshot_months: set[str]) -> tuple[dict[str, pd.DataFra
     for name, (key, _columns, _dates) in AREA_FEEDS.items():
         feeds[Path(name).stem] = feeds[Path(name).stem].drop_duplicates(key)
     admissions = feeds["admissions"]
-    feeds["emergency_admissions"] = admissions[admissions["admission_method"].isin(EMERGENCY_METHODS)]
+    feeds["emergency_admissions"] = admissions[
+        admissions["admission_method"].isin(EMERGENCY_METHODS)
+    ]
     return feeds, rows, files
 
 
@@ -131,13 +174,17 @@ def features_at(feeds: dict[str, pd.DataFrame], imd: pd.Series, month: str) -> p
     """One row per person registered at the month's end, from data dated on or before it."""
     index_date, window_start = month_end(month), month_end(shift(month, -12))
     registrations = feeds["registrations"]
-    people = registrations[
-        (registrations["month"] == month)
-        & (registrations["registration_date"] <= index_date)
-        & ~(registrations["deregistration_date"] <= index_date)
-        & ~(registrations["date_of_death"] <= index_date)
-        & (registrations["type1_opt_out"] != "Y")
-    ].drop_duplicates("nhs_number").set_index("nhs_number")
+    people = (
+        registrations[
+            (registrations["month"] == month)
+            & (registrations["registration_date"] <= index_date)
+            & ~(registrations["deregistration_date"] <= index_date)
+            & ~(registrations["date_of_death"] <= index_date)
+            & (registrations["type1_opt_out"] != "Y")
+        ]
+        .drop_duplicates("nhs_number")
+        .set_index("nhs_number")
+    )
     frame = pd.DataFrame(index=people.index)
     frame["practice_code"] = people["practice_code"]
     for feature, (feed, column) in COUNTS.items():
@@ -163,7 +210,9 @@ def label_after(feeds: dict[str, pd.DataFrame], month: str, people: pd.Index) ->
     """1 if the person has an emergency admission in the 12 months after the month's end."""
     start, end = month_end(month), month_end(shift(month, 12))
     emergencies = feeds["emergency_admissions"]
-    admitted = emergencies[(emergencies["admission_date"] > start) & (emergencies["admission_date"] <= end)]
+    admitted = emergencies[
+        (emergencies["admission_date"] > start) & (emergencies["admission_date"] <= end)
+    ]
     return pd.Series(people.isin(admitted["nhs_number"]).astype("int8"), index=people)
 
 
@@ -232,10 +281,14 @@ def run_baseline(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--landing", type=Path, required=True, help="the folder holding reference/ and extracts/")
+    parser.add_argument(
+        "--landing", type=Path, required=True, help="the folder holding reference/ and extracts/"
+    )
     parser.add_argument("--out", type=Path, help="write OUT/scores.csv")
     arguments = parser.parse_args()
-    result = run_baseline(arguments.landing, arguments.out, lambda line: print(f"  {line}", flush=True))
+    result = run_baseline(
+        arguments.landing, arguments.out, lambda line: print(f"  {line}", flush=True)
+    )
     print(json.dumps(result))
     return 0
 

@@ -27,7 +27,9 @@ def manifest_rows(landing: Path) -> int:
     )
 
 
-def test_baseline_reads_every_delivered_row_and_scores_the_latest_month(landing: Path, tmp_path: Path):
+def test_baseline_reads_every_delivered_row_and_scores_the_latest_month(
+    landing: Path, tmp_path: Path
+):
     result = run_baseline(landing, out=tmp_path)
 
     assert result["rows_read"] == manifest_rows(landing)
@@ -44,4 +46,6 @@ def test_baseline_is_deterministic(landing: Path, tmp_path: Path):
     run_baseline(landing, out=tmp_path / "first")
     run_baseline(landing, out=tmp_path / "second")
 
-    assert (tmp_path / "first" / "scores.csv").read_bytes() == (tmp_path / "second" / "scores.csv").read_bytes()
+    assert (tmp_path / "first" / "scores.csv").read_bytes() == (
+        tmp_path / "second" / "scores.csv"
+    ).read_bytes()
