@@ -96,18 +96,23 @@ def expectation_suite(contract: Contract) -> gx.ExpectationSuite:
 def suite_parameters(
     delivery_month: str | None = None,
     reference_values: Mapping[str, Iterable[str]] | None = None,
+    *,
+    through_month: str | None = None,
 ) -> dict[str, Any]:
     """Parameters for validating a suite: delivery-month bounds and reference value sets.
 
     ``reference_values`` is keyed "feed.column", e.g. {"practices.practice_code": [...]}.
+    With ``through_month`` the bounds run from ``delivery_month``'s first day to
+    ``through_month``'s last (a suite run over a range of months).
     """
     parameters: dict[str, Any] = {}
     if delivery_month is not None:
         year, month = (int(part) for part in delivery_month.split("-"))
-        last_day = calendar.monthrange(year, month)[1]
+        end_year, end_month = (int(part) for part in (through_month or delivery_month).split("-"))
+        last_day = calendar.monthrange(end_year, end_month)[1]
         # datetime, not date: staged DATE columns arrive in pandas as datetime64.
         parameters["delivery_month_start"] = datetime.datetime(year, month, 1)
-        parameters["delivery_month_end"] = datetime.datetime(year, month, last_day)
+        parameters["delivery_month_end"] = datetime.datetime(end_year, end_month, last_day)
     for reference, values in (reference_values or {}).items():
         feed, _, column = reference.partition(".")
         parameters[_reference_parameter(feed, column)] = sorted(set(values))
@@ -164,8 +169,11 @@ def _expectation(contract: Contract, rule: Rule) -> gx.expectations.Expectation:
             column=column, max_value={"$PARAMETER": "delivery_month_end"}
         )
     if check == "unique":
-        # Unique within one delivered file.
-        return gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=["source_file", column])
+        # Unique within one delivered file: a file is its month and path (a suite may read
+        # several months at once).
+        return gx.expectations.ExpectCompoundColumnsToBeUnique(
+            column_list=["delivery_month", "source_file", column]
+        )
     if check == "resend":
         # Once resends are dropped, no row repeats another's whole content.
         return gx.expectations.ExpectCompoundColumnsToBeUnique(

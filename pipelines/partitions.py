@@ -11,3 +11,7 @@ import dagster as dg
 
 EXTRACT_MONTHS = "extract_months"
 extract_months = dg.DynamicPartitionsDefinition(name=EXTRACT_MONTHS)
+
+MONTH_RANGE = dg.BackfillPolicy.single_run()
+"""Monthly assets materialise a range of months in one run (a first load, a backfill):
+the run's fixed costs are paid once, and each asset works through the months oldest first."""

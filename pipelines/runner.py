@@ -28,6 +28,7 @@ from warehouse.home import Home
 from warehouse.run_lock import HomeBusyError, run_lock
 from warehouse.totals import warehouse_totals
 
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 INSTANCE_SETTINGS = """\
@@ -93,25 +94,38 @@ def run_pipeline(
     *,
     reload: bool = False,
     settings: RunSettings | None = None,
+    months_in_one_run: bool = True,
 ) -> RunSummary:
     """Load what the landing zone holds that the home does not, then train and list as planned.
 
     Holds the home's run lock throughout; a second run waits up to `wait_seconds`.
     `settings` carries the operating policy (its `landing` and `truth` are replaced by
-    these arguments); `reload` loads every month folder again.
+    these arguments); `reload` loads every month folder again. The months to load go
+    through Dagster as one run over their range (`months_in_one_run`), else one run each.
     """
     settings = (settings or RunSettings(landing=str(landing))).model_copy(
         update={"landing": str(landing), "truth": str(truth) if truth is not None else ""}
     )
     try:
         with run_lock(home, wait_seconds):
-            return run_locked(Home.at(home), settings, progress, reload=reload)
+            return run_locked(
+                Home.at(home),
+                settings,
+                progress,
+                reload=reload,
+                months_in_one_run=months_in_one_run,
+            )
     except HomeBusyError as error:
         raise RunStopped(str(error)) from None
 
 
 def run_locked(
-    home: Home, settings: RunSettings, progress: Progress | None = None, *, reload: bool = False
+    home: Home,
+    settings: RunSettings,
+    progress: Progress | None = None,
+    *,
+    reload: bool = False,
+    months_in_one_run: bool = True,
 ) -> RunSummary:
     landing = settings.landing_path
     try:
@@ -129,8 +143,10 @@ def run_locked(
             instance.add_dynamic_partitions(EXTRACT_MONTHS, new)
         try:
             execute(definitions, "reference_job", instance, None, progress)
-            for month in to_load:
-                execute(definitions, "monthly_job", instance, month.month, progress)
+            for run in month_runs(
+                [item.month for item in to_load], instance, one_run=months_in_one_run
+            ):
+                execute(definitions, "monthly_job", instance, run, progress)
             steps = planner.after_loading(home, retrain_every_months=settings.retrain_every_months)
             if progress is not None:
                 progress(
@@ -180,19 +196,45 @@ def summarise(home: Path, months: list[str]) -> RunSummary:
     return summary
 
 
+def month_runs(
+    months: list[str], instance: dg.DagsterInstance, *, one_run: bool = True
+) -> list[str | list[str]]:
+    """The monthly runs that load `months`: one run over the whole range when the months are
+    consecutive partitions of the instance (a first load, a backfill), else one run a month
+    (a month folder delivered late sits after later months in the partition order)."""
+    if not months:
+        return []
+    order = {
+        key: index for index, key in enumerate(instance.get_dynamic_partitions(EXTRACT_MONTHS))
+    }
+    positions = [order[month] for month in months]
+    consecutive = positions == list(range(positions[0], positions[0] + len(positions)))
+    if one_run and consecutive and len(months) > 1:
+        return [months]
+    return list(months)
+
+
 def execute(
     definitions: dg.Definitions,
     job_name: str,
     instance: dg.DagsterInstance,
-    partition_key: str | None,
+    partition: str | list[str] | None,
     progress: Progress | None = None,
 ) -> dg.ExecuteInProcessResult:
+    """Run one job in-process, for one partition, a range of partitions (a list), or none."""
     job = definitions.resolve_job_def(job_name)
     started = time.monotonic()
-    result = job.execute_in_process(
-        instance=instance, partition_key=partition_key, run_config=QUIET_LOGS, raise_on_error=False
-    )
-    where = f" for {partition_key}" if partition_key else ""
+    if isinstance(partition, list):
+        tags = {RANGE_START: partition[0], RANGE_END: partition[-1]}
+        result = job.execute_in_process(
+            instance=instance, tags=tags, run_config=QUIET_LOGS, raise_on_error=False
+        )
+        where = f" for {partition[0]}..{partition[-1]} ({len(partition)} months)"
+    else:
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition, run_config=QUIET_LOGS, raise_on_error=False
+        )
+        where = f" for {partition}" if partition else ""
     if progress is not None:
         outcome = "done" if result.success else "FAILED"
         progress(f"{job_name}{where}: {outcome} in {time.monotonic() - started:.1f} s")

@@ -67,6 +67,18 @@ class FeedStaging:
     def quarantine_rate(self) -> float:
         return self.quarantined_rows / self.delivered_rows if self.delivered_rows else 0.0
 
+    @classmethod
+    def total(cls, months: list[FeedStaging]) -> FeedStaging:
+        """One feed's staging over several months, added up."""
+        return cls(
+            feed=months[0].feed,
+            delivered_rows=sum(m.delivered_rows for m in months),
+            staged_rows=sum(m.staged_rows for m in months),
+            quarantined_rows=sum(m.quarantined_rows for m in months),
+            ignored_rows=sum(m.ignored_rows for m in months),
+            warning_rows=sum(m.warning_rows for m in months),
+        )
+
 
 @dataclass(frozen=True)
 class FileReconciliation:

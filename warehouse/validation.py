@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,21 +98,25 @@ def validate_staged(
     connection: duckdb.DuckDBPyConnection,
     home: Path,
     feed: str,
-    month: str | None,
+    month: str | Sequence[str] | None,
     parameters: dict[str, Any] | None = None,
 ) -> SuiteOutcome:
     """Run `feed`'s contract suite on its staged rows of `month` (None: a reference feed).
 
-    `parameters` (from ``expectation_parameters``) may be passed when validating several
-    feeds of one month, so the reference codes are read once.
+    `month` may be several consecutive months (a range run): the suite then reads one
+    sample of them all, with delivery-date bounds from the first month's start to the last
+    month's end. `parameters` (from ``expectation_parameters``) may be passed when
+    validating several feeds of one batch, so the reference codes are read once.
     """
     contract = load_contracts()[feed]
-    frame, staged_rows = staged_frame(connection, contract, month)
+    months = _months(month)
+    frame, staged_rows = staged_frame(connection, contract, months)
     if parameters is None:
-        parameters = expectation_parameters(connection, month)
+        parameters = expectation_parameters(connection, months)
     started = time.monotonic()
     validation = _validation_definition(home, contract)
-    run_name = f"{month or 'reference'}-{feed}"
+    label = _label(months)
+    run_name = f"{label or 'reference'}-{feed}"
     from great_expectations.core.run_identifier import RunIdentifier
 
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.datetime.now(datetime.UTC))
@@ -137,7 +141,7 @@ def validate_staged(
     ]
     return SuiteOutcome(
         feed=feed,
-        month=month,
+        month=label,
         rows=len(frame),
         expectations=len(suite_result.results),
         failed=sorted(failed, key=lambda f: (f.severity != "error", f.rule)),
@@ -148,21 +152,40 @@ def validate_staged(
 
 
 def validate_month(
-    connection: duckdb.DuckDBPyConnection, home: Path, feeds: Iterable[str], month: str | None
+    connection: duckdb.DuckDBPyConnection,
+    home: Path,
+    feeds: Iterable[str],
+    month: str | Sequence[str] | None,
 ) -> dict[str, SuiteOutcome]:
-    """Every feed's suite on its staged rows of `month`, sharing one read of the parameters."""
-    parameters = expectation_parameters(connection, month)
-    return {feed: validate_staged(connection, home, feed, month, parameters) for feed in feeds}
+    """Every feed's suite on its staged rows of `month` (or of a run's months), sharing one
+    read of the parameters: one suite a feed, whatever the number of months."""
+    months = _months(month)
+    parameters = expectation_parameters(connection, months)
+    return {feed: validate_staged(connection, home, feed, months, parameters) for feed in feeds}
+
+
+def _months(month: str | Sequence[str] | None) -> list[str] | None:
+    if month is None:
+        return None
+    return [month] if isinstance(month, str) else sorted(month)
+
+
+def _label(months: Sequence[str] | None) -> str | None:
+    """'2024-01' for one month, '2024-01..2024-06' for a range, None for the reference."""
+    if not months:
+        return None
+    return months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
 
 
 def staged_frame(
     connection: duckdb.DuckDBPyConnection,
     contract: Contract,
-    month: str | None,
+    month: str | Sequence[str] | None,
     row_limit: int = SUITE_ROW_LIMIT,
 ) -> tuple[Any, int]:
-    """The staged rows of one month as pandas, with exactly the columns the suite expects,
-    and the number of staged rows. Over `row_limit` rows, every k-th row (file, line order).
+    """The staged rows of a month (or of several) as pandas, with exactly the columns the
+    suite expects, and the number of staged rows. Over `row_limit` rows, every k-th row
+    (month, file, line order).
 
     ``practice_code`` taken from a GP folder is left out: the suite checks the contract's
     columns, and the folder was already checked by the file rule practice_folder_known.
@@ -176,8 +199,9 @@ def staged_frame(
     import pyarrow as pa
 
     columns = ", ".join(f'"{name}"' for name in (*METADATA_COLUMNS, *contract.column_names))
-    where = "delivery_month = $month" if month is not None else "delivery_month IS NULL"
-    parameters: dict[str, Any] = {"month": month} if month is not None else {}
+    months = _months(month)
+    where = "list_contains($months, delivery_month)" if months else "delivery_month IS NULL"
+    parameters: dict[str, Any] = {"months": months} if months else {}
     [(total,)] = connection.execute(
         f"SELECT count(*) FROM staged.{contract.feed} WHERE {where}", parameters
     ).fetchall()
@@ -185,11 +209,12 @@ def staged_frame(
     sample = (
         ""
         if step == 1
-        else "QUALIFY (row_number() OVER (ORDER BY source_file, line_number) - 1) % $step = 0 "
+        else "QUALIFY (row_number() OVER (ORDER BY delivery_month, source_file, line_number) - 1) "
+        "% $step = 0 "
     )
     table = connection.sql(
         f"SELECT {columns} FROM staged.{contract.feed} WHERE {where} {sample}"
-        "ORDER BY source_file, line_number",
+        "ORDER BY delivery_month, source_file, line_number",
         params={**parameters, **({"step": step} if sample else {})},
     ).to_arrow_table()
     nullable = {pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}
@@ -205,18 +230,22 @@ def staged_frame(
 
 
 def expectation_parameters(
-    connection: duckdb.DuckDBPyConnection, month: str | None
+    connection: duckdb.DuckDBPyConnection, month: str | Sequence[str] | None
 ) -> dict[str, Any]:
-    """Delivery-month bounds and the known practice and LSOA codes, from the staged reference."""
+    """Delivery-date bounds (the first month's start to the last month's end) and the known
+    practice and LSOA codes, from the staged reference."""
     from data_contracts.expectations import suite_parameters
 
+    months = _months(month)
     references = {}
     for feed, column in (("practices", "practice_code"), ("lsoa_imd", "lsoa_code")):
         rows = connection.execute(
             f"SELECT DISTINCT {column} FROM staged.{feed} WHERE {column} IS NOT NULL"
         ).fetchall()
         references[f"{feed}.{column}"] = [value for (value,) in rows]
-    return suite_parameters(month, references)
+    if not months:
+        return suite_parameters(None, references)
+    return suite_parameters(months[0], references, through_month=months[-1])
 
 
 def build_data_docs(home: Path) -> Path:

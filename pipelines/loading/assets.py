@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from pipelines.partitions import extract_months
+from pipelines.metadata import table
+from pipelines.partitions import MONTH_RANGE, extract_months
 from pipelines.resources import RunSettings, Warehouse
 from warehouse.deliveries import delivery_report, load_month
 from warehouse.errors import InputError
@@ -25,34 +26,59 @@ def reference_data(warehouse: Warehouse, settings: RunSettings) -> dg.Materializ
     group_name="loading",
     kinds={"duckdb"},
     partitions_def=extract_months,
+    backfill_policy=MONTH_RANGE,
     deps=[reference_data],
     pool="warehouse",
 )
 def deliveries(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: RunSettings
 ) -> dg.MaterializeResult:
-    """One extract month verified against its manifest and loaded, row by row, into raw.
+    """Extract months verified against their manifests and loaded, row by row, into raw.
 
     A file failing the manifest or its contract's columns is rejected alone; a month
-    without manifest.csv loads nothing. Writes reports/deliveries/<month>.json.
+    without manifest.csv loads nothing. Writes reports/deliveries/<month>.json. A run over
+    a range of months loads them oldest first, each in its own transaction.
     """
-    month = context.partition_key
+    outcomes = []
     with warehouse.connect() as connection:
-        outcome = load_month(connection, settings.landing_path, month, known_practices(connection))
-    report_path = warehouse.paths.delivery_reports / f"{month}.json"
-    write_json_atomic(report_path, delivery_report(outcome))
-    if outcome.status != "loaded":
-        context.log.warning(f"{month}: {outcome.status}: {outcome.reason}")
-    for file in outcome.files:
-        if file.status == "rejected":
-            context.log.warning(f"{month}/{file.path} rejected: {file.reason}")
+        practices = known_practices(connection)
+        for month in context.partition_keys:
+            outcome = load_month(connection, settings.landing_path, month, practices)
+            write_json_atomic(
+                warehouse.paths.delivery_reports / f"{month}.json", delivery_report(outcome)
+            )
+            outcomes.append(outcome)
+    for outcome in outcomes:
+        if outcome.status != "loaded":
+            context.log.warning(f"{outcome.month}: {outcome.status}: {outcome.reason}")
+        for file in outcome.files:
+            if file.status == "rejected":
+                context.log.warning(f"{outcome.month}/{file.path} rejected: {file.reason}")
     return dg.MaterializeResult(
         metadata={
-            "status": outcome.status,
-            "files_loaded": len(outcome.files) - outcome.rejected_files,
-            "files_rejected": outcome.rejected_files,
-            "rows_loaded": outcome.loaded_rows,
-            "missing_practices": dg.MetadataValue.json(outcome.missing_practices),
-            "report": dg.MetadataValue.path(str(report_path)),
+            "months": ", ".join(o.month for o in outcomes),
+            "files_loaded": sum(len(o.files) - o.rejected_files for o in outcomes),
+            "files_rejected": sum(o.rejected_files for o in outcomes),
+            "rows_loaded": sum(o.loaded_rows for o in outcomes),
+            "by_month": table(
+                (
+                    {
+                        "month": o.month,
+                        "status": o.status,
+                        "files_rejected": o.rejected_files,
+                        "rows_loaded": o.loaded_rows,
+                        "missing_practices": ", ".join(o.missing_practices),
+                    }
+                    for o in outcomes
+                ),
+                {
+                    "month": "string",
+                    "status": "string",
+                    "files_rejected": "int",
+                    "rows_loaded": "int",
+                    "missing_practices": "string",
+                },
+            ),
+            "reports": dg.MetadataValue.path(str(warehouse.paths.delivery_reports)),
         }
     )

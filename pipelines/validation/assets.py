@@ -12,7 +12,7 @@ import dagster as dg
 
 from pipelines.loading.assets import deliveries, reference_data
 from pipelines.metadata import table
-from pipelines.partitions import extract_months
+from pipelines.partitions import MONTH_RANGE, extract_months
 from pipelines.resources import Warehouse
 from warehouse.quality import quarantined_by_rule, write_month_reports
 from warehouse.staged import (
@@ -76,17 +76,24 @@ def staged_reference(warehouse: Warehouse) -> object:
         ),
     ],
     partitions_def=extract_months,
+    backfill_policy=MONTH_RANGE,
     pool="warehouse",
 )
 def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse) -> object:
-    """One extract month typed and validated by SQL generated from the contracts.
+    """Extract months typed and validated by SQL generated from the contracts, oldest first.
 
     Re-materialising a month replaces its staged, quarantined and ignored rows.
     """
-    month = context.partition_key
+    by_month: dict[str, dict[str, FeedStaging]] = {}
+    by_rule: list[tuple[str, str, str, int]] = []
     with warehouse.connect() as connection:
-        outcomes = stage_month(connection, month)
-        by_rule = quarantined_by_rule(connection, month)
+        for month in context.partition_keys:
+            by_month[month] = stage_month(connection, month)
+            by_rule += [(month, *rule) for rule in quarantined_by_rule(connection, month)]
+    outcomes = {
+        feed: FeedStaging.total([staged[feed] for staged in by_month.values()])
+        for feed in MONTHLY_FEEDS
+    }
     for feed, outcome in outcomes.items():
         yield dg.MaterializeResult(asset_key=staged_key(feed), metadata=_staging_metadata(outcome))
     delivered = sum(o.delivered_rows for o in outcomes.values())
@@ -102,9 +109,9 @@ def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse
                 round(quarantined / delivered, 6) if delivered else 0.0
             ),
             "quarantined_by_rule": table(
-                ({"feed": f, "rule": r, "rows": n} for f, r, n in by_rule),
-                {"feed": "string", "rule": "string", "rows": "int"},
-                limit=20,
+                ({"month": m, "feed": f, "rule": r, "rows": n} for m, f, r, n in by_rule),
+                {"month": "string", "feed": "string", "rule": "string", "rows": "int"},
+                limit=50,
             ),
         },
     )
@@ -114,6 +121,7 @@ def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse
     group_name="staged",
     kinds={"duckdb", "html"},
     partitions_def=extract_months,
+    backfill_policy=MONTH_RANGE,
     deps=["quarantined_rows"],
     pool="warehouse",
 )
@@ -125,31 +133,37 @@ def data_quality_report(
     Depends on the quarantine, not on the staged tables, so that a blocking check on a
     staged table (which stops everything built on it) never stops the auditors' report.
     """
-    month = context.partition_key
+    reports = []
     with warehouse.connect() as connection:
-        json_path, html_path = write_month_reports(connection, warehouse.paths.reports, month)
-    report = json.loads(json_path.read_text(encoding="utf-8"))
-    files = report["files"]
+        for month in context.partition_keys:
+            json_path, _ = write_month_reports(connection, warehouse.paths.reports, month)
+            reports.append(json.loads(json_path.read_text(encoding="utf-8")))
     return dg.MaterializeResult(
         metadata={
-            "status": report["status"],
-            "files_rejected": sum(f["status"] == "rejected" for f in files),
-            "rows_quarantined": sum(f["quarantined_rows"] for f in files),
-            "warnings": len(report["warnings"]),
-            "missing_practices": dg.MetadataValue.json(report["missing_practices"]),
-            "reconciliation": table(
-                files,
+            "months": table(
+                (
+                    {
+                        "month": r["month"],
+                        "status": r["status"],
+                        "files_rejected": sum(f["status"] == "rejected" for f in r["files"]),
+                        "rows_quarantined": sum(f["quarantined_rows"] for f in r["files"]),
+                        "warnings": len(r["warnings"]),
+                        "missing_practices": ", ".join(r["missing_practices"]),
+                    }
+                    for r in reports
+                ),
                 {
-                    "path": "string",
+                    "month": "string",
                     "status": "string",
-                    "delivered_rows": "int",
-                    "staged_rows": "int",
-                    "quarantined_rows": "int",
-                    "ignored_rows": "int",
+                    "files_rejected": "int",
+                    "rows_quarantined": "int",
+                    "warnings": "int",
+                    "missing_practices": "string",
                 },
             ),
-            "report_json": dg.MetadataValue.path(str(json_path)),
-            "report_html": dg.MetadataValue.path(str(html_path)),
+            "files_rejected": sum(f["status"] == "rejected" for r in reports for f in r["files"]),
+            "rows_quarantined": sum(f["quarantined_rows"] for r in reports for f in r["files"]),
+            "reports": dg.MetadataValue.path(str(warehouse.paths.data_quality_reports)),
         }
     )
 

@@ -14,7 +14,7 @@ rule, which ``riskstrat run`` prints when a blocking check stops it.
 """
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import dagster as dg
 
@@ -30,25 +30,32 @@ RECONCILIATION_RULE = "every delivered row is staged, quarantined or ignored"
 
 
 def reconciliation_result(
-    feed: str, month: str | None, files: list[FileReconciliation], check_name: str | None = None
+    feed: str,
+    files_by_month: Mapping[str | None, list[FileReconciliation]],
+    check_name: str | None = None,
 ) -> dg.AssetCheckResult:
-    """Pass when every file of `feed` reconciles; fail (ERROR, so blocking) naming each file that does not."""
-    mine = [f for f in files if f.feed == feed]
-    broken = [f for f in mine if not f.reconciles]
-    where = f"{month}: " if month else ""
+    """Pass when every file of `feed` reconciles in every month (None: the reference files);
+    fail (ERROR, so blocking) naming each file that does not, with its month."""
+    mine = [(month, f) for month, files in files_by_month.items() for f in files if f.feed == feed]
+    broken = [(month, f) for month, f in mine if not f.reconciles]
+    months = [month for month in files_by_month if month]
+    where = f"{_span(months)}: " if months else ""
     if broken:
         summary = (
-            where
-            + "; ".join(
-                f"{f.source_file} ({feed}): {f.unaccounted_rows:+,} of {f.delivered_rows:,} delivered rows "
-                f"unaccounted for (staged {f.staged_rows:,}, quarantined {f.quarantined_rows:,}, "
-                f"ignored {f.ignored_rows:,})"
-                for f in broken
+            "; ".join(
+                (f"{month}: " if month else "")
+                + f"{f.source_file} ({feed}): {f.unaccounted_rows:+,} of {f.delivered_rows:,} "
+                f"delivered rows unaccounted for (staged {f.staged_rows:,}, quarantined "
+                f"{f.quarantined_rows:,}, ignored {f.ignored_rows:,})"
+                for month, f in broken
             )
             + f"; rule: {RECONCILIATION_RULE}."
         )
     else:
-        summary = f"{where}all {sum(f.delivered_rows for f in mine):,} delivered {feed} rows in {len(mine)} file(s) are accounted for."
+        summary = (
+            f"{where}all {sum(f.delivered_rows for _, f in mine):,} delivered {feed} rows in "
+            f"{len(mine)} file(s) are accounted for."
+        )
     return dg.AssetCheckResult(
         asset_key=staged_key(feed) if check_name else None,
         check_name=check_name,
@@ -58,10 +65,11 @@ def reconciliation_result(
         metadata={
             "summary": summary,
             "files": len(mine),
-            "unaccounted_rows": sum(abs(f.unaccounted_rows) for f in mine),
+            "unaccounted_rows": sum(abs(f.unaccounted_rows) for _, f in mine),
             "reconciliation": table(
-                (dataclasses.asdict(f) for f in mine),
+                ({"month": month or "", **dataclasses.asdict(f)} for month, f in mine),
                 {
+                    "month": "string",
                     "source_file": "string",
                     "delivered_rows": "int",
                     "staged_rows": "int",
@@ -72,6 +80,10 @@ def reconciliation_result(
             ),
         },
     )
+
+
+def _span(months: list[str]) -> str:
+    return months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
 
 
 def suite_result(outcome: SuiteOutcome, check_name: str | None = None) -> dg.AssetCheckResult:
@@ -141,11 +153,10 @@ def _selected_feeds(
 def staged_month_every_delivered_row_accounted_for(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> Iterator[dg.AssetCheckResult]:
-    month = context.partition_key
     with warehouse.connect() as connection:
-        files = reconcile_month(connection, month)
+        files = {month: reconcile_month(connection, month) for month in context.partition_keys}
     for feed in _selected_feeds(context, reconciliation_check_name):
-        yield reconciliation_result(feed, month, files, reconciliation_check_name(feed))
+        yield reconciliation_result(feed, files, reconciliation_check_name(feed))
 
 
 @dg.multi_asset_check(
@@ -171,7 +182,7 @@ def staged_month_meets_contract(
 ) -> Iterator[dg.AssetCheckResult]:
     feeds = _selected_feeds(context, suite_check_name)
     with warehouse.connect() as connection:
-        outcomes = validate_month(connection, warehouse.paths.root, feeds, context.partition_key)
+        outcomes = validate_month(connection, warehouse.paths.root, feeds, context.partition_keys)
     for feed, outcome in outcomes.items():
         yield suite_result(outcome, suite_check_name(feed))
 
@@ -187,7 +198,7 @@ def _reference_reconciliation_check(feed: str) -> dg.AssetChecksDefinition:
     def check(warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect() as connection:
             files = reconcile_reference(connection)
-        return reconciliation_result(feed, None, files)
+        return reconciliation_result(feed, {None: files})
 
     return check
 
@@ -220,13 +231,18 @@ def _reference_suite_check(feed: str) -> dg.AssetChecksDefinition:
 def staged_consultations_practice_volume_not_halved(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> dg.AssetCheckResult:
-    month = context.partition_key
+    months = context.partition_keys
     with warehouse.connect() as connection:
-        anomalies = volume_anomalies(connection, month, ("consultations",))
+        found = [
+            (month, anomaly)
+            for month in months
+            for anomaly in volume_anomalies(connection, month, ("consultations",))
+        ]
+    anomalies = [anomaly for _, anomaly in found]
     summary = (
-        f"{month}: " + "; ".join(a.message() for a in anomalies)
-        if anomalies
-        else f"{month}: no practice's consultation volume fell by half or more."
+        "; ".join(f"{month}: {a.message()}" for month, a in found)
+        if found
+        else f"{_span(months)}: no practice's consultation volume fell by half or more."
     )
     return dg.AssetCheckResult(
         passed=not anomalies,
@@ -236,8 +252,9 @@ def staged_consultations_practice_volume_not_halved(
             "summary": summary,
             "practices": dg.MetadataValue.json([a.practice_code for a in anomalies]),
             "anomalies": table(
-                (dataclasses.asdict(a) for a in anomalies),
+                ({"month": month, **dataclasses.asdict(a)} for month, a in found),
                 {
+                    "month": "string",
                     "practice_code": "string",
                     "rows": "int",
                     "previous_average": "float",

@@ -162,7 +162,9 @@ def test_riskstrat_run_takes_the_planners_decisions(case: Case, tmp_path: Path, 
 
     runner.run_pipeline(landing=landing, home=home.root)
 
-    expected = [("reference_job", None), *(("monthly_job", month) for month in case.expect_load)]
+    # The months to load go through Dagster as one run over their range.
+    loads = [case.expect_load] if len(case.expect_load) > 1 else case.expect_load
+    expected = [("reference_job", None), *(("monthly_job", months) for months in loads)]
     if case.expect_train:
         expected.append(("model_job", None))
     if case.expect_list:
