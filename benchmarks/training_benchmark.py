@@ -12,12 +12,30 @@ Peak memory is the process's peak resident set size sampled every 50 ms during t
 phase (the larger of it and the RSS before the phase). `--synthetic` skips the warehouse
 and trains on a random frame with the catalogue's columns, to size training alone at
 1,000,000 people quickly.
+
+Threads (docs/model.md, "Threads"): `--threads N` trains with N LightGBM threads (default:
+the model's own setting, one thread) and `--repeat R` trains R times on the same frame,
+printing each wall time, the median, the load average before each run and a digest of
+the saved model files (the same digest every time: the model is deterministic):
+
+    .venv/bin/python benchmarks/training_benchmark.py --synthetic --people 50000 --threads 1 --repeat 3
+    .venv/bin/python benchmarks/training_benchmark.py --synthetic --people 50000 --threads 2 --repeat 3
+
+Scoring (docs/model.md, "Explanations"): `--scoring` scores one month of a generated zone
+twice, explaining everyone and explaining only the people a list can hold (the default),
+timing `lists.scores.score_month` and checking the published practice lists are identical
+(with `--threads N`, predictions and SHAP values use N threads; default every core):
+
+    .venv/bin/python benchmarks/training_benchmark.py --scoring --people 20000 --months 26 --work /tmp/bench-scoring
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -111,6 +129,112 @@ def synthetic_training_set(people: int, labelled_months: int):  # type: ignore[n
     return TrainingSet(plan=plan, frame=pl.concat(frames))
 
 
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def model_digest(model) -> str:  # type: ignore[no-untyped-def]
+    digest = hashlib.sha256()
+    for name, content in sorted(model.files().items()):
+        digest.update(name.encode() + b"\0" + content + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def timed_training(training_set, threads: int | None, repeat: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Train `repeat` times on the same frame; wall times, median, load averages, digests."""
+    from models.feature_catalogue import FEATURES, LABEL
+    from models.training import PARAMETERS, train
+
+    parameters = {"num_threads": threads} if threads is not None else {}
+    runs = []
+    for attempt in range(1, repeat + 1):
+        before = load_average()
+        with Phase(f"training {attempt}/{repeat}") as phase:
+            result = train(training_set, FEATURES, LABEL, parameters=parameters)
+        runs.append(
+            {
+                "seconds": round(phase.seconds, 1),
+                "peak_rss_mb": round(phase.peak),
+                "load_average_before": before,
+                "model_digest": model_digest(result.model),
+            }
+        )
+        print(f"  load average before: {before}; model {runs[-1]['model_digest']}", flush=True)
+    return {
+        "threads": threads if threads is not None else PARAMETERS["num_threads"],
+        "runs": runs,
+        "median_seconds": round(statistics.median(r["seconds"] for r in runs), 1),  # type: ignore[misc]
+        "identical_models": len({r["model_digest"] for r in runs}) == 1,
+        "best_iteration": result.model.metadata["best_iteration"],
+        "load_average_after": load_average(),
+    }
+
+
+def folder_digests(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def timed_scoring(path: Path, work: Path, repeat: int) -> dict[str, object]:
+    """Score the latest month explaining everyone, then only the listable; lists compared."""
+    import shutil
+
+    from lists.practice_lists import ListPolicy, publish_practice_lists
+    from lists.scores import score_month
+    from models.dataset import feature_frame
+    from models.explanations import explain
+    from models.registry import load
+    from models.training import build_training_set, train_and_register
+    from warehouse.connection import connect
+    from warehouse.months import index_date
+
+    models_dir = work / "models"
+    with connect(path) as connection:
+        if not (models_dir / "current.json").exists():
+            with Phase("train the scoring model (not the benchmark)"):
+                train_and_register(build_training_set(connection), models_dir)
+        month = connection.execute(
+            "SELECT max(delivery_month) FROM staged.registrations"
+        ).fetchone()[0]  # type: ignore[index]
+        frame = feature_frame(connection, [index_date(month)], with_labels=False)
+    model = load(models_dir)
+    results: dict[str, object] = {"month": month, "people": frame.height}
+    outboxes = {}
+    for name, policy in (("everyone", None), ("listable_only", ListPolicy())):
+        runs = []
+        for attempt in range(1, repeat + 1):
+            copy = work / f"scoring-{name}.duckdb"
+            shutil.copy(path, copy)
+            before = load_average()
+            with connect(copy) as connection:
+                with Phase(f"score_month, reasons for {name} {attempt}/{repeat}") as phase:
+                    score_month(
+                        connection, month, model, explain=explain, frame=frame, list_policy=policy
+                    )
+                explained = connection.execute(
+                    "SELECT count(*) FROM scores.risk_scores WHERE delivery_month = $m "
+                    "AND reason_1 IS NOT NULL",
+                    {"m": month},
+                ).fetchone()[0]  # type: ignore[index]
+                outbox = work / f"outbox-{name}"
+                shutil.rmtree(outbox, ignore_errors=True)
+                publish_practice_lists(connection, outbox, month)
+            copy.unlink()
+            runs.append({"seconds": round(phase.seconds, 2), "load_average_before": before})
+        outboxes[name] = folder_digests(work / f"outbox-{name}")
+        results[name] = {
+            "runs": runs,
+            "median_seconds": round(statistics.median(r["seconds"] for r in runs), 2),  # type: ignore[misc]
+            "people_with_a_reason": explained,
+        }
+    results["published_files"] = len(outboxes["everyone"])
+    results["identical_lists"] = outboxes["everyone"] == outboxes["listable_only"]
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
@@ -123,12 +247,39 @@ def main() -> None:
         default=24,
         help="with --synthetic: 24 (a 36-month feed: 1 training date) .. 33+ (4 training dates)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="LightGBM threads: training's, or with --scoring prediction's (default: the model's)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="time training (or scoring) R times")
+    parser.add_argument(
+        "--scoring",
+        action="store_true",
+        help="time scoring a month with reasons for everyone vs only the listable (needs 25+ months)",
+    )
     arguments = parser.parse_args()
 
-    from models.feature_catalogue import FEATURES, LABEL
-    from models.training import build_training_set, train
+    from models.training import build_training_set
 
-    results: dict[str, object] = {"people": arguments.people, "months": arguments.months}
+    results: dict[str, object] = {
+        "people": arguments.people,
+        "months": arguments.months,
+        "load_average_at_start": load_average(),
+    }
+    if arguments.scoring:
+        if arguments.threads is not None:  # prediction and SHAP threads, for scoring
+            from models import explanations, registry
+
+            registry.PREDICTION_THREADS = explanations.PREDICTION_THREADS = arguments.threads
+        results["threads"] = arguments.threads
+        arguments.work.mkdir(parents=True, exist_ok=True)
+        with Phase("generate, load and stage (not the benchmark)"):
+            path = warehouse_for(arguments.people, arguments.months, arguments.work)
+        results["scoring"] = timed_scoring(path, arguments.work, arguments.repeat)
+        print(json.dumps(results, indent=2))
+        return
     if arguments.synthetic:
         with Phase("synthetic frame") as phase:
             training_set = synthetic_training_set(arguments.people, arguments.labelled_months)
@@ -145,10 +296,7 @@ def main() -> None:
         "peak_rss_mb": round(phase.peak),
     }
     results["rows"] = training_set.frame.height
-    with Phase("training") as phase:
-        result = train(training_set, FEATURES, LABEL)
-    results["training"] = {"seconds": round(phase.seconds, 1), "peak_rss_mb": round(phase.peak)}
-    results["best_iteration"] = result.model.metadata["best_iteration"]
+    results["training"] = timed_training(training_set, arguments.threads, arguments.repeat)
     print(json.dumps(results, indent=2))
 
 

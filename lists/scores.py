@@ -7,6 +7,16 @@ next 12 months and its top three reasons, ranks everyone within the area and wit
 practice, tiers them (`lists.tiers`), and replaces the month's rows of
 `scores.risk_scores`. The same inputs give the same rows.
 
+Given the list policy (`score_month(..., list_policy=...)`), reasons are worded only for
+the people a practice list can hold: per practice, the first
+`ListPolicy`-longest (the longer of its standard and vanguard lengths) of its listable
+people (`sql/list_population.sql`, the lists' own rule) in practice rank order, plus
+`REASONS_MARGIN` more for anyone who leaves the listable population between scoring and
+listing (a later opt-out or recorded death). Everyone else's reasons are NULL. A list built
+from these scores with a policy no longer than the one given is therefore identical to one
+built when everyone is explained; computing reasons (SHAP values and their wording) costs
+far more than the risks. Without a `list_policy`, everyone is explained.
+
 This module must never log an NHS number, and never imports dagster.
 """
 
@@ -21,11 +31,13 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from lists.inputs import listable_scores
+from lists.practice_lists import ListPolicy
 from lists.tables import RISK_SCORES, delete_opted_out_scores, ensure_scores_schema
 from lists.tiers import DEFAULT_TIERS, TierPolicy, rank_and_tier, write_tier_policy
 from models.dataset import feature_frame
 from models.feature_catalogue import CONDITIONS
-from models.scoring import REASON_COLUMNS, Explainer, ScoringModel, score_frame
+from models.scoring import REASON_COLUMNS, Explainer, ScoringModel, reasons, risks
 from warehouse.connection import transaction
 from warehouse.months import index_date as month_index_date
 
@@ -53,6 +65,10 @@ SCORE_COLUMNS = (
     "last_emergency_admission",
     "ae_attendances_12m",
 )
+# People explained beyond the longest list of each practice: anyone who leaves the listable
+# population after scoring (an opt-out or a death delivered later) moves the people below
+# them up a list; up to this many a practice, their reasons are already there.
+REASONS_MARGIN = 25
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,18 @@ def score_people(
 ) -> pl.DataFrame:
     """Scores, ranks, tiers, reasons and list details for a feature frame at one index date.
 
+    Columns in the order of `scores.risk_scores`, sorted by area rank. With `explain`, every
+    person of `frame` gets reasons; `score_month` explains only those a list can hold.
+    """
+    ranked = rank_people(frame, model, month, tiers)
+    return with_reasons(ranked, reasons(model, frame, explain))
+
+
+def rank_people(
+    frame: pl.DataFrame, model: ScoringModel, month: str, tiers: TierPolicy = DEFAULT_TIERS
+) -> pl.DataFrame:
+    """Scores, ranks, tiers and list details for a feature frame at one index date; no reasons (NULL).
+
     Columns in the order of `scores.risk_scores`, sorted by area rank.
     """
     index_date = month_index_date(month)
@@ -89,13 +117,46 @@ def score_people(
         raise ValueError(f"the feature frame for {month} must be at {index_date} only, not {dates}")
     if frame.get_column("nhs_number").is_duplicated().any():
         raise ValueError(f"the feature frame for {month} has a person more than once")
-    ranked = rank_and_tier(score_frame(frame, model, explain), tiers)
+    ranked = rank_and_tier(risks(frame, model), tiers)
     result = ranked.join(person_details(frame), on="nhs_number", how="left").with_columns(
         pl.lit(month).alias("delivery_month"),
         pl.lit(index_date).alias("index_date"),
         pl.lit(model.version).alias("model_version"),
+        *(pl.lit(None, dtype=pl.Utf8).alias(column) for column in REASON_COLUMNS),
     )
     return result.select(SCORE_COLUMNS).sort("area_rank")
+
+
+def with_reasons(scores: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """`scores` with reason_1..reason_3 from `found` (nhs_number, reasons); NULL for anyone else."""
+    return (
+        scores.drop(REASON_COLUMNS)
+        .join(found.select("nhs_number", *REASON_COLUMNS), on="nhs_number", how="left")
+        .select(SCORE_COLUMNS)
+        .sort("area_rank")
+    )
+
+
+def people_to_explain(
+    listable: pl.DataFrame, list_policy: ListPolicy, margin: int = REASONS_MARGIN
+) -> list[str]:
+    """NHS numbers a practice list built with `list_policy` can hold, from the listable scores.
+
+    Per practice: the first (longest list for its listable population + `margin`) people in
+    practice rank order (ties by NHS number, as the lists break them). The longer of the
+    standard and vanguard lengths is used for every practice, so a practice that becomes a
+    vanguard between scoring and listing still has every listed person's reasons.
+    """
+    chosen: list[str] = []
+    ordered = listable.select("practice_code", "practice_rank", "nhs_number").sort(
+        "practice_code", "practice_rank", "nhs_number"
+    )
+    for _, people in ordered.group_by("practice_code", maintain_order=True):
+        longest = max(
+            list_policy.standard.people(people.height), list_policy.vanguard.people(people.height)
+        )
+        chosen.extend(people.get_column("nhs_number").head(longest + margin).to_list())
+    return chosen
 
 
 def person_details(frame: pl.DataFrame) -> pl.DataFrame:
@@ -139,13 +200,27 @@ def person_details(frame: pl.DataFrame) -> pl.DataFrame:
 def write_scores(connection: duckdb.DuckDBPyConnection, month: str, scores: pl.DataFrame) -> int:
     """Replace `month`'s rows of scores.risk_scores with `scores` (one transaction); rows written."""
     ensure_scores_schema(connection)
-    arrow = scores.select(SCORE_COLUMNS).to_arrow()  # noqa: F841 - read by DuckDB below
     with transaction(connection):
-        connection.execute(
-            f"DELETE FROM {RISK_SCORES} WHERE delivery_month = $month", {"month": month}
-        )
-        connection.execute(f"INSERT INTO {RISK_SCORES} SELECT * FROM arrow")
+        replace_scores(connection, month, scores)
     return scores.height
+
+
+def replace_scores(connection: duckdb.DuckDBPyConnection, month: str, scores: pl.DataFrame) -> None:
+    """Delete `month`'s rows of scores.risk_scores and insert `scores` (within the caller's transaction)."""
+    arrow = scores.select(SCORE_COLUMNS).to_arrow()  # noqa: F841 - read by DuckDB below
+    connection.execute(f"DELETE FROM {RISK_SCORES} WHERE delivery_month = $month", {"month": month})
+    connection.execute(f"INSERT INTO {RISK_SCORES} SELECT * FROM arrow")
+
+
+def write_reasons(connection: duckdb.DuckDBPyConnection, month: str, found: pl.DataFrame) -> None:
+    """Set reason_1..reason_3 of `month`'s rows for the people of `found` (caller's transaction)."""
+    arrow = found.select("nhs_number", *REASON_COLUMNS).to_arrow()  # noqa: F841 - read below
+    connection.execute(
+        f"UPDATE {RISK_SCORES} AS s "
+        "SET reason_1 = r.reason_1, reason_2 = r.reason_2, reason_3 = r.reason_3 "
+        "FROM arrow AS r WHERE s.delivery_month = $month AND s.nhs_number = r.nhs_number",
+        {"month": month},
+    )
 
 
 def read_scores(connection: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
@@ -164,10 +239,14 @@ def score_month(
     *,
     explain: Explainer | None = None,
     tiers: TierPolicy = DEFAULT_TIERS,
+    list_policy: ListPolicy | None = None,
     frame: pl.DataFrame | None = None,
 ) -> ScoredMonth:
     """Score every eligible person at `month`'s index date and store it in scores.risk_scores.
 
+    With `list_policy`, reasons only for the people a list built with that policy (or a
+    shorter one) can hold (`people_to_explain`); without it, for everyone. The caller must
+    pass the policy the lists will be published with: a longer list would show empty reasons.
     `frame` overrides the feature frame (tests); by default it is read from the warehouse.
     Then deletes every score and list row of anyone who has since opted out.
     """
@@ -179,8 +258,21 @@ def score_month(
             f"No eligible person at {index_date}: has {month}'s registrations delivery been "
             "loaded and staged?"
         )
-    scores = score_people(frame, model, month, explain=explain, tiers=tiers)
-    write_scores(connection, month, scores)
+    if explain is None or list_policy is None:
+        write_scores(
+            connection, month, score_people(frame, model, month, explain=explain, tiers=tiers)
+        )
+    else:
+        ensure_scores_schema(connection)
+        with transaction(connection):
+            # Who can be listed is the lists' own SQL over the month's scores, so the scores
+            # are written first and the reasons set in the same transaction.
+            replace_scores(connection, month, rank_people(frame, model, month, tiers))
+            whom = people_to_explain(
+                listable_scores(connection, month), list_policy, REASONS_MARGIN
+            )
+            chosen = frame.filter(pl.col("nhs_number").is_in(whom))
+            write_reasons(connection, month, reasons(model, chosen, explain))
     write_tier_policy(connection, month, tiers)
     removed = delete_opted_out_scores(connection)
     summary = summarise_scores(read_scores(connection, month), tiers)

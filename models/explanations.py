@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from models.registry import RiskModel
+from models.registry import PREDICTION_THREADS, RiskModel
 
 REASONS = 3
 # Features whose value 0 is still a fact about the person ("diagnosed 0 years ago"),
@@ -80,7 +80,9 @@ def phrase_for(feature: Any, value: Any) -> str | None:
 def contributions(model: RiskModel, frame: pl.DataFrame) -> np.ndarray:
     """SHAP contributions (people x features, log-odds) from the scoring model; bias dropped."""
     matrix = model.encoding.matrix(frame)
-    contrib = np.asarray(model.booster.predict(matrix, pred_contrib=True, num_threads=1))
+    contrib = np.asarray(
+        model.booster.predict(matrix, pred_contrib=True, num_threads=PREDICTION_THREADS)
+    )
     return contrib[:, : len(model.encoding.names)]
 
 

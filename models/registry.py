@@ -11,6 +11,9 @@
 A version is a content hash of those files, and nothing in them records when or where
 they were written, so the same inputs give the same version and byte-identical files.
 
+Risks are predicted on every core the process may use (`PREDICTION_THREADS`): each row's
+prediction is computed alone, so the thread count never changes a risk (tested).
+
 A candidate replaces the current model only when it is not worse out of time: both
 models' validation boosters (trained on dates whose outcomes were complete before the
 window) score the candidate's validation window, and the candidate's AUROC must be at
@@ -35,6 +38,19 @@ import polars as pl
 from models.calibration import Calibrator
 
 AUROC_TOLERANCE = 0.005
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a container's cpuset), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+# LightGBM threads for predictions and SHAP values (models.explanations): every core. One
+# large parallel loop over rows, which scales (docs/model.md, "Threads"); training does not
+# on a shared machine and keeps one thread (models.training.PARAMETERS).
+PREDICTION_THREADS = available_cores()
 MODEL_FILE, VALIDATION_MODEL_FILE = "model.txt", "validation_model.txt"
 CALIBRATOR_FILE, METADATA_FILE, CURRENT_FILE = "calibrator.json", "metadata.json", "current.json"
 
@@ -121,7 +137,9 @@ class RiskModel:
 
     def raw_risk(self, frame: pl.DataFrame, *, validation: bool = False) -> np.ndarray:
         booster = self.validation_booster if validation else self.booster
-        return np.asarray(booster.predict(self.encoding.matrix(frame), num_threads=1))
+        return np.asarray(
+            booster.predict(self.encoding.matrix(frame), num_threads=PREDICTION_THREADS)
+        )
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         """Calibrated 12-month emergency admission risk for each row of a feature frame."""

@@ -1,8 +1,11 @@
 """Risks and reasons for a feature frame, from the model that scores.
 
 `score_frame` asks a model for each person's calibrated risk of an emergency admission in
-the next 12 months, and an explainer for their top three reasons: a frame in, a frame out,
-nothing read from or written to the warehouse. Ranks, tiers and the `scores` tables come
+the next 12 months (`risks`), and an explainer for their top three reasons (`reasons`): a
+frame in, a frame out, nothing read from or written to the warehouse. Reasons cost far
+more than risks (SHAP values and wording per person), so a caller that needs them for only
+some people asks `risks` for everyone and `reasons` for those people alone; a person's
+reasons do not depend on who else is in the frame. Ranks, tiers and the `scores` tables come
 after the model, so they are the lists' business (`lists.tiers`, `lists.scores`).
 
 This module must never log an NHS number, never write a table, and never import dagster.
@@ -56,6 +59,15 @@ def score_frame(
     Refuses a model whose risks are not one per person within [0, 1]. Without `explain`
     the reasons are left empty.
     """
+    scores = risks(frame, model)
+    return scores.join(reasons(model, frame, explain), on="nhs_number", how="left")
+
+
+def risks(frame: pl.DataFrame, model: ScoringModel) -> pl.DataFrame:
+    """nhs_number, practice_code and risk for each person of `frame`.
+
+    Refuses a model whose risks are not one per person within [0, 1].
+    """
     risk = np.asarray(model.predict(frame), dtype=np.float64) if frame.height else np.empty(0)
     if (
         risk.shape != (frame.height,)
@@ -65,10 +77,9 @@ def score_frame(
         raise ValueError(
             f"model {model.version} returned risks outside [0, 1] or not one per person"
         )
-    scores = frame.select("nhs_number", "practice_code").with_columns(
+    return frame.select("nhs_number", "practice_code").with_columns(
         pl.Series("risk", risk, dtype=pl.Float64)
     )
-    return scores.join(reasons(model, frame, explain), on="nhs_number", how="left")
 
 
 def reasons(model: ScoringModel, frame: pl.DataFrame, explain: Explainer | None) -> pl.DataFrame:
@@ -77,6 +88,10 @@ def reasons(model: ScoringModel, frame: pl.DataFrame, explain: Explainer | None)
         log.warning("no explainer available: the lists' reasons are empty")
         return frame.select("nhs_number").with_columns(
             [pl.lit(None, dtype=pl.Utf8).alias(c) for c in REASON_COLUMNS]
+        )
+    if frame.height == 0:
+        return pl.DataFrame(
+            schema={"nhs_number": pl.Utf8, **dict.fromkeys(REASON_COLUMNS, pl.Utf8)}
         )
     explained = explain(model, frame)
     missing = [c for c in ("nhs_number", *REASON_COLUMNS) if c not in explained.columns]

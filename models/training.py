@@ -18,7 +18,11 @@ follow-up) ending at V, the latest:
   number of rounds early stopping chose on the validation window.
 
 LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, a fixed thread
-count): the same inputs give byte-identical model files. Categorical features are
+count, recorded in the parameters): the same inputs give byte-identical model files. It
+trains on one thread: on the shared 2-core machine two threads were never faster and up to
+six times slower under load (docs/model.md, "Threads"). More threads are deterministic too
+(`train(..., parameters={"num_threads": n})`, tested) but give a different model, since
+histograms are summed in a different order. Predictions use every core. Categorical features are
 LightGBM's native categoricals. Calibration is checked on the validation window and
 corrected there if that helps (models.calibration). Never trains on truth.csv; never
 writes an NHS number to a log.
@@ -39,13 +43,14 @@ import polars as pl
 
 from models.baselines import fit_logistic_baseline, prior_admissions_score
 from models.calibration import CalibrationChoice, choose_calibration
-from models.registry import RiskModel, fit_encoding
+from models.registry import PREDICTION_THREADS, RiskModel, fit_encoding
 from warehouse.months import FOLLOW_UP_MONTHS, months_between
 
 SEED = 7
-# One thread: byte-identical models on any machine, and no OpenMP spinning on a shared
-# box (two threads were 10x slower than one under load). Scale by rows, not threads.
-THREADS = 1
+# One thread, measured (docs/model.md, "Threads"): on a shared 2-core box two threads took
+# 11.8 s against 8.3 s at a load average of 2-3, and 91.6 s against 15.7 s at 6-8 (OpenMP
+# threads wait at every histogram barrier for a thread the box has descheduled).
+TRAINING_THREADS = 1
 PARAMETERS: dict[str, Any] = {
     "objective": "binary",
     "metric": "binary_logloss",
@@ -64,7 +69,7 @@ PARAMETERS: dict[str, Any] = {
     "seed": SEED,
     "deterministic": True,
     "force_row_wise": True,
-    "num_threads": THREADS,
+    "num_threads": TRAINING_THREADS,
     "verbosity": -1,
 }
 MAX_ROUNDS = 2000
@@ -325,7 +330,9 @@ def train(
     )
     del train_data, validation_data
 
-    validation_raw = np.asarray(validation_booster.predict(validation_matrix, num_threads=1))
+    validation_raw = np.asarray(
+        validation_booster.predict(validation_matrix, num_threads=PREDICTION_THREADS)
+    )
     calibration = choose_calibration(validation_outcome, validation_raw, seed=seed)
 
     refit_data = lightgbm_dataset(

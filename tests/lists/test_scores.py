@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Any
+
 import polars as pl
 import pytest
 
-from lists.scores import read_scores, score_month
+from lists import scores as lists_scores
+from lists.federation import publish_federation_summaries
+from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
+from lists.scores import people_to_explain, read_scores, score_month
 from lists.tiers import Tier, TierPolicy, rank_and_tier
-from tests.lists.population import EXCLUDED, MOVED, SCORE_MONTH, StandInModel, stand_in_explain
+from tests.lists.conftest import TEST_KEY
+from tests.lists.population import (
+    DIED,
+    EXCLUDED,
+    MONTHS,
+    MOVED,
+    SCORE_MONTH,
+    StandInModel,
+    stand_in_explain,
+)
 from warehouse.connection import connect
 from warehouse.home import Home
 
@@ -93,3 +109,113 @@ def test_a_model_returning_impossible_risks_is_refused(staged_home: Home) -> Non
 
     with connect(staged_home.database) as connection, pytest.raises(ValueError, match="outside"):
         score_month(connection, SCORE_MONTH, Broken())
+
+
+# Short lists, so most scored people are not listable and their reasons are not computed.
+SHORT_LISTS = ListPolicy(standard=ListLength(top_n=2), vanguard=ListLength(top_n=4))
+
+
+def publish_with_reasons_for(
+    home: Home, template: Path, list_policy: ListPolicy | None, explained: dict[str, set[str]]
+) -> dict[str, pl.DataFrame]:
+    """Score and list both months (reasons for `list_policy`'s listable, or everyone); the scores."""
+    home.root.mkdir(parents=True)
+    shutil.copy(template, home.database)
+    scores = {}
+    with connect(home.database) as connection:
+        for month in MONTHS:
+
+            def recording_explain(
+                model: Any, frame: pl.DataFrame, month: str = month
+            ) -> pl.DataFrame:
+                explained[month] = set(frame.get_column("nhs_number"))
+                return stand_in_explain(model, frame)
+
+            score_month(
+                connection,
+                month,
+                StandInModel(),
+                explain=recording_explain,
+                list_policy=list_policy,
+            )
+            scores[month] = read_scores(connection, month)
+            publish_practice_lists(
+                connection, home.outbox, month, SHORT_LISTS, list_reports=home.list_reports
+            )
+        publish_federation_summaries(connection, home.outbox, MONTHS[-1], TEST_KEY)
+    return scores
+
+
+def published_files(home: Home) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(home.root)): path.read_bytes()
+        for folder in (home.outbox, home.list_reports)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_lists_with_reasons_only_for_the_listable_equal_lists_with_everyone_explained(
+    tmp_path: Path, staged_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No margin: the rule alone (the lists' own listable population, then the longest list)
+    # must give every listed person their reasons.
+    monkeypatch.setattr(lists_scores, "REASONS_MARGIN", 0)
+    everyone_explained: dict[str, set[str]] = {}
+    everyone = publish_with_reasons_for(
+        Home(tmp_path / "everyone"), staged_template, None, everyone_explained
+    )
+    lean_explained: dict[str, set[str]] = {}
+    lean = publish_with_reasons_for(
+        Home(tmp_path / "lean"), staged_template, SHORT_LISTS, lean_explained
+    )
+
+    expected = published_files(Home(tmp_path / "everyone"))
+    assert any(name.endswith("risk_list.csv") for name in expected)
+    assert any(name.endswith("risk_list.html") for name in expected)
+    assert published_files(Home(tmp_path / "lean")) == expected
+    # The lists do show reasons (an empty reason everywhere would compare equal too).
+    listed_csv = next(v for k, v in expected.items() if k.endswith("risk_list.csv")).decode()
+    assert "in the last 12 months" in listed_csv or "aged" in listed_csv
+
+    for month in MONTHS:
+        full, partial = everyone[month], lean[month]
+        assert everyone_explained[month] == set(full.get_column("nhs_number"))
+        # At most the longest list (4) in each of the three practices was explained.
+        assert 0 < len(lean_explained[month]) <= 3 * 4 < full.height
+        assert partial.drop("reason_1", "reason_2", "reason_3").equals(
+            full.drop("reason_1", "reason_2", "reason_3")
+        )
+        is_explained = pl.col("nhs_number").is_in(sorted(lean_explained[month]))
+        assert partial.filter(is_explained).equals(full.filter(is_explained))
+        unexplained = partial.filter(~is_explained)
+        assert unexplained.select("reason_1", "reason_2", "reason_3").null_count().row(0) == (
+            (unexplained.height,) * 3
+        )
+    # In January, DIED is scored at the top of their practice but not listable (their death
+    # was delivered in February): never explained, no reasons, and not counted in the list.
+    january = lean["2024-01"].filter(pl.col("nhs_number") == DIED).row(0, named=True)
+    assert january["practice_rank"] == 1 and january["reason_1"] is None
+    assert DIED not in lean_explained["2024-01"]
+    assert everyone["2024-01"].filter(pl.col("nhs_number") == DIED)["reason_1"][0] is not None
+
+
+def test_people_to_explain_follow_each_practices_listable_ranks() -> None:
+    listable = pl.DataFrame(
+        {
+            "nhs_number": [f"99900000{i:02d}" for i in range(12)],
+            "practice_code": ["A"] * 10 + ["B"] * 2,
+            # A's ranks 1 and 3 are not listable (not in the frame): the list skips them.
+            "practice_rank": [2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2],
+        }
+    ).reverse()
+    policy = ListPolicy(standard=ListLength(top_percent=20), vanguard=ListLength(top_n=3))
+    # A: 10 listable, longest list max(2, 3) = 3, + margin 1; B: max(1, 2) = 2 (all of B).
+    assert people_to_explain(listable, policy, margin=1) == [
+        "9990000000",
+        "9990000001",
+        "9990000002",
+        "9990000003",
+        "9990000010",
+        "9990000011",
+    ]

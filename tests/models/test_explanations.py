@@ -69,3 +69,27 @@ def test_high_risk_people_get_reasons(training_set, training_result):
         .str.contains("emergency admission|heart failure|care home|aged|long-term|BNF")
         .all()
     )
+
+
+def test_risks_and_reasons_do_not_depend_on_the_thread_count(
+    training_set, training_result, monkeypatch
+):
+    from models import explanations, registry
+
+    model, frame = training_result.model, training_set.validation
+    by_threads = {}
+    for threads in (1, max(2, registry.available_cores())):
+        monkeypatch.setattr(registry, "PREDICTION_THREADS", threads)
+        monkeypatch.setattr(explanations, "PREDICTION_THREADS", threads)
+        by_threads[threads] = (model.predict(frame), contributions(model, frame))
+    (one_risk, one_contrib), (many_risk, many_contrib) = by_threads.values()
+    assert one_risk.tobytes() == many_risk.tobytes()
+    assert one_contrib.tobytes() == many_contrib.tobytes()
+
+
+def test_a_persons_reasons_do_not_depend_on_who_else_is_explained(training_set, training_result):
+    frame = training_set.validation
+    everyone = explain(training_result.model, frame, FEATURES)
+    some = frame.filter(pl.int_range(pl.len()) % 7 == 3)
+    alone = explain(training_result.model, some, FEATURES)
+    assert alone.equals(everyone.filter(pl.col("nhs_number").is_in(some["nhs_number"].implode())))

@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.training import (
+    PARAMETERS,
     EmptyTrainingSet,
     NotEnoughHistory,
     TrainingSet,
@@ -155,3 +156,37 @@ def test_build_training_set_names_the_warehouse_counts_of_an_empty_date(tmp_path
     assert "the training date 2023-01-31 has no rows" in message
     assert "2023-01-31: 0 rows in features.person_features, 0 in features.labels" in message
     assert "2023-06-30: " in message
+
+
+def test_training_uses_one_thread_and_prediction_every_core(training_result):
+    from models.registry import PREDICTION_THREADS, available_cores
+
+    # One training thread is the measured choice (docs/model.md, "Threads").
+    assert PARAMETERS["num_threads"] == 1
+    assert training_result.model.metadata["parameters"]["num_threads"] == 1
+    assert available_cores() == PREDICTION_THREADS
+    if available_cores() > 1:
+        assert PREDICTION_THREADS > 1
+
+
+def test_multi_threaded_training_twice_saves_byte_identical_files(training_set, tmp_path):
+    from models import registry
+
+    threads = max(2, registry.available_cores())  # several threads even on a one-core machine
+    folders = []
+    for attempt in ("first", "second"):
+        result = train(training_set, FEATURES, LABEL, parameters={"num_threads": threads})
+        assert result.model.metadata["parameters"]["num_threads"] == threads
+        assert f"[num_threads: {threads}]" in result.model.booster.model_to_string()
+        registry.save(result.model, tmp_path / attempt)
+        folders.append(tmp_path / attempt / result.model.version)
+        validation = training_set.validation
+        predicted = result.model.predict(validation)
+        if attempt == "first":
+            first_predictions = predicted
+    files = sorted(p.name for p in folders[0].iterdir())
+    assert files == sorted(p.name for p in folders[1].iterdir())
+    assert "model.txt" in files
+    for name in files:
+        assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+    assert first_predictions.tobytes() == predicted.tobytes()
