@@ -20,6 +20,7 @@ from pipelines.definitions import build_definitions
 from pipelines.errors import RunStopped
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import RunSettings, Warehouse
+from pipelines.run_history import skip_disk_sync_for_run_history
 from pipelines.validation.outcomes import blocking_check_message, update_data_docs
 from warehouse.deliveries import extract_months as months_in_landing
 from warehouse.deliveries import recorded_deliveries
@@ -164,6 +165,7 @@ def run_locked(
 @contextmanager
 def open_instance(home: Home) -> Iterator[dg.DagsterInstance]:
     """The home's own Dagster instance (its run history), made on first use."""
+    skip_disk_sync_for_run_history()
     home.dagster.mkdir(parents=True, exist_ok=True)
     settings = home.dagster / "dagster.yaml"
     if not settings.exists():
