@@ -17,6 +17,7 @@ import dagster as dg
 import pytest
 
 from pipelines import planner, runner
+from pipelines.operations.schedules import build_monthly_schedule
 from pipelines.operations.sensors import (
     landing_zone_sensor,
     model_trained_sensor,
@@ -236,6 +237,22 @@ def test_the_sensors_take_the_planners_decisions(case: Case, tmp_path: Path):
         )
     else:
         assert isinstance(after_model, dg.SkipReason)
+
+
+def test_the_schedule_takes_the_planners_decisions(case: Case, tmp_path: Path):
+    home, landing = lay_out(case, tmp_path)
+    resources = {
+        "warehouse": Warehouse(home=str(home.root)),
+        "settings": RunSettings(landing=str(landing)),
+    }
+    (tmp_path / "dagster").mkdir()
+    # A persistent instance: schedule contexts reopen it by reference.
+    instance = dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster"))
+    with dg.build_schedule_context(instance=instance, resources=resources) as context:
+        result = build_monthly_schedule()(context)
+
+    requested = [r.partition_key for r in result] if isinstance(result, list) else []
+    assert requested == case.expect_load
 
 
 def test_a_landing_zone_without_extracts_is_one_clear_error(tmp_path: Path):

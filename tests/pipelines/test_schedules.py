@@ -24,7 +24,7 @@ def instance(tmp_path: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster"))
 
 
-def tick(instance: dg.DagsterInstance, landing: Path) -> dg.RunRequest | dg.SkipReason:
+def tick(instance: dg.DagsterInstance, landing: Path) -> list[dg.RunRequest] | dg.SkipReason:
     warehouse = HomeResources(home=str(landing.parent / "home"), landing=str(landing))
     # Closed on leaving the block: the context opens the instance (by reference) on first
     # use, and an instance left open leaves Dagster's definitions-state storage pointing at
@@ -33,7 +33,7 @@ def tick(instance: dg.DagsterInstance, landing: Path) -> dg.RunRequest | dg.Skip
         instance=instance, scheduled_execution_time=TICK, resources=warehouse.resources()
     ) as context:
         result = monthly_schedule(context)
-    assert isinstance(result, dg.RunRequest | dg.SkipReason)
+    assert isinstance(result, list | dg.SkipReason)
     return result
 
 
@@ -43,18 +43,19 @@ def test_the_schedule_ticks_after_the_delivery_day_in_london():
     assert monthly_schedule.job_name == "monthly_job"
 
 
-def test_the_schedule_requests_the_latest_delivered_month(
+def test_the_schedule_requests_every_delivered_month_the_warehouse_lacks(
     tmp_path: Path, instance: dg.DagsterInstance
 ):
     landing = tmp_path / "landing"
     supplier.write_landing(landing, months=("2024-01", "2024-02"))
     supplier.write_month(landing, "2024-03", supplier.month_files("2024-03"), manifest=None)
 
-    request = tick(instance, landing)
+    requests = tick(instance, landing)
 
-    assert isinstance(request, dg.RunRequest)
-    assert request.partition_key == "2024-02"  # 2024-03 has no manifest yet
-    assert request.run_key == f"2024-02:{manifest_digests(landing)['2024-02']}"
+    assert isinstance(requests, list)
+    # 2024-03 has no manifest yet; nothing is loaded, so both delivered months are wanted.
+    assert [r.partition_key for r in requests] == ["2024-01", "2024-02"]
+    assert requests[1].run_key == f"2024-02:{manifest_digests(landing)['2024-02']}"
     assert instance.has_dynamic_partition("extract_months", "2024-02")
 
 
@@ -63,8 +64,7 @@ def test_the_schedule_skips_a_delivery_that_already_ran(
 ):
     landing = tmp_path / "landing"
     supplier.write_landing(landing, months=("2024-01",))
-    request = tick(instance, landing)
-    assert isinstance(request, dg.RunRequest)
+    [request] = tick(instance, landing)
     instance.add_run(
         dg.DagsterRun(
             job_name="monthly_job",
