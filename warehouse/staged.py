@@ -67,18 +67,6 @@ class FeedStaging:
     def quarantine_rate(self) -> float:
         return self.quarantined_rows / self.delivered_rows if self.delivered_rows else 0.0
 
-    @classmethod
-    def total(cls, months: list[FeedStaging]) -> FeedStaging:
-        """One feed's staging over several months, added up."""
-        return cls(
-            feed=months[0].feed,
-            delivered_rows=sum(m.delivered_rows for m in months),
-            staged_rows=sum(m.staged_rows for m in months),
-            quarantined_rows=sum(m.quarantined_rows for m in months),
-            ignored_rows=sum(m.ignored_rows for m in months),
-            warning_rows=sum(m.warning_rows for m in months),
-        )
-
 
 @dataclass(frozen=True)
 class FileReconciliation:
@@ -124,21 +112,34 @@ def stage_reference(connection: duckdb.DuckDBPyConnection) -> dict[str, FeedStag
 
 def stage_month(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str, FeedStaging]:
     """Stage every monthly feed of `month` from raw, replacing that month's staged rows."""
+    return stage_months(connection, [month])
+
+
+def stage_months(
+    connection: duckdb.DuckDBPyConnection, months: list[str]
+) -> dict[str, FeedStaging]:
+    """Stage every monthly feed of `months` from raw at once, replacing their staged rows.
+
+    Set-based: one pass of each feed's SQL over all the months, not one per month. The
+    rows, verdicts and row order are those of staging the months one by one, oldest first
+    (resends and conflicts are still judged against the first delivery of their id,
+    ordered by month, file and line; tests/pipelines/test_month_ranges.py compares both).
+    """
     ensure_staged_schema(connection)
-    return _stage_feeds(connection, monthly_contracts(), month)
+    return _stage_feeds(connection, monthly_contracts(), sorted(months))
 
 
 def _stage_feeds(
-    connection: duckdb.DuckDBPyConnection, contracts: list[Contract], month: str | None
+    connection: duckdb.DuckDBPyConnection, contracts: list[Contract], months: list[str] | None
 ) -> dict[str, FeedStaging]:
-    """Stage `contracts` in feed order, all in one transaction.
+    """Stage `contracts` in feed order, all in one transaction (None: the reference feeds).
 
-    One commit for the month, not one per feed: each DuckDB commit writes and syncs the
+    One commit for all of it, not one per feed: each DuckDB commit writes and syncs the
     log, which was about a quarter of staging's wall time on the project's machine.
     """
     connection.execute(read_sql("quarantine/masked_value.sql"))
     with transaction(connection):
-        outcomes = {c.feed: _stage_feed(connection, c, month) for c in contracts}
+        outcomes = {c.feed: _stage_feed(connection, c, months) for c in contracts}
     return outcomes
 
 
@@ -193,11 +194,13 @@ def reconcile_reference(connection: duckdb.DuckDBPyConnection) -> list[FileRecon
 
 
 def _stage_feed(
-    connection: duckdb.DuckDBPyConnection, contract: Contract, month: str | None
+    connection: duckdb.DuckDBPyConnection, contract: Contract, months: list[str] | None
 ) -> FeedStaging:
     feed = contract.feed
-    same_month = "delivery_month = $month" if month is not None else "delivery_month IS NULL"
-    month_parameter = {"month": month} if month is not None else {}
+    same_month = (
+        "list_contains($months, delivery_month)" if months is not None else "delivery_month IS NULL"
+    )
+    month_parameter: dict[str, object] = {"months": months} if months is not None else {}
     for table in (
         f"staged.{feed}",
         "quarantine.rows",
@@ -208,8 +211,8 @@ def _stage_feed(
         parameters = {**month_parameter, **({"feed": feed} if feed_filter else {})}
         connection.execute(f"DELETE FROM {table} WHERE {same_month}{feed_filter}", parameters)
 
-    _create_scope(connection, contract, month)
-    # Row rules (error and ignore) of this month's rows; the scope may hold earlier
+    _create_scope(connection, contract, months)
+    # Row rules (error and ignore) of these months' rows; the scope may hold earlier
     # months' rows so that resends and conflicts see the first delivery of their id.
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_VIOLATIONS_TABLE} AS "
@@ -217,8 +220,8 @@ def _stage_feed(
         f"WHERE {same_month}",
         {**row_violations_parameters(contract), **month_parameter},
     )
-    if contract.scope == "gp":
-        _add_unknown_practice_folders(connection, month)
+    if contract.scope == "gp" and months is not None:
+        _add_unknown_practice_folders(connection, months)
     error_rules = [r.name for r in contract.rules if r.severity == "error"]
     ignore_rules = [r.name for r in contract.rules if r.severity == "ignore"]
     resend_rules = [r.name for r in contract.rules if r.check == "resend"]
@@ -227,11 +230,11 @@ def _stage_feed(
     # February). Otherwise any error rule quarantines, then any ignore rule ignores.
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_DROPPED_TABLE} AS "
-        "SELECT source_file, line_number, "
+        "SELECT delivery_month, source_file, line_number, "
         "CASE WHEN bool_or(list_contains($resend_rules, rule)) THEN 'ignored' "
         "WHEN bool_or(list_contains($error_rules, rule)) THEN 'quarantined' "
         "WHEN bool_or(list_contains($ignore_rules, rule)) THEN 'ignored' END AS verdict "
-        f"FROM {_VIOLATIONS_TABLE} GROUP BY source_file, line_number",
+        f"FROM {_VIOLATIONS_TABLE} GROUP BY delivery_month, source_file, line_number",
         {"resend_rules": resend_rules, "error_rules": error_rules, "ignore_rules": ignore_rules},
     )
     connection.execute(f"DELETE FROM {_DROPPED_TABLE} WHERE verdict IS NULL")
@@ -243,22 +246,24 @@ def _stage_feed(
             f"INSERT INTO {table} SELECT v.delivery_month, $feed, v.source_file, v.line_number, "
             "v.rule, v.column_name, masked_value(v.column_name, v.offending_value) "
             f"FROM {_VIOLATIONS_TABLE} AS v JOIN {_DROPPED_TABLE} AS d "
-            "ON d.source_file = v.source_file AND d.line_number = v.line_number "
+            "ON d.delivery_month IS NOT DISTINCT FROM v.delivery_month "
+            "AND d.source_file = v.source_file AND d.line_number = v.line_number "
             "WHERE d.verdict = $verdict AND list_contains($rules, v.rule) "
-            "ORDER BY v.source_file, v.line_number, v.rule",
+            "ORDER BY v.delivery_month, v.source_file, v.line_number, v.rule",
             {"feed": feed, "verdict": verdict, "rules": rules},
         )
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_MONTH_TABLE} AS SELECT * FROM {_SCOPE_TABLE} AS scope "
         f"WHERE {same_month} AND NOT EXISTS (SELECT 1 FROM {_DROPPED_TABLE} AS dropped "
-        "WHERE dropped.source_file = scope.source_file AND dropped.line_number = scope.line_number)",
+        "WHERE dropped.delivery_month IS NOT DISTINCT FROM scope.delivery_month "
+        "AND dropped.source_file = scope.source_file AND dropped.line_number = scope.line_number)",
         month_parameter,
     )
     typed = render(staged_select_sql(contract), raw_table=_MONTH_TABLE)
     folder = ", split_part(source_file, '/', 2) AS practice_code" if contract.scope == "gp" else ""
     connection.execute(
         f"INSERT INTO staged.{feed} BY NAME SELECT *{folder} FROM ({typed}) "
-        "ORDER BY source_file, line_number"
+        "ORDER BY delivery_month, source_file, line_number"
     )
     references = {
         placeholder: f"staged.{placeholder.removeprefix('reference_')}"
@@ -268,18 +273,18 @@ def _stage_feed(
         "INSERT INTO quarantine.row_warnings SELECT delivery_month, $feed, source_file, "
         "line_number, rule, column_name, masked_value(column_name, offending_value) FROM ("
         f"{render(row_warnings_sql(contract), raw_table=_MONTH_TABLE, **references)}) "
-        "ORDER BY source_file, line_number, rule",
+        "ORDER BY delivery_month, source_file, line_number, rule",
         {**row_warnings_parameters(contract), "feed": feed},
     )
     return _feed_counts(connection, feed, same_month, month_parameter)
 
 
 def _create_scope(
-    connection: duckdb.DuckDBPyConnection, contract: Contract, month: str | None
+    connection: duckdb.DuckDBPyConnection, contract: Contract, months: list[str] | None
 ) -> None:
-    """The raw rows the rules look at: the month's rows, plus earlier rows sharing a key."""
+    """The raw rows the rules look at: the months' rows, plus earlier rows sharing a key."""
     feed = contract.feed
-    if month is None:
+    if months is None:
         connection.execute(
             f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS "
             f"SELECT * FROM raw.{feed} WHERE delivery_month IS NULL"
@@ -288,35 +293,37 @@ def _create_scope(
     if contract.key is None:
         connection.execute(
             f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS "
-            f"SELECT * FROM raw.{feed} WHERE delivery_month = $month",
-            {"month": month},
+            f"SELECT * FROM raw.{feed} WHERE list_contains($months, delivery_month)",
+            {"months": months},
         )
         return
     # Resend and conflict compare a row with the first row of its id across all months
-    # (ordered by month, file, line); later months cannot come first, and earlier rows
-    # with other ids cannot matter, so only these take part.
+    # (ordered by month, file, line): rows of earlier months sharing an id with one of
+    # these months' rows take part; later rows cannot come first, and rows with other
+    # ids cannot matter.
     key = f'"{contract.key}"'
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS SELECT * FROM raw.{feed} "
-        f"WHERE delivery_month = $month OR (delivery_month < $month AND {key} IN "
-        f"(SELECT {key} FROM raw.{feed} WHERE delivery_month = $month AND {key} IS NOT NULL))",
-        {"month": month},
+        f"WHERE list_contains($months, delivery_month) OR (delivery_month < $last AND {key} IN "
+        f"(SELECT {key} FROM raw.{feed} WHERE list_contains($months, delivery_month) "
+        f"AND {key} IS NOT NULL))",
+        {"months": months, "last": max(months)},
     )
 
 
-def _add_unknown_practice_folders(connection: duckdb.DuckDBPyConnection, month: str | None) -> None:
+def _add_unknown_practice_folders(connection: duckdb.DuckDBPyConnection, months: list[str]) -> None:
     """File rule practice_folder_known: every row of a GP file from an unknown folder."""
     connection.execute(
         f"INSERT INTO {_VIOLATIONS_TABLE} SELECT delivery_month, source_file, line_number, "
         f"'{FOLDER_RULE}', 'practice_code', split_part(source_file, '/', 2) "
-        f"FROM {_SCOPE_TABLE} WHERE delivery_month = $month AND split_part(source_file, '/', 2) "
-        "NOT IN (SELECT practice_code FROM staged.practices)",
-        {"month": month},
+        f"FROM {_SCOPE_TABLE} WHERE list_contains($months, delivery_month) "
+        "AND split_part(source_file, '/', 2) NOT IN (SELECT practice_code FROM staged.practices)",
+        {"months": months},
     )
 
 
 def _feed_counts(
-    connection: duckdb.DuckDBPyConnection, feed: str, same_month: str, parameters: dict[str, str]
+    connection: duckdb.DuckDBPyConnection, feed: str, same_month: str, parameters: dict[str, object]
 ) -> FeedStaging:
     delivered = _count(
         connection, f"SELECT count(*) FROM raw.{feed} WHERE {same_month}", parameters
@@ -327,8 +334,8 @@ def _feed_counts(
     set_aside = [
         _count(
             connection,
-            f"SELECT count(*) FROM (SELECT DISTINCT source_file, line_number FROM quarantine.{table} "
-            f"WHERE {same_month} AND feed = $feed)",
+            "SELECT count(*) FROM (SELECT DISTINCT delivery_month, source_file, line_number "
+            f"FROM quarantine.{table} WHERE {same_month} AND feed = $feed)",
             {**parameters, "feed": feed},
         )
         for table in ("rows", "ignored_rows", "row_warnings")

@@ -19,7 +19,7 @@ from warehouse.staged import (
     FeedStaging,
     monthly_contracts,
     reference_contracts,
-    stage_month,
+    stage_months,
     stage_reference,
 )
 
@@ -84,16 +84,12 @@ def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse
 
     Re-materialising a month replaces its staged, quarantined and ignored rows.
     """
-    by_month: dict[str, dict[str, FeedStaging]] = {}
-    by_rule: list[tuple[str, str, str, int]] = []
+    months = context.partition_keys
     with warehouse.connect() as connection:
-        for month in context.partition_keys:
-            by_month[month] = stage_month(connection, month)
-            by_rule += [(month, *rule) for rule in quarantined_by_rule(connection, month)]
-    outcomes = {
-        feed: FeedStaging.total([staged[feed] for staged in by_month.values()])
-        for feed in MONTHLY_FEEDS
-    }
+        outcomes = stage_months(connection, months)
+        by_rule = [
+            (month, *rule) for month in months for rule in quarantined_by_rule(connection, month)
+        ]
     for feed, outcome in outcomes.items():
         yield dg.MaterializeResult(asset_key=staged_key(feed), metadata=_staging_metadata(outcome))
     delivered = sum(o.delivered_rows for o in outcomes.values())

@@ -198,11 +198,11 @@ def test_riskstrat_run_stops_on_a_lost_row_with_one_paragraph(warehouse, monkeyp
 
 def lose_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make staging drop one consultation on the floor, as a bug would."""
-    real = validation_assets.stage_month
+    real = validation_assets.stage_months
 
-    def stage_and_lose(connection, month):
-        outcomes = real(connection, month)
+    def stage_and_lose(connection, months):
+        outcomes = real(connection, months)
         connection.execute("DELETE FROM staged.consultations WHERE line_number = 2")
         return outcomes
 
-    monkeypatch.setattr(validation_assets, "stage_month", stage_and_lose)
+    monkeypatch.setattr(validation_assets, "stage_months", stage_and_lose)
