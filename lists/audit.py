@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from lists.manifest import MANIFEST, verify_manifest
 from lists.outbox import CSV_FILE as PRACTICE_LIST_CSV
-from lists.paths import PRACTICE_CODE, SUMMARY_FOLDER, check_month
+from lists.paths import SUMMARY_FOLDER, check_month
 from warehouse.months import index_date
 from warehouse.sql_files import read_sql
 
@@ -58,13 +58,23 @@ def listed_people_not_registered(
     listed: list[tuple[str, str]] = []
     problems: list[str] = []
     files = 0
-    for folder in delivery_folders(outbox, month):
+    # Every practice of the reference gets a folder, an empty list included: a missing one
+    # must not pass as a list with nobody wrong in it.
+    expected = {
+        f"{federation}/{practice}/{month}"
+        for federation, practice in connection.execute(
+            "SELECT DISTINCT federation_code, practice_code FROM staged.practices "
+            "WHERE practice_code IS NOT NULL"
+        ).fetchall()
+    }
+    folders = [f for f in delivery_folders(outbox, month) if f.parent.name != SUMMARY_FOLDER]
+    found = {folder.relative_to(outbox).as_posix() for folder in folders}
+    problems += [f"{where}: no list published" for where in sorted(expected - found)]
+    for folder in folders:
         practice = folder.parent.name
-        if practice == SUMMARY_FOLDER:
-            continue
         where = folder.relative_to(outbox)
-        if not PRACTICE_CODE.fullmatch(practice):
-            problems.append(f"{where}: not a practice code")
+        if where.as_posix() not in expected:
+            problems.append(f"{where}: not a practice of this federation in the reference")
             continue
         path = folder / PRACTICE_LIST_CSV
         if not path.is_file():

@@ -168,6 +168,41 @@ def test_a_person_who_may_not_be_on_a_practice_list_fails_the_blocking_check(
     assert practice_risk_lists_verify_against_manifests(context, warehouse=published).passed
 
 
+@pytest.mark.parametrize(
+    ("tamper", "problems"),
+    [
+        ("list_deleted", ["FED01/A81002/2024-02/risk_list.csv: absent"]),
+        ("folder_missing", ["FED01/A81002/2024-02: no list published"]),
+        (
+            "under_another_federation",
+            [
+                "FED02/B82001/2024-02: no list published",
+                "FED01/B82001/2024-02: not a practice of this federation in the reference",
+            ],
+        ),
+    ],
+)
+def test_a_practice_list_that_cannot_be_judged_fails_the_blocking_check(
+    published: Warehouse, tamper: str, problems: list[str]
+) -> None:
+    """A list that is not there is not a list with nobody wrong in it."""
+    if tamper == "list_deleted":
+        (practice_folder(published, "A81002") / "risk_list.csv").unlink()
+    elif tamper == "folder_missing":
+        shutil.rmtree(practice_folder(published, "A81002"))
+    else:
+        moved = published.paths.outbox / "FED01" / "B82001"
+        practice_folder(published, "B82001").parent.rename(moved)
+
+    result = practice_risk_lists_hold_only_registered_patients(
+        context_for(SCORE_MONTH), warehouse=published
+    )
+
+    assert not result.passed
+    assert result.severity == ERROR
+    assert result.metadata["problems"].value == problems
+
+
 @pytest.mark.parametrize("tamper", ["edit_after_manifest", "readable_by_others", "no_manifest"])
 def test_a_list_folder_that_does_not_verify_fails_the_manifest_check(
     published: Warehouse, tamper: str
