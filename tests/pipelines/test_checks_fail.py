@@ -557,17 +557,18 @@ def test_reference_rows_lost_or_breaking_their_contract_fail_the_blocking_checks
 
 
 def corrupt_a_consultation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make staging let through a consultation its contract forbids (an error rule), as a bug would."""
-    real = validation_assets.stage_month
+    """Make staging let through a consultation its contract forbids (an error rule), as a bug
+    would. The seam is the quarantine summary, which staged_extract_month reads right after
+    staging, however the staging itself is done."""
+    real = validation_assets.quarantined_by_rule
 
-    def stage_and_corrupt(connection, month):
-        outcomes = real(connection, month)
+    def corrupt_then_summarise(connection, month):
         connection.execute(
             "UPDATE staged.consultations SET mode = 'carrier_pigeon' WHERE line_number = 1"
         )
-        return outcomes
+        return real(connection, month)
 
-    monkeypatch.setattr(validation_assets, "stage_month", stage_and_corrupt)
+    monkeypatch.setattr(validation_assets, "quarantined_by_rule", corrupt_then_summarise)
 
 
 @pytest.mark.parametrize(
