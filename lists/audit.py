@@ -5,32 +5,109 @@ Results name practices, files and counts, never a person.
 
 from __future__ import annotations
 
+import csv
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from lists.manifest import MANIFEST, verify_manifest
+from lists.outbox import CSV_FILE as PRACTICE_LIST_CSV
 from lists.paths import SUMMARY_FOLDER, check_month
-from lists.tables import PRACTICE_LISTS, ensure_scores_schema
+from warehouse.months import index_date
 from warehouse.sql_files import read_sql
 
 # A 10-digit number standing alone (not inside a longer run of letters or digits, such as a
 # SHA-256 digest), with or without the NHS style's spaces.
 NHS_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{10}|\d{3} \d{3} \d{4})(?![0-9A-Za-z])")
+# The rules a listed person can break, as listed_people_not_registered.sql counts them.
+LISTING_RULES = ("not_registered_there", "deceased", "type1_opt_out")
 
 
-def list_members_not_listable(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
-    """Per practice, people on its list for `month` who are not in its listable population."""
-    ensure_scores_schema(connection)
-    rows = connection.execute(
-        f"WITH listable AS ({read_sql('list_population.sql', 'lists')}) "
-        f"SELECT m.practice_code, count(*) FROM {PRACTICE_LISTS} AS m "
-        "ANTI JOIN listable AS l USING (practice_code, nhs_number) "
-        "WHERE m.delivery_month = $month GROUP BY 1 ORDER BY 1",
-        {"month": month},
-    ).fetchall()
-    return {str(code): int(count) for code, count in rows}
+@dataclass(frozen=True)
+class ListedPeopleAudit:
+    """The practices' published lists of a month, read back and judged against registrations.
+
+    `wrong` is {practice: {rule: people}} for the rules of listed_people_not_registered.sql;
+    `problems` names files that could not be judged. Counts and paths only, never a person.
+    """
+
+    files_read: int
+    people_read: int
+    wrong: dict[str, dict[str, int]]
+    problems: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.wrong and not self.problems
+
+
+def listed_people_not_registered(
+    connection: duckdb.DuckDBPyConnection, outbox: Path, month: str
+) -> ListedPeopleAudit:
+    """Read every practice's risk_list.csv of `month` back from the outbox and count, per
+    practice, the people in it who were not registered there on the score date, are
+    recorded as deceased, or have a Type 1 opt-out.
+
+    Independent of what published the lists: the practice is the folder's, the people are
+    the file's, and the rules are listed_people_not_registered.sql's own query on the staged
+    registrations (never list_population.sql or the scores tables).
+    """
+    listed: list[tuple[str, str]] = []
+    problems: list[str] = []
+    files = 0
+    # Every practice of the reference gets a folder, an empty list included: a missing one
+    # must not pass as a list with nobody wrong in it.
+    expected = {
+        f"{federation}/{practice}/{month}"
+        for federation, practice in connection.execute(
+            "SELECT DISTINCT federation_code, practice_code FROM staged.practices "
+            "WHERE practice_code IS NOT NULL"
+        ).fetchall()
+    }
+    folders = [f for f in delivery_folders(outbox, month) if f.parent.name != SUMMARY_FOLDER]
+    found = {folder.relative_to(outbox).as_posix() for folder in folders}
+    problems += [f"{where}: no list published" for where in sorted(expected - found)]
+    for folder in folders:
+        practice = folder.parent.name
+        where = folder.relative_to(outbox)
+        if where.as_posix() not in expected:
+            problems.append(f"{where}: not a practice of this federation in the reference")
+            continue
+        path = folder / PRACTICE_LIST_CSV
+        if not path.is_file():
+            problems.append(f"{where}/{PRACTICE_LIST_CSV}: absent")
+            continue
+        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.DictReader(handle)
+            if "nhs_number" not in (reader.fieldnames or []):
+                problems.append(f"{where}/{PRACTICE_LIST_CSV}: no nhs_number column")
+                continue
+            listed += [(practice, row["nhs_number"].replace(" ", "")) for row in reader]
+        files += 1
+    wrong: dict[str, dict[str, int]] = {}
+    if listed:
+        listed_in_outbox = pa.table(  # noqa: F841  (read by the SQL through DuckDB's replacement scan)
+            {
+                "practice_code": [practice for practice, _ in listed],
+                "nhs_number": [nhs_number for _, nhs_number in listed],
+            }
+        )
+        rows = connection.execute(
+            read_sql("listed_people_not_registered.sql", "lists"),
+            {"month": month, "score_date": index_date(month)},
+        ).fetchall()
+        wrong = {
+            str(practice): {
+                rule: int(people)
+                for rule, people in zip(LISTING_RULES, counts, strict=True)
+                if people
+            }
+            for practice, *counts in rows
+        }
+    return ListedPeopleAudit(files, len(listed), wrong, problems)
 
 
 def delivery_folders(outbox: Path, month: str) -> list[Path]:

@@ -1,10 +1,16 @@
-"""Checks on the lists: the information-governance rules, re-read from what was written."""
+"""Checks on the lists: the information-governance rules, re-read from the files written.
+
+Each check reads the outbox, not the tables the lists were made from, so a bug in what
+chose or wrote the people cannot also pass its check. Every failure has severity ERROR;
+only the registration check blocks (a list holding someone it must not stops the
+federation summaries built after it).
+"""
 
 import dagster as dg
 
 from lists.audit import (
     delivery_problems,
-    list_members_not_listable,
+    listed_people_not_registered,
     nhs_numbers_in_federation_files,
 )
 from pipelines.lists.assets import federation_summaries, practice_risk_lists
@@ -16,12 +22,41 @@ from pipelines.resources import Warehouse
 def practice_risk_lists_hold_only_registered_patients(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> dg.AssetCheckResult:
-    """Everyone on a practice's list was registered there on the score date, alive, not opted out."""
+    """Blocking: everyone in each practice's published risk_list.csv, read back from the
+    outbox, is registered at that practice on the score date, alive and not opted out, by a
+    query of the staged registrations of its own (not the SQL that chose them)."""
+    month = context.partition_key
     with warehouse.connect() as connection:
-        wrong = list_members_not_listable(connection, context.partition_key)
+        audit = listed_people_not_registered(connection, warehouse.paths.outbox, month)
+    if audit.passed:
+        summary = (
+            f"{month}: all {audit.people_read:,} people in {audit.files_read} practice lists "
+            "are registered at their practice, alive and not opted out."
+        )
+    else:
+        summary = "; ".join(
+            [
+                *(
+                    f"{month}: {practice}'s risk_list.csv holds "
+                    + ", ".join(
+                        f"{people} {rule.replace('_', ' ')}" for rule, people in rules.items()
+                    )
+                    for practice, rules in audit.wrong.items()
+                ),
+                *(f"{month}: {problem}" for problem in audit.problems),
+            ]
+        )
     return dg.AssetCheckResult(
-        passed=not wrong,
-        metadata={"practices_with_unlistable_people": dg.MetadataValue.json(wrong)},
+        passed=audit.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=summary,
+        metadata={
+            "summary": summary,
+            "files_read": audit.files_read,
+            "people_read": audit.people_read,
+            "practices_with_unlistable_people": dg.MetadataValue.json(audit.wrong),
+            "problems": dg.MetadataValue.json(audit.problems),
+        },
     )
 
 

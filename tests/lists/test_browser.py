@@ -2,8 +2,9 @@
 and the sort and filter script works without breaking the page.
 
 The screenshot is kept under test-artifacts/ (gitignored) for a person to look at. Without
-Chromium the test is skipped with the reason, except in CI (CI=true), where it fails: CI
-must never skip it silently (`make browser` installs Debian's chromium).
+Chromium the test is skipped with the reason, except in CI (the variable CI set, as
+`CI=true bash .ci/run` does), where it fails: CI must never skip it silently (`make browser`
+installs Debian's chromium as root, and fails for a user who cannot when CI is set).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,19 +67,58 @@ DRIVER = """
 """
 
 
+DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+
+
+def in_ci() -> bool:
+    """CI sets the variable CI (true, 1, ...); an empty value, 0, false or no means not CI."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def chromium() -> str:
+    """Chromium's path; without it, fail in CI (the test must never skip there) or skip."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None and Path("/usr/bin/chromium").is_file():
-        found = "/usr/bin/chromium"
+    if found is None and DEBIAN_CHROMIUM.is_file():
+        found = str(DEBIAN_CHROMIUM)
     if found is None:
-        if os.environ.get("CI", "").lower() == "true":
+        if in_ci():
             pytest.fail(
-                "Chromium is not installed, and CI must run the browser test: run `make browser`."
+                "Chromium is not installed, and CI (CI is set) must run the browser test, not "
+                "skip it: run `make browser` as root, which installs Debian's chromium."
             )
         pytest.skip(
-            "Chromium not found: `make browser` (as root) installs Debian's chromium for this test."
+            "Chromium not found: `make browser` (as root) installs Debian's chromium for this "
+            "test; with CI set the test fails instead of skipping."
         )
     return found
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"),
+    [
+        (None, pytest.skip.Exception),
+        ("", pytest.skip.Exception),
+        ("false", pytest.skip.Exception),
+        ("true", pytest.fail.Exception),
+        ("1", pytest.fail.Exception),
+    ],
+)
+def test_without_chromium_the_test_skips_locally_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str | None, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(sys.modules[__name__], "DEBIAN_CHROMIUM", tmp_path / "no-chromium")
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    # Caught by hand: a skip escaping pytest.raises would skip this test too, silently.
+    try:
+        chromium()
+    except (pytest.skip.Exception, pytest.fail.Exception) as raised:
+        assert isinstance(raised, outcome), f"CI={ci!r}: {type(raised).__name__}, not {outcome}"
+    else:
+        raise AssertionError("chromium() returned a path where there is none")
 
 
 def run_chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
