@@ -25,6 +25,7 @@ import polars as pl
 from models.dataset import feature_frame
 from models.registry import current_version
 from models.training import TrainingSet, load_validation_predictions
+from warehouse.files import write_text_atomic
 from warehouse.home import Home
 from warehouse.months import index_date
 
@@ -186,10 +187,9 @@ def _floats(column: pl.Series) -> np.ndarray:
 
 
 def write_drift_report(report: DriftReport, folder: Path) -> Path:
-    """reports/drift/<YYYY-MM>.json."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """reports/drift/<YYYY-MM>.json, 0600."""
     path = folder / f"{report.month}.json"
-    path.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    write_text_atomic(path, json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -216,13 +216,16 @@ def month_drift(
 ) -> DriftReport | None:
     """The month's eligible population (and its scores) against the current model's training data.
 
-    None when the home has no current model or no saved training set to compare with.
+    None when the home has no current model or the warehouse no training set to compare with.
     """
     version = current_version(home.models)
-    if version is None or not (home.training_set / "plan.json").is_file():
+    if version is None or not TrainingSet.stored(connection):
         return None
-    training = TrainingSet.load(home.training_set).training
-    reference_scores = load_validation_predictions(home.models).get_column("risk").to_numpy()
+    try:
+        reference_scores = load_validation_predictions(connection).get_column("risk").to_numpy()
+    except FileNotFoundError:
+        return None
+    training = TrainingSet.load(connection).training
     features = feature_frame(connection, [index_date(month)], with_labels=False)
     return measure_drift(
         month,

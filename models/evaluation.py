@@ -29,6 +29,7 @@ from models.calibration import (
     integrated_calibration_index,
     smoothed_observed,
 )
+from warehouse.files import write_bytes_atomic, write_text_atomic
 
 TOP_FRACTIONS = (0.005, 0.01, 0.02, 0.05, 0.10)
 NET_BENEFIT_THRESHOLDS = (0.05, 0.10, 0.20, 0.30)
@@ -328,8 +329,7 @@ METHODS = {
 def write_evaluation(
     report: dict[str, Any], predictions: pl.DataFrame, folder: Path
 ) -> dict[str, Path]:
-    """evaluation.json, calibration.png and decision_curve.png under `folder` (reports/model)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """evaluation.json, calibration.png and decision_curve.png under `folder` (reports/model), 0600."""
     y = predictions.get_column("admitted").to_numpy()
     risk = predictions.get_column("risk").to_numpy()
     paths = {
@@ -337,9 +337,9 @@ def write_evaluation(
         "calibration_plot": folder / "calibration.png",
         "decision_curve": folder / "decision_curve.png",
     }
-    paths["evaluation"].write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
-    paths["calibration_plot"].write_bytes(calibration_plot_png(y, risk))
-    paths["decision_curve"].write_bytes(decision_curve_png(y, risk))
+    write_text_atomic(paths["evaluation"], json.dumps(report, indent=2, sort_keys=False) + "\n")
+    write_bytes_atomic(paths["calibration_plot"], calibration_plot_png(y, risk))
+    write_bytes_atomic(paths["decision_curve"], decision_curve_png(y, risk))
     return paths
 
 

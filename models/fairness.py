@@ -28,6 +28,8 @@ import polars as pl
 from scipy.stats import chi2
 from sklearn.metrics import roc_auc_score
 
+from warehouse.files import write_text_atomic
+
 OE_LOW, OE_HIGH = 0.8, 1.25
 MIN_EXPECTED = 10.0
 TOP_FRACTION = 0.05
@@ -210,7 +212,7 @@ def audit(predictions: pl.DataFrame) -> dict[str, Any]:
 
 
 def write_audit(report: dict[str, Any], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    """`folder`/fairness.json (reports/model), 0600."""
     path = folder / "fairness.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(report, indent=2) + "\n")
     return path

@@ -26,6 +26,12 @@ histograms are summed in a different order. Predictions use every core. Categori
 LightGBM's native categoricals. Calibration is checked on the validation window and
 corrected there if that helps (models.calibration). Never trains on truth.csv; never
 writes an NHS number to a log.
+
+The training frame and the validation predictions hold every person's NHS number beside
+their age, sex, ethnicity, deprivation and outcome: they are kept in the warehouse
+(`models.training_frame`, `models.training_plan`, `models.validation_predictions`),
+where a later Type 1 opt-out is purged from them (warehouse.features.remove_opted_out),
+and never written to a file.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import lightgbm as lgb
 import numpy as np
 import polars as pl
@@ -44,6 +51,8 @@ import polars as pl
 from models.baselines import fit_logistic_baseline, prior_admissions_score
 from models.calibration import CalibrationChoice, choose_calibration
 from models.registry import PREDICTION_THREADS, RiskModel, fit_encoding
+from warehouse.connection import transaction
+from warehouse.home import Home
 from warehouse.months import FOLLOW_UP_MONTHS, months_between
 
 SEED = 7
@@ -189,15 +198,33 @@ class TrainingSet:
     def refit(self) -> pl.DataFrame:
         return self.at(self.plan.refit_dates)
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.frame.write_parquet(folder / "frame.parquet")
-        (folder / "plan.json").write_text(json.dumps(self.plan.to_dict(), indent=2) + "\n")
+    def save(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Replace the stored training set (models.training_frame and its plan), in one transaction."""
+        with transaction(connection):
+            write_table(connection, TRAINING_FRAME, self.frame)
+            connection.execute(
+                f"CREATE OR REPLACE TABLE {TRAINING_PLAN} AS SELECT $plan::VARCHAR AS plan",
+                {"plan": json.dumps(self.plan.to_dict())},
+            )
 
     @classmethod
-    def load(cls, folder: Path) -> TrainingSet:
-        plan = TrainingPlan.from_dict(json.loads((folder / "plan.json").read_text()))
-        return cls(plan=plan, frame=pl.read_parquet(folder / "frame.parquet"))
+    def load(cls, connection: duckdb.DuckDBPyConnection) -> TrainingSet:
+        """The stored training set, rows in the order they were built (FileNotFoundError if none)."""
+        if not cls.stored(connection):
+            raise FileNotFoundError(
+                f"The warehouse holds no training set ({TRAINING_FRAME}): build one first."
+            )
+        [(plan,)] = connection.execute(f"SELECT plan FROM {TRAINING_PLAN}").fetchall()
+        return cls(
+            plan=TrainingPlan.from_dict(json.loads(plan)),
+            frame=read_table(connection, TRAINING_FRAME),
+        )
+
+    @staticmethod
+    def stored(connection: duckdb.DuckDBPyConnection) -> bool:
+        return _table_exists(connection, TRAINING_FRAME) and _table_exists(
+            connection, TRAINING_PLAN
+        )
 
     def summary(self, label: str) -> dict[str, Any]:
         parts = {"training": self.training, "validation": self.validation, "refit": self.refit}
@@ -382,7 +409,11 @@ AUDIT_COLUMNS = (
     "ltc_count",
     "emergency_admissions_12m",
 )
-PREDICTIONS_FILE = "validation_predictions.parquet"
+TRAINING_FRAME, TRAINING_PLAN = "models.training_frame", "models.training_plan"
+VALIDATION_PREDICTIONS = "models.validation_predictions"
+ROW_ORDER = "row_order"
+"""Stored tables keep their frame's row order in this column: the order LightGBM trained
+in, and the order the evaluation's seeded bootstrap resamples."""
 
 
 @dataclass
@@ -406,8 +437,9 @@ def train_and_register(
 ) -> ModellingRun:
     """Train a candidate, register it (or keep the current model) and score the validation window.
 
-    Writes models_dir/<version>/..., models_dir/current.json and
-    models_dir/validation_predictions.parquet (the evaluation and fairness audit read it).
+    Writes models_dir/<version>/... and models_dir/current.json. The predictions (with NHS
+    numbers) are returned, never written to a file: the caller stores them in the warehouse
+    with `save_validation_predictions`, where the evaluation and fairness audit read them.
     """
     from models import registry
     from models.evaluation import read_truth
@@ -445,7 +477,6 @@ def train_and_register(
         predictions = predictions.join(truth_frame, on="nhs_number", how="left")
     else:
         predictions = predictions.with_columns(pl.lit(None, dtype=pl.Float64).alias("true_risk"))
-    predictions.write_parquet(models_dir / PREDICTIONS_FILE)
     return ModellingRun(
         result=result, decision=decision, model_in_use=in_use, predictions=predictions
     )
@@ -457,5 +488,62 @@ def _mean(column: pl.Series) -> float:
     return float(mean) if isinstance(mean, int | float) else 0.0
 
 
-def load_validation_predictions(models_dir: Path) -> pl.DataFrame:
-    return pl.read_parquet(models_dir / PREDICTIONS_FILE)
+def save_validation_predictions(
+    connection: duckdb.DuckDBPyConnection, predictions: pl.DataFrame
+) -> None:
+    """Replace models.validation_predictions: the validation window scored by the model in use."""
+    with transaction(connection):
+        write_table(connection, VALIDATION_PREDICTIONS, predictions)
+
+
+def load_validation_predictions(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """models.validation_predictions, in the order they were saved (FileNotFoundError if none)."""
+    if not _table_exists(connection, VALIDATION_PREDICTIONS):
+        raise FileNotFoundError(
+            f"The warehouse holds no validation predictions ({VALIDATION_PREDICTIONS}): "
+            "train a model first."
+        )
+    return read_table(connection, VALIDATION_PREDICTIONS)
+
+
+def adopt_retired_files(connection: duckdb.DuckDBPyConnection, home: Home) -> list[Path]:
+    """Move a training set and predictions an earlier version left as files into the warehouse.
+
+    Earlier versions wrote `models/training_set/{frame.parquet,plan.json}` and
+    `models/validation_predictions.parquet` (record-level, with NHS numbers). A home upgraded
+    in place keeps using them (drift reads them) from the warehouse, where opt-outs are
+    purged; the files are deleted. Returns the paths deleted.
+    """
+    folder, predictions = home.retired_record_files
+    files_hold_a_set = (folder / "plan.json").is_file() and (folder / "frame.parquet").is_file()
+    if files_hold_a_set and not TrainingSet.stored(connection):
+        plan = TrainingPlan.from_dict(json.loads((folder / "plan.json").read_text()))
+        TrainingSet(plan, pl.read_parquet(folder / "frame.parquet")).save(connection)
+    if predictions.is_file() and not _table_exists(connection, VALIDATION_PREDICTIONS):
+        save_validation_predictions(connection, pl.read_parquet(predictions))
+    return home.remove_retired_record_files()
+
+
+def write_table(connection: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Replace `table` with `frame`, recording its row order (inside the caller's transaction)."""
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+    connection.register("frame_to_store", frame.with_row_index(ROW_ORDER).to_arrow())
+    try:
+        connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame_to_store")
+    finally:
+        connection.unregister("frame_to_store")
+
+
+def read_table(connection: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    """A table `write_table` stored, as the frame it was: same columns, types and row order."""
+    frame = connection.sql(f"SELECT * FROM {table} ORDER BY {ROW_ORDER}").pl()
+    return frame.drop(ROW_ORDER)
+
+
+def _table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    [(count,)] = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",
+        {"s": schema, "n": name},
+    ).fetchall()
+    return bool(count)

@@ -44,6 +44,7 @@ def build_definitions(
                 [lists_assets, loading_assets, validation_assets, modelling_assets]
             ),
             operations_assets.population_drift,
+            operations_assets.type1_opt_out_purge,
         ],
         asset_checks=[
             *dg.load_asset_checks_from_modules([lists_checks]),

@@ -3,6 +3,9 @@
 DuckDB allows one writing process per file. A second process that tries to open the
 file while another holds it gets `WarehouseBusyError` (after waiting, if asked to), a
 clear message rather than a corrupted file or a raw IO traceback.
+
+The file holds identifiable data: it is made 0600 in a folder made 0700, whatever the
+process umask (DuckDB's write-ahead log follows the umask: see warehouse.home).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMAS = ("raw", "staged", "quarantine", "features", "scores")
+from warehouse.files import FILE_MODE, make_private_folder
+
+SCHEMAS = ("raw", "staged", "quarantine", "features", "models", "scores")
 
 
 class WarehouseBusyError(RuntimeError):
@@ -29,7 +34,7 @@ def connect(
     A lock held by another process is retried for up to `wait_seconds`, then reported as
     `WarehouseBusyError` naming the file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
@@ -46,6 +51,8 @@ def connect(
                 ) from None
             time.sleep(0.5)
     if not read_only:
+        if path.is_file() and path.stat().st_mode & 0o077:
+            path.chmod(FILE_MODE)
         for schema in SCHEMAS:
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     # Deterministic output order from scans, and the same results on any core count.

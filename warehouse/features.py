@@ -9,7 +9,9 @@ This module must never:
 - let a feature read anything dated after its index date (the leakage test in
   tests/warehouse/test_features_leakage.py moves every later event and checks nothing
   changes); labels alone look forward, and never feed a feature;
-- keep a row of a person whose latest registrations delivery carries a Type 1 opt-out;
+- keep a row of a person whose latest registrations delivery carries a Type 1 opt-out,
+  here or in any derived copy (`remove_opted_out` purges the features, models and scores
+  schemas whenever features are built, and `purge_opted_out` on every month loaded);
 - put a value into SQL text: code lists travel as parameters;
 - import dagster.
 """
@@ -224,16 +226,54 @@ def ensure_features_built(
     return stale
 
 
-def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> None:
-    """Delete every row of anyone whose latest registrations delivery carries an opt-out."""
+PURGED_SCHEMAS = ("features", "models", "scores")
+"""Schemas whose tables are derived copies of people's records: an opt-out is removed from
+every table in them with an nhs_number column (features and labels, the training frame
+and validation predictions, scores and earlier lists), whatever package made the table."""
+
+
+def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Delete every row of anyone whose latest registrations delivery carries an opt-out.
+
+    From every table of `PURGED_SCHEMAS` that has an nhs_number column, in one transaction;
+    returns the rows deleted per table (tables with none deleted are left out). The staged
+    and raw layers keep the delivered rows: they are the record of what was delivered, and
+    the opt-out itself is read from them.
+    """
+    tables = [
+        f"{_quote(schema)}.{_quote(name)}"
+        for schema, name in run(
+            connection,
+            "SELECT t.table_schema, t.table_name FROM information_schema.tables AS t "
+            "JOIN information_schema.columns AS c USING (table_catalog, table_schema, table_name) "
+            "WHERE t.table_catalog = current_database() AND t.table_type = 'BASE TABLE' "
+            "AND t.table_schema IN (SELECT unnest($schemas)) AND c.column_name = 'nhs_number' "
+            "ORDER BY 1, 2",
+            {"schemas": list(PURGED_SCHEMAS)},
+        )
+    ]
+    removed = {}
     with transaction(connection):
-        for table in (PERSON_FEATURES, LABELS):
-            if _table_exists(connection, table):
-                run(
-                    connection,
-                    f"DELETE FROM {table} WHERE nhs_number IN "
-                    "(SELECT nhs_number FROM features.type1_opt_outs)",
-                )
+        for table in tables:
+            [(rows,)] = run(
+                connection,
+                f"DELETE FROM {table} WHERE CAST(nhs_number AS VARCHAR) IN "
+                "(SELECT CAST(nhs_number AS VARCHAR) FROM features.type1_opt_outs)",
+            )
+            if rows:
+                removed[table.replace('"', "")] = int(rows)
+    return removed
+
+
+def purge_opted_out(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """`remove_opted_out` for a run that builds no features (a month loaded, no retraining).
+
+    Nothing to do before registrations are staged; returns the rows deleted per table.
+    """
+    if not _table_exists(connection, "staged.registrations"):
+        return {}
+    ensure_feature_schema(connection)
+    return remove_opted_out(connection)
 
 
 def _ensure_tables_match(

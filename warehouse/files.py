@@ -2,6 +2,8 @@
 
 A reader (a practice system, an auditor, the next run) never sees a half-written file:
 each file is written under a temporary name in the same folder, flushed, then renamed.
+Files are mode 0600 and the folders this module creates 0700, whatever the process umask:
+a home holds identifiable data, so nothing in it is for the group or other users.
 """
 
 from __future__ import annotations
@@ -13,17 +15,35 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+FILE_MODE, FOLDER_MODE = 0o600, 0o700
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create `folder` and any missing parents with mode 0700 (folders that exist are left as they are).
+
+    `Path.mkdir(mode=..., parents=True)` gives parents the umask's default mode, and the
+    umask narrows `mode` itself; each missing level is made and then set to 0700.
+    """
+    missing = []
+    for level in (folder, *folder.parents):
+        if level.is_dir():
+            break
+        missing.append(level)
+    for level in reversed(missing):
+        level.mkdir(mode=FOLDER_MODE, exist_ok=True)
+        level.chmod(FOLDER_MODE)
+
 
 def write_bytes_atomic(path: Path, content: bytes) -> None:
     """Write `content` to `path` through a temporary file and a rename, mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -1,28 +1,59 @@
 """A riskstrat home: the one place that spells the paths under it.
 
 ```
-<home>/
-  warehouse.duckdb        raw, staged, quarantine, features and scores schemas
+<home>/                   mode 0700; every file in it 0600, every folder 0700
+  warehouse.duckdb        raw, staged, quarantine, features, models and scores schemas
   run.lock                held by the run using the home (warehouse.run_lock)
   models/                 the model registry (current.json names the model in use)
-    training_set/         the last training frame and its plan
   reports/                deliveries/, data_quality/, data_docs/, model/, lists/, drift/
   outbox/                 <federation>/<practice>/<YYYY-MM>/ lists; <federation>/summary/
   gx/                     the Great Expectations context
   secrets/                the pseudonym key
   dagster/                the Dagster instance (DAGSTER_HOME): run history
 ```
+Identifiable data at rest: record-level data with NHS numbers lives only in
+`warehouse.duckdb` and in the practice folders of `outbox/` (the training frame and the
+validation predictions are warehouse tables, `models.training_frame` and
+`models.validation_predictions`). The home is private to its owner: `Home.ensure()`
+makes it 0700, and a run writes under `owner_only_files()`, the umask that makes every
+file Dagster, Great Expectations, DuckDB and riskstrat write 0600 and every folder 0700
+(riskstrat's own writers, warehouse.files, set those modes whatever the umask).
+
 Plain code: never imports dagster, never creates a folder it is not asked to.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from warehouse.connection import connect
+from warehouse.files import FOLDER_MODE, make_private_folder
+
+OWNER_ONLY_UMASK = 0o077
+"""The umask of a run: files 0600 (0666 & ~0o077) and folders 0700, whoever writes them."""
+
+
+@contextmanager
+def owner_only_files() -> Iterator[None]:
+    """Run the block with the process umask at 0o077, then restore the caller's.
+
+    The umask is the process's, not a thread's: set it once around a whole run (the CLI,
+    `pipelines.runner.run_pipeline`), never around one step of a threaded executor. It is
+    the one setting that reaches the files riskstrat does not write itself (Dagster's run
+    and event storage and compute logs, the Great Expectations context, DuckDB's WAL).
+    """
+    previous = os.umask(OWNER_ONLY_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 @dataclass(frozen=True)
@@ -47,8 +78,9 @@ class Home:
         return self.root / "models"
 
     @property
-    def training_set(self) -> Path:
-        return self.models / "training_set"
+    def retired_record_files(self) -> tuple[Path, ...]:
+        """Record-level files earlier versions kept outside the warehouse (now warehouse tables)."""
+        return (self.models / "training_set", self.models / "validation_predictions.parquet")
 
     @property
     def reports(self) -> Path:
@@ -94,6 +126,25 @@ class Home:
     def dagster(self) -> Path:
         """The Dagster instance's folder (DAGSTER_HOME)."""
         return self.root / "dagster"
+
+    def ensure(self) -> Home:
+        """Create the home (and missing parents) 0700, and make an existing home 0700."""
+        make_private_folder(self.root)
+        self.root.chmod(FOLDER_MODE)
+        return self
+
+    def remove_retired_record_files(self) -> list[Path]:
+        """Delete `retired_record_files` that exist (a home upgraded in place); those deleted."""
+        removed = []
+        for path in self.retired_record_files:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+            else:
+                continue
+            removed.append(path)
+        return removed
 
     def connect(
         self, *, read_only: bool = False, wait_seconds: float = 0.0

@@ -1,7 +1,9 @@
 """Modelling assets: thin wiring around models.training, models.evaluation and models.fairness.
 
 Unpartitioned and downstream of every staged month: each run trains on the latest
-labelled index dates. Metadata holds metrics, counts and plots, never an NHS number.
+labelled index dates. Metadata holds metrics, counts and plots, never an NHS number. The
+training frame and the validation predictions (record-level, with NHS numbers) stay in
+the warehouse (models.training_frame, models.validation_predictions), never in a file.
 """
 
 import json
@@ -15,11 +17,15 @@ from models.evaluation import evaluation_report, headline_metrics, write_evaluat
 from models.fairness import audit, write_audit
 from models.model_card import write_model_card
 from models.training import (
+    TRAINING_FRAME,
+    VALIDATION_PREDICTIONS,
     EmptyTrainingSet,
     NotEnoughHistory,
     TrainingSet,
+    adopt_retired_files,
     build_training_set,
     load_validation_predictions,
+    save_validation_predictions,
     train_and_register,
 )
 from pipelines.resources import RunSettings, Warehouse
@@ -47,15 +53,15 @@ FLAGGED_GROUPS = dg.TableSchema(
     deps=[staged_key(feed) for feed in MONTHLY_FEEDS],
 )
 def training_set(warehouse: Warehouse) -> dg.MaterializeResult:
-    """Features and labels at the training, validation and refit index dates (models/training_set/)."""
+    """Features and labels at the training, validation and refit index dates (models.training_frame)."""
     try:
         with warehouse.connect() as connection:
             built = build_training_set(connection)
+            built.save(connection)
+            adopt_retired_files(connection, warehouse.paths)
     except (NotEnoughHistory, EmptyTrainingSet, MissingLabels, FeatureBuildError) as error:
         # Deterministic: the same warehouse fails the same way, so never retried.
         raise dg.Failure(description=str(error), allow_retries=False) from None
-    folder = warehouse.paths.training_set
-    built.save(folder)
     from models.feature_catalogue import LABEL
 
     summary = built.summary(LABEL)
@@ -67,27 +73,28 @@ def training_set(warehouse: Warehouse) -> dg.MaterializeResult:
             "refit_dates": ", ".join(summary["refit_dates"]),
             "notes": "; ".join(summary["notes"]) or "none",
             "features": len(built.frame.columns) - 4,
-            "path": dg.MetadataValue.path(str(folder)),
+            "dagster/table_name": TRAINING_FRAME,
         }
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"lightgbm"}, deps=[training_set])
+@dg.asset(group_name=GROUP, kinds={"lightgbm"}, deps=[training_set], pool="warehouse")
 def admission_risk_model(
     context: dg.AssetExecutionContext, warehouse: Warehouse, settings: RunSettings
 ) -> dg.MaterializeResult:
     """LightGBM emergency-admission risk model, trained out of time, calibrated and registered.
 
     Replaces the current model only when not worse out of time (models/current.json says why).
+    The validation window's predictions go to models.validation_predictions.
     """
-    try:
-        run = train_and_register(
-            TrainingSet.load(warehouse.paths.training_set),
-            warehouse.paths.models,
-            truth=settings.truth_path,
-        )
+    with warehouse.connect() as connection:
+        stored = TrainingSet.load(connection)
+    try:  # the warehouse is not held open while LightGBM trains
+        run = train_and_register(stored, warehouse.paths.models, truth=settings.truth_path)
     except EmptyTrainingSet as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
+    with warehouse.connect() as connection:
+        save_validation_predictions(connection, run.predictions)
     if not run.decision.replaced:
         context.log.warning(f"Model not replaced: {run.decision.reason}")
     headline = headline_metrics(run.predictions)
@@ -105,11 +112,12 @@ def admission_risk_model(
             },
             "calibration_plot": dg.MetadataValue.md(headline["calibration_plot"]),
             "path": dg.MetadataValue.path(str(warehouse.paths.models / run.model_in_use.version)),
+            "validation_predictions": VALIDATION_PREDICTIONS,
         }
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model])
+@dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model], pool="warehouse")
 def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
     """reports/model/evaluation.json with calibration and decision-curve plots: model, baselines, oracle."""
     models_dir = warehouse.paths.models
@@ -120,7 +128,8 @@ def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
         )
     version, decision = current
     metadata = registry.read_metadata(models_dir, version)
-    predictions = load_validation_predictions(models_dir)
+    with warehouse.connect(read_only=True) as connection:
+        predictions = load_validation_predictions(connection)
     report = evaluation_report(
         predictions,
         model_version=version,
@@ -149,10 +158,11 @@ def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model])
+@dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model], pool="warehouse")
 def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
     """reports/model/fairness.json: O/E, AUROC and top-5% share by group; the Obermeyer check."""
-    report = audit(load_validation_predictions(warehouse.paths.models))
+    with warehouse.connect(read_only=True) as connection:
+        report = audit(load_validation_predictions(connection))
     path = write_audit(report, warehouse.paths.model_reports)
     return dg.MaterializeResult(
         metadata={

@@ -1,8 +1,14 @@
-"""Population drift: the month's scored population against the one the current model learnt from.
+"""Operating month after month: Type 1 opt-outs purged on every load, and population drift.
 
-Thin wiring around models.drift. Partitioned by extract month and run in `lists_job`
-after the month is scored; writes reports/drift/<YYYY-MM>.json, which the retraining
-decision (models.retraining) reads. Its check warns, never blocks: a
+`type1_opt_out_purge` runs in `monthly_job` after registrations are staged, whatever the
+planner then decides about retraining: a person whose latest registrations delivery
+carries an opt-out is deleted from every derived copy in the warehouse (feature tables,
+training frame, validation predictions, scores, earlier lists; warehouse.features), and
+record-level files an earlier version left under models/ are moved into the warehouse.
+
+`population_drift` is thin wiring around models.drift. Partitioned by extract month and
+run in `lists_job` after the month is scored; writes reports/drift/<YYYY-MM>.json, which
+the retraining decision (models.retraining) reads. Its check warns, never blocks: a
 drifted population still gets its lists, and the next retraining answers the drift.
 """
 
@@ -12,9 +18,12 @@ import dagster as dg
 
 from lists.scores import read_scores
 from models import drift
+from models.training import adopt_retired_files
 from pipelines.lists.assets import risk_scores
-from pipelines.partitions import extract_months
+from pipelines.partitions import MONTH_RANGE, extract_months
 from pipelines.resources import RunSettings, Warehouse
+from pipelines.validation.assets import staged_key
+from warehouse.features import purge_opted_out
 
 GROUP = "lists"
 POPULATION_STABLE = "population_drift_within_threshold"
@@ -27,6 +36,33 @@ PSI_TABLE = dg.TableSchema(
         dg.TableColumn("stability", "string", description="stable, moderate or significant"),
     ]
 )
+
+
+@dg.asset(
+    group_name="staged",
+    kinds={"duckdb"},
+    partitions_def=extract_months,
+    backfill_policy=MONTH_RANGE,
+    deps=[staged_key("registrations")],
+    pool="warehouse",
+)
+def type1_opt_out_purge(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Everyone whose latest registrations delivery carries a Type 1 opt-out, deleted from every derived table.
+
+    Runs on every month loaded, so an opt-out leaves the training frame, validation
+    predictions and scores at the next run even when no model is trained. Metadata holds
+    row counts per table, never an NHS number.
+    """
+    with warehouse.connect() as connection:
+        adopted = adopt_retired_files(connection, warehouse.paths)
+        removed = purge_opted_out(connection)
+    return dg.MaterializeResult(
+        metadata={
+            "rows_removed": sum(removed.values()),
+            "rows_removed_by_table": dg.MetadataValue.json(removed),
+            "retired_files_moved_into_warehouse": len(adopted),
+        }
+    )
 
 
 @dg.asset(

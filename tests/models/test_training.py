@@ -128,9 +128,10 @@ def test_the_modelling_assets_fail_an_empty_training_set_without_retry(
     assert "2023-02-28" in (raised.value.description or "")
 
     plan = training_set.plan
-    TrainingSet(
-        plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates))
-    ).save(tmp_path / "models" / "training_set")
+    with warehouse.connect() as connection:
+        TrainingSet(
+            plan, training_set.frame.filter(~pl.col("index_date").is_in(plan.training_dates))
+        ).save(connection)
     with dg.build_asset_context() as context, pytest.raises(dg.Failure) as raised:
         assets.admission_risk_model(context, warehouse=warehouse, settings=settings)
     assert raised.value.allow_retries is False

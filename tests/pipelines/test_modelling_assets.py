@@ -168,6 +168,14 @@ def test_rerun_gives_identical_model_files_and_scores(first_run, generated, tmp_
         assert (home / "models" / version / name).read_bytes() == (
             again / "models" / version / name
         ).read_bytes()
-    first = pl.read_parquet(home / "models" / "validation_predictions.parquet")
-    second = pl.read_parquet(again / "models" / "validation_predictions.parquet")
-    assert first.equals(second)
+    first, second = (stored_predictions(folder) for folder in (home, again))
+    assert first.height and first.equals(second)
+    assert not (home / "models" / "validation_predictions.parquet").exists()
+
+
+def stored_predictions(home):
+    from models.training import load_validation_predictions
+    from warehouse.home import Home
+
+    with Home.at(home).connect(read_only=True) as connection:
+        return load_validation_predictions(connection)
