@@ -86,7 +86,8 @@ def smoothed_observed(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     """The flexible calibration curve evaluated at each p: estimated P(y = 1 | p)."""
     lp = logit(p).reshape(-1, 1)
     if np.unique(lp).size < 8:  # too few distinct risks for a spline: use the binned means
-        _, inverse = np.unique(lp, return_inverse=True)
+        # Flattened: numpy 2 gives an (n, 1) inverse for a 2-D input, which bincount refuses.
+        _, inverse = np.unique(lp.ravel(), return_inverse=True)
         sums = np.bincount(inverse, weights=np.asarray(y, dtype=np.float64))
         return np.asarray(sums / np.bincount(inverse))[inverse]
     knots = np.quantile(lp, np.linspace(0, 1, 6)).reshape(-1, 1)

@@ -77,3 +77,14 @@ def test_calibrator_round_trips_through_its_dict():
     calibrator = Calibrator("platt", -0.25, 0.9)
     assert Calibrator.from_dict(calibrator.to_dict()) == calibrator
     np.testing.assert_allclose(Calibrator().apply(np.array([0.1, 0.5])), [0.1, 0.5])
+
+
+def test_the_calibration_curve_of_a_model_with_few_distinct_risks_is_the_binned_means():
+    from models.calibration import smoothed_observed
+
+    risks = np.array([0.1, 0.1, 0.2, 0.2, 0.2, 0.5])
+    outcomes = np.array([0, 1, 0, 0, 1, 1])
+
+    curve = smoothed_observed(outcomes, risks)
+
+    assert np.allclose(curve, [0.5, 0.5, 1 / 3, 1 / 3, 1 / 3, 1.0])
