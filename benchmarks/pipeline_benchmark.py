@@ -44,7 +44,8 @@ SEED = 42
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 STEP_LINE = re.compile(
-    r"^\s+(?P<step>[a-z_]+)(?: for (?P<month>\S+))?: (?P<outcome>done|FAILED) in (?P<seconds>[0-9.]+) s"
+    r"^\s+(?P<step>[a-z_]+)(?: for (?P<month>\S+)(?: \(\d+ months\))?)?: "
+    r"(?P<outcome>done|FAILED) in (?P<seconds>[0-9.]+) s"
 )
 PLAN_LINE = re.compile(r"^\s+plan: (?P<plan>.*)$")
 GIGABYTE_MB = 1024
