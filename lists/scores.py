@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -280,6 +281,37 @@ def score_month(
         "scored %s people at %s with model %s", f"{summary.people:,}", index_date, model.version
     )
     return dataclasses.replace(summary, removed_opt_outs=removed)
+
+
+def explain_listed(
+    connection: duckdb.DuckDBPyConnection,
+    month: str,
+    list_policy: ListPolicy,
+    model: Callable[[], ScoringModel],
+    explain: Explainer,
+) -> int:
+    """Word reasons for everyone a list built with `list_policy` can hold who has none yet.
+
+    Scoring explains the people the default lists can hold; lists configured longer than
+    that find the rest unexplained, and this explains them from the month's feature frame
+    (`model` is called only then). Returns how many people it explained.
+    """
+    whom = people_to_explain(listable_scores(connection, month), list_policy, margin=0)
+    missing = [
+        str(number)
+        for (number,) in connection.execute(
+            f"SELECT nhs_number FROM {RISK_SCORES} WHERE delivery_month = $month "
+            "AND reason_1 IS NULL AND list_contains($whom, nhs_number) ORDER BY nhs_number",
+            {"month": month, "whom": whom},
+        ).fetchall()
+    ]
+    if not missing:
+        return 0
+    frame = feature_frame(connection, [month_index_date(month)], with_labels=False)
+    chosen = frame.filter(pl.col("nhs_number").is_in(missing))
+    with transaction(connection):
+        write_reasons(connection, month, reasons(model(), chosen, explain))
+    return len(missing)
 
 
 def summarise_scores(scores: pl.DataFrame, tiers: TierPolicy = DEFAULT_TIERS) -> ScoredMonth:

@@ -15,7 +15,7 @@ from lists.federation import publish_federation_summaries
 from lists.paths import UnsafeCodeError
 from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
 from lists.pseudonyms import PseudonymKeyError, pseudonym_key
-from lists.scores import score_month
+from lists.scores import explain_listed, score_month
 from lists.tiers import Tier, TierPolicy
 from models import scoring
 from pipelines.metadata import table
@@ -88,8 +88,15 @@ def risk_scores(
     explain = scoring.default_explainer()
     try:
         with warehouse.connect() as connection:
+            # Reasons for the people the default lists can hold (the SHAP values are most of
+            # scoring's cost); practice_risk_lists explains anyone a longer list adds.
             scored = score_month(
-                connection, month, model, explain=explain, tiers=config.tier_policy()
+                connection,
+                month,
+                model,
+                explain=explain,
+                tiers=config.tier_policy(),
+                list_policy=PracticeListsConfig().list_policy(),
             )
     except ValueError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
@@ -134,8 +141,18 @@ def practice_risk_lists(
 ) -> dg.MaterializeResult:
     """outbox/<federation>/<practice>/<month>/: risk_list.csv, .xlsx, .html and manifest.csv."""
     month = context.partition_key
+    models = warehouse.paths.models
     try:
         with warehouse.connect() as connection:
+            explained = explain_listed(
+                connection,
+                month,
+                config.list_policy(),
+                lambda: scoring.load_current_model(models),
+                scoring.default_explainer(),
+            )
+            if explained:
+                context.log.info(f"{month}: reasons worded for {explained:,} more listed people")
             published = publish_practice_lists(
                 connection,
                 warehouse.paths.outbox,

@@ -6,6 +6,8 @@ assets' business); everything else is real: the staged warehouse, the outbox, th
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 import shutil
@@ -127,6 +129,21 @@ def test_list_lengths_and_tiers_come_from_run_config(home: Path) -> None:
         "very high = top 10% of the area"
         in (home / "outbox" / "FED01" / "A81002" / SCORE_MONTH / "risk_list.html").read_text()
     )
+
+
+def test_a_list_longer_than_the_default_still_has_reasons_for_everyone(home: Path) -> None:
+    # Scoring words reasons only for people the default lists (2% / 5%) can hold; the
+    # lists asset explains whoever a longer configured list adds.
+    config = {"ops": {"practice_risk_lists": {"config": {"top_n": 25, "vanguard_top_n": 25}}}}
+    result = materialise(home, SCORE_MONTH, config)
+    assert result.success
+    rows = [
+        row
+        for path in sorted((home / "outbox").glob(f"*/*/{SCORE_MONTH}/risk_list.csv"))
+        for row in csv.DictReader(io.StringIO(path.read_text()))
+    ]
+    assert len(rows) > 25
+    assert all(row["reason_1"] for row in rows)
 
 
 def test_without_a_model_the_scores_fail_with_a_clear_reason(
