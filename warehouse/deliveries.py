@@ -6,13 +6,19 @@ for each row. This module must never:
 - load anything from a month folder without `manifest.csv` (it is still being delivered);
 - load any row of a file that fails the manifest (digest, row count, presence), lacks a
   required column, or is not valid UTF-8 CSV: such a file is rejected alone, with a reason;
-- keep rows of an earlier delivery of a month once that month is delivered again.
+- keep rows of an earlier delivery of a month once that month is delivered again;
+- read anything through a symbolic link, or any path resolving outside its month folder:
+  a linked file or folder (or a pipe, socket or device) in a month folder is recorded as a
+  rejected file with its reason, and a linked month folder or manifest.csv rejects the
+  month, before a byte of the target is read.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +84,40 @@ def extract_months(landing: Path) -> list[str]:
 
 
 def delivered_months(landing: Path) -> list[str]:
-    """Extract months whose delivery is complete (manifest.csv present), oldest first."""
-    return [m for m in extract_months(landing) if (landing / "extracts" / m / MANIFEST).is_file()]
+    """Extract months whose delivery is complete (manifest.csv present), oldest first.
+
+    A month folder or manifest.csv that is a symbolic link counts as delivered, so that
+    loading it records the month as rejected rather than waiting for it silently.
+    """
+    return [
+        month
+        for month in extract_months(landing)
+        if linked_month_reason(landing / "extracts" / month) is not None
+        or (landing / "extracts" / month / MANIFEST).is_file()
+    ]
+
+
+def linked_month_reason(month_dir: Path) -> str | None:
+    """Why the month cannot be read at all (its folder or manifest is a link), or None."""
+    if month_dir.is_symlink():
+        return (
+            f"extracts/{month_dir.name} is a symbolic link: a month is loaded only from a "
+            "folder delivered into the landing zone, so nothing in it is read"
+        )
+    if (month_dir / MANIFEST).is_symlink():
+        return "manifest.csv is a symbolic link: it is not read, so no file of the month is loaded"
+    return None
+
+
+def manifest_digest(month_dir: Path) -> str:
+    """sha256 of the month's manifest.csv; for a linked month folder or manifest, of the
+    link's own text (so a run tells a changed link from the same one, reading no target)."""
+    for link in (month_dir, month_dir / MANIFEST):
+        if link.is_symlink():
+            return hashlib.sha256(
+                f"symlink {link.name} -> {os.readlink(link)}".encode()
+            ).hexdigest()
+    return sha256_of_file(month_dir / MANIFEST)
 
 
 def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
@@ -125,12 +163,46 @@ def read_manifest(path: Path) -> dict[str, tuple[int, str]]:
     return entries
 
 
-def files_in_month(month_dir: Path) -> list[str]:
-    return sorted(
-        p.relative_to(month_dir).as_posix()
-        for p in month_dir.rglob("*")
-        if p.is_file() and p.name != MANIFEST
-    )
+def files_in_month(month_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """The month's regular files (not manifest.csv), and {path: reason} of what is refused.
+
+    Walks the folder without following a link: a symbolic link (to a file or a folder) is
+    refused and nothing under it is listed, and so is anything that is not a regular file
+    or folder (a pipe would block the loader; a device is not a delivery).
+    """
+    files: list[str] = []
+    refused: dict[str, str] = {}
+    folders = [month_dir]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                relative = Path(entry.path).relative_to(month_dir).as_posix()
+                if entry.is_symlink():
+                    if relative != MANIFEST:  # a linked manifest rejects the whole month
+                        kind = "folder" if Path(entry.path).is_dir() else "file"
+                        refused[relative] = (
+                            f"a symbolic link to a {kind}: files are loaded only as delivered "
+                            "into the month folder, never through a link, so it is not read"
+                        )
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    if entry.name != MANIFEST:
+                        files.append(relative)
+                else:
+                    refused[relative] = "not a regular file (a pipe, socket or device): not read"
+    return sorted(files), refused
+
+
+def refused_folder(relative: str, refused: dict[str, str]) -> str | None:
+    """The refused folder (a link) that `relative` lies under, if any."""
+    parts = relative.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if folder in refused:
+            return folder
+    return None
 
 
 def read_header(path: Path) -> list[str]:
@@ -221,7 +293,12 @@ def load_month(
         record_incomplete(connection, waiting)
         return waiting
 
-    manifest_sha256 = sha256_of_file(manifest_path)
+    manifest_sha256 = manifest_digest(month_dir)
+    linked = linked_month_reason(month_dir)
+    if linked is not None:
+        refused_month = MonthOutcome(month, "rejected", linked, manifest_sha256, [], [])
+        replace_month(connection, refused_month, {})
+        return refused_month
     try:
         manifest = read_manifest(manifest_path)
     except InputError as error:
@@ -229,14 +306,22 @@ def load_month(
         replace_month(connection, unusable, {})
         return unusable
 
-    present = set(files_in_month(month_dir))
+    regular, refused = files_in_month(month_dir)
+    present = set(regular)
     outcomes: list[FileOutcome] = []
     tables: dict[str, list[pa.Table]] = {}
-    for relative in sorted(set(manifest) | present):
+    for relative in sorted(set(manifest) | present | set(refused)):
         rows, digest = manifest.get(relative, (None, None))
         contract = contract_for_path(relative)
         outcome = FileOutcome(relative, contract.feed if contract else None, rows, digest)
         outcomes.append(outcome)
+        folder = refused_folder(relative, refused)
+        if relative in refused:
+            outcome.reject(refused[relative])
+            continue
+        if folder is not None:
+            outcome.reject(f"its folder {folder} is a symbolic link: not read")
+            continue
         if relative not in manifest:
             outcome.reject("present in the folder but not listed in manifest.csv")
             continue
@@ -246,6 +331,9 @@ def load_month(
         if contract is None or contract.scope == "reference":
             outcome.reject("not a file of the extract specification")
             continue
+        if not inside_folder(month_dir / relative, month_dir):
+            outcome.reject("resolves outside its month folder: not read")
+            continue
         table = verify_and_parse(connection, month_dir / relative, outcome, contract)
         if table is not None:
             tables.setdefault(contract.feed, []).append(add_provenance(table, month, relative))
@@ -254,6 +342,11 @@ def load_month(
     result = MonthOutcome(month, "loaded", None, manifest_sha256, missing, outcomes)
     replace_month(connection, result, tables)
     return result
+
+
+def inside_folder(path: Path, folder: Path) -> bool:
+    """`path` is no link and, with every link resolved, still lies inside `folder`."""
+    return not path.is_symlink() and path.resolve().is_relative_to(folder.resolve())
 
 
 def verify_and_parse(
@@ -398,7 +491,7 @@ def manifest_digests(landing: Path) -> dict[str, str]:
         months = delivered_months(landing)
     except InputError:
         return {}
-    return {month: sha256_of_file(landing / "extracts" / month / MANIFEST) for month in months}
+    return {month: manifest_digest(landing / "extracts" / month) for month in months}
 
 
 @dataclass(frozen=True)
