@@ -5,7 +5,12 @@ delivery month, file and 1-based data-row number, so that every later layer can 
 for each row. This module must never:
 - load anything from a month folder without `manifest.csv` (it is still being delivered);
 - load any row of a file that fails the manifest (digest, row count, presence), lacks a
-  required column, or is not valid UTF-8 CSV: such a file is rejected alone, with a reason;
+  required column, is not valid UTF-8, or comes from a GP folder that is not a known
+  practice: such a file is rejected alone, with a reason;
+- reject a whole file for a malformed line (too many or too few fields, a quote never
+  closed, text after a closing quote) when the rest of it parses: the line is recorded in
+  raw.malformed_lines (file, data row, what is wrong, never its content) and counts as
+  delivered, and staging quarantines it under the rule ``malformed_line``;
 - keep rows of an earlier delivery of a month once that month is delivered again;
 - read anything through a symbolic link, or any path resolving outside its month folder:
   a linked file or folder (or a pipe, socket or device) in a month folder is recorded as a
@@ -28,6 +33,7 @@ import pyarrow as pa
 
 from data_contracts import Contract, contract_for_path, load_contracts, practice_code_from_path
 from warehouse.connection import transaction
+from warehouse.csv_records import MalformedLine, Records, split_records
 from warehouse.errors import InputError
 from warehouse.files import sha256_of_file
 from warehouse.sql_files import read_sql
@@ -35,6 +41,7 @@ from warehouse.sql_files import read_sql
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "rows", "sha256")
+UNKNOWN_FOLDER_RULE = "practice_folder_known"
 
 
 @dataclass
@@ -45,13 +52,15 @@ class FileOutcome:
     manifest_sha256: str | None
     status: str = "loaded"  # loaded | rejected
     reason: str | None = None
-    loaded_rows: int = 0
+    loaded_rows: int = 0  # data rows delivered: loaded into raw, or malformed lines
     extra_columns: list[str] = field(default_factory=list)
+    malformed: list[MalformedLine] = field(default_factory=list)
 
     def reject(self, reason: str) -> None:
         self.status = "rejected"
         self.reason = reason
         self.loaded_rows = 0
+        self.malformed = []
 
 
 @dataclass
@@ -124,6 +133,7 @@ def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the raw tables: one per feed (all text) and the delivery bookkeeping tables."""
     connection.execute(read_sql("raw/delivery_months.sql"))
     connection.execute(read_sql("raw/delivery_files.sql"))
+    connection.execute(read_sql("raw/malformed_lines.sql"))
     for contract in load_contracts().values():
         columns = ",\n    ".join(f"{quote(name)} VARCHAR" for name in contract.column_names)
         connection.execute(
@@ -255,6 +265,61 @@ def parse_rows(
     return table.rename_columns(list(contract.column_names))
 
 
+def parse_delivered_rows(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    header: list[str],
+    contract: Contract,
+    manifest_rows: int | None,
+) -> tuple[pa.Table, list[int] | None, list[MalformedLine]]:
+    """The file's rows (contract columns, text), their data-row numbers (None: 1..n) and
+    its malformed lines.
+
+    DuckDB's strict reader first: a well-formed file costs what it always did. Only when it
+    refuses the file, or its row count differs from the manifest's, is the file read again
+    record by record (``csv_records``), which sets a malformed line aside instead of the
+    file. Raises ValueError (rejecting the file) when the file is not UTF-8, or when DuckDB
+    refused it and the second reading finds nothing wrong with any line.
+    """
+    try:
+        table = parse_rows(connection, path, header, contract)
+    except ValueError as error:
+        if str(error).endswith("not valid UTF-8"):
+            raise
+        records = read_records(path, header)
+        if not records.malformed and records.delivered_rows != manifest_rows:
+            raise
+        return records_table(records, header, contract)
+    if table.num_rows == manifest_rows:
+        return table, None, []
+    records = read_records(path, header)
+    if records.malformed and records.delivered_rows == manifest_rows:
+        return records_table(records, header, contract)
+    return table, None, []
+
+
+def read_records(path: Path, header: list[str]) -> Records:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n")
+        raise ValueError(f"data row {line}: not valid UTF-8") from None
+    return split_records(text, len(header))
+
+
+def records_table(
+    records: Records, header: list[str], contract: Contract
+) -> tuple[pa.Table, list[int], list[MalformedLine]]:
+    """The good records as the strict reader would give them: contract columns, '' as null."""
+    positions = [header.index(name) for name in contract.column_names]
+    columns = {
+        name: pa.array([fields[position] or None for _, fields in records.rows], pa.string())
+        for name, position in zip(contract.column_names, positions, strict=True)
+    }
+    table = pa.table(columns) if columns else pa.table({})
+    return table, [line for line, _ in records.rows], records.malformed
+
+
 def describe_csv_error(message: str) -> str:
     """Turn DuckDB's CSV error into one line with a data-row number and no row content."""
     line = re.search(r"CSV Error on Line: (\d+)", message)
@@ -308,6 +373,7 @@ def load_month(
 
     regular, refused = files_in_month(month_dir)
     present = set(regular)
+    known = set(known_practices)
     outcomes: list[FileOutcome] = []
     tables: dict[str, list[pa.Table]] = {}
     for relative in sorted(set(manifest) | present | set(refused)):
@@ -331,12 +397,22 @@ def load_month(
         if contract is None or contract.scope == "reference":
             outcome.reject("not a file of the extract specification")
             continue
+        practice = practice_code_from_path(relative)
+        if contract.scope == "gp" and practice not in known:
+            outcome.reject(
+                f"{UNKNOWN_FOLDER_RULE}: gp/{practice}/ is not a practice in "
+                "reference/practices.csv, so no row can be attributed to a practice; not loaded"
+            )
+            continue
         if not inside_folder(month_dir / relative, month_dir):
             outcome.reject("resolves outside its month folder: not read")
             continue
-        table = verify_and_parse(connection, month_dir / relative, outcome, contract)
-        if table is not None:
-            tables.setdefault(contract.feed, []).append(add_provenance(table, month, relative))
+        parsed = verify_and_parse(connection, month_dir / relative, outcome, contract)
+        if parsed is not None:
+            table, line_numbers = parsed
+            tables.setdefault(contract.feed, []).append(
+                add_provenance(table, month, relative, line_numbers)
+            )
 
     missing = missing_practices(known_practices, manifest)
     result = MonthOutcome(month, "loaded", None, manifest_sha256, missing, outcomes)
@@ -351,8 +427,12 @@ def inside_folder(path: Path, folder: Path) -> bool:
 
 def verify_and_parse(
     connection: duckdb.DuckDBPyConnection, path: Path, outcome: FileOutcome, contract: Contract
-) -> pa.Table | None:
-    """Check one listed file against the manifest and its contract; its rows, or None if rejected."""
+) -> tuple[pa.Table, list[int] | None] | None:
+    """Check one listed file against the manifest and its contract.
+
+    Its rows and their data-row numbers (None: 1..n), or None if the file is rejected;
+    malformed lines go to ``outcome.malformed``.
+    """
     if sha256_of_file(path) != outcome.manifest_sha256:
         outcome.reject(
             "sha256 differs from manifest.csv: the file changed after the manifest was written"
@@ -366,27 +446,41 @@ def verify_and_parse(
     try:
         require_columns(header, contract)
         outcome.extra_columns = [name for name in header if name not in contract.column_names]
-        table = parse_rows(connection, path, header, contract)
+        table, line_numbers, malformed = parse_delivered_rows(
+            connection, path, header, contract, outcome.manifest_rows
+        )
     except ValueError as error:
         outcome.reject(str(error))
         return None
-    if table.num_rows != outcome.manifest_rows:
+    delivered = table.num_rows + len(malformed)
+    if delivered != outcome.manifest_rows:
+        first = (
+            f" (data row {malformed[0].line} is malformed: {malformed[0].reason})"
+            if malformed
+            else ""
+        )
         outcome.reject(
-            f"{table.num_rows} data rows where manifest.csv says {outcome.manifest_rows}"
+            f"{delivered} data rows where manifest.csv says {outcome.manifest_rows}{first}"
         )
         return None
-    outcome.loaded_rows = table.num_rows
-    return table
+    outcome.loaded_rows = delivered
+    outcome.malformed = malformed
+    return table, line_numbers
 
 
-def add_provenance(table: pa.Table, month: str | None, relative: str) -> pa.Table:
-    """Prefix the rows with their delivery month (None for reference files), file and data row."""
+def add_provenance(
+    table: pa.Table, month: str | None, relative: str, line_numbers: list[int] | None = None
+) -> pa.Table:
+    """Prefix the rows with their delivery month (None for reference files), file and data
+    row (1..n unless `line_numbers` gives them: a file with malformed lines has gaps)."""
     rows = table.num_rows
     provenance = pa.table(
         {
             "delivery_month": pa.array([month] * rows, pa.string()),
             "source_file": pa.array([relative] * rows, pa.string()),
-            "line_number": pa.array(range(1, rows + 1), pa.int64()),
+            "line_number": pa.array(
+                range(1, rows + 1) if line_numbers is None else line_numbers, pa.int64()
+            ),
         }
     )
     for name in table.column_names:
@@ -416,6 +510,9 @@ def replace_month(
             "DELETE FROM raw.delivery_files WHERE delivery_month = ?", [outcome.month]
         )
         connection.execute(
+            "DELETE FROM raw.malformed_lines WHERE delivery_month = ?", [outcome.month]
+        )
+        connection.execute(
             "DELETE FROM raw.delivery_months WHERE delivery_month = ?", [outcome.month]
         )
         for feed, parts in sorted(tables.items()):
@@ -436,6 +533,14 @@ def replace_month(
                     file.extra_columns,
                 ],
             )
+            if file.malformed:
+                connection.executemany(
+                    "INSERT INTO raw.malformed_lines VALUES (?, ?, ?, ?, ?)",
+                    [
+                        [outcome.month, file.feed, file.path, line.line, line.reason]
+                        for line in file.malformed
+                    ],
+                )
         connection.execute(
             "INSERT INTO raw.delivery_months VALUES (?, ?, ?, ?, ?)",
             [
@@ -475,6 +580,9 @@ def delivery_report(outcome: MonthOutcome) -> dict[str, object]:
                 "status": file.status,
                 "reason": file.reason,
                 "extra_columns": file.extra_columns,
+                "malformed_lines": [
+                    {"line": line.line, "reason": line.reason} for line in file.malformed
+                ],
             }
             for file in outcome.files
         ],
