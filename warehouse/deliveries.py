@@ -225,11 +225,27 @@ def read_header(path: Path) -> list[str]:
         raise ValueError(f"header is not valid UTF-8 (byte {error.start})") from None
     if not text.strip():
         raise ValueError("the file is empty: it has no header row")
-    header = next(csv.reader([text.rstrip("\r\n")]))
+    try:
+        header = next(csv.reader([text.rstrip("\r\n")], strict=True))
+    except csv.Error as error:  # e.g. a bare carriage return, which ends no line here
+        raise ValueError(f"header row is malformed CSV ({describe_header_error(error)})") from None
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise ValueError(f"column(s) named twice in the header: {', '.join(duplicated)}")
     return header
+
+
+def describe_header_error(error: csv.Error) -> str:
+    message = str(error)
+    if "new-line character" in message:
+        return "a carriage return inside it: lines end in \\n or \\r\\n"
+    if "expected after" in message:
+        return "text after a closing quote"
+    if "unexpected end of data" in message:
+        return "a quote that is not closed"
+    if "field larger than field limit" in message:
+        return "a column name longer than 131,072 characters"
+    return "unreadable"
 
 
 def require_columns(header: list[str], contract: Contract) -> None:
