@@ -7,11 +7,11 @@ folder whose manifest lists a file is complete up to that file.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from warehouse.csv_safety import csv_text
 from warehouse.files import sha256_of_file, write_text_atomic
 
 MANIFEST = "manifest.csv"
@@ -26,13 +26,12 @@ class DeliveredFile:
 
 
 def write_manifest(folder: Path, files: Sequence[DeliveredFile]) -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "rows", "sha256"])
-    for file in sorted(files, key=lambda f: f.name):
-        writer.writerow([file.name, file.rows, sha256_of_file(folder / file.name)])
+    rows = (
+        [file.name, file.rows, sha256_of_file(folder / file.name)]
+        for file in sorted(files, key=lambda f: f.name)
+    )
     path = folder / MANIFEST
-    write_text_atomic(path, buffer.getvalue())
+    write_text_atomic(path, csv_text(["path", "rows", "sha256"], rows))
     return path
 
 

@@ -7,10 +7,8 @@ made owner-only (0700), and ``manifest.csv`` is written last. Folder paths come 
 
 from __future__ import annotations
 
-import csv
 import datetime
 import hashlib
-import io
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from lists.documents import (
 from lists.manifest import DeliveredFile, write_manifest
 from lists.paths import make_private_folder
 from lists.rendering import render_federation_html, render_practice_html, render_practice_workbook
+from warehouse.csv_safety import csv_text
 from warehouse.files import write_bytes_atomic
 
 CSV_FILE, XLSX_FILE, HTML_FILE = "risk_list.csv", "risk_list.xlsx", "risk_list.html"
@@ -87,35 +86,30 @@ def write_federation_delivery(
 
 
 def practice_csv(item: PracticeList) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in item.rows:
-        writer.writerow([_csv_value(row[column]) for column in CSV_COLUMNS])
-    return buffer.getvalue()
+    # Every cell through csv_text: names, reasons and codes could start a formula.
+    return csv_text(
+        CSV_COLUMNS, ([_csv_value(row[column]) for column in CSV_COLUMNS] for row in item.rows)
+    )
 
 
 def summary_csv(summary: FederationSummary) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(summary.columns)
-    for row in summary.practices:
-        writer.writerow(
-            [
-                "" if row[c] is None else (f"{row[c]:.1f}" if isinstance(row[c], float) else row[c])
-                for c in summary.columns
-            ]
-        )
-    return buffer.getvalue().encode("utf-8")
+    rows = (
+        [
+            "" if row[c] is None else (f"{row[c]:.1f}" if isinstance(row[c], float) else row[c])
+            for c in summary.columns
+        ]
+        for row in summary.practices
+    )
+    return csv_text(summary.columns, rows).encode("utf-8")
 
 
 def pseudonyms_csv(summary: FederationSummary) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["pseudonym", "practice_code", "tier", "risk_score", "on_practice_list"])
-    for pseudonym, practice_code, tier, risk, on_list in summary.pseudonymised.iter_rows():
-        writer.writerow([pseudonym, practice_code, tier, f"{risk:.4f}", "Y" if on_list else "N"])
-    return buffer.getvalue().encode("utf-8")
+    rows = (
+        [pseudonym, practice_code, tier, f"{risk:.4f}", "Y" if on_list else "N"]
+        for pseudonym, practice_code, tier, risk, on_list in summary.pseudonymised.iter_rows()
+    )
+    header = ["pseudonym", "practice_code", "tier", "risk_score", "on_practice_list"]
+    return csv_text(header, rows).encode("utf-8")
 
 
 def _csv_value(value: Any) -> str:

@@ -5,14 +5,25 @@ delivery month, file and 1-based data-row number, so that every later layer can 
 for each row. This module must never:
 - load anything from a month folder without `manifest.csv` (it is still being delivered);
 - load any row of a file that fails the manifest (digest, row count, presence), lacks a
-  required column, or is not valid UTF-8 CSV: such a file is rejected alone, with a reason;
-- keep rows of an earlier delivery of a month once that month is delivered again.
+  required column, is not valid UTF-8, or comes from a GP folder that is not a known
+  practice: such a file is rejected alone, with a reason;
+- reject a whole file for a malformed line (too many or too few fields, a quote never
+  closed, text after a closing quote) when the rest of it parses: the line is recorded in
+  raw.malformed_lines (file, data row, what is wrong, never its content) and counts as
+  delivered, and staging quarantines it under the rule ``malformed_line``;
+- keep rows of an earlier delivery of a month once that month is delivered again;
+- read anything through a symbolic link, or any path resolving outside its month folder:
+  a linked file or folder (or a pipe, socket or device) in a month folder is recorded as a
+  rejected file with its reason, and a linked month folder or manifest.csv rejects the
+  month, before a byte of the target is read.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +33,7 @@ import pyarrow as pa
 
 from data_contracts import Contract, contract_for_path, load_contracts, practice_code_from_path
 from warehouse.connection import transaction
+from warehouse.csv_records import MalformedLine, Records, split_records
 from warehouse.errors import InputError
 from warehouse.files import sha256_of_file
 from warehouse.sql_files import read_sql
@@ -29,6 +41,7 @@ from warehouse.sql_files import read_sql
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "rows", "sha256")
+UNKNOWN_FOLDER_RULE = "practice_folder_known"
 
 
 @dataclass
@@ -39,13 +52,15 @@ class FileOutcome:
     manifest_sha256: str | None
     status: str = "loaded"  # loaded | rejected
     reason: str | None = None
-    loaded_rows: int = 0
+    loaded_rows: int = 0  # data rows delivered: loaded into raw, or malformed lines
     extra_columns: list[str] = field(default_factory=list)
+    malformed: list[MalformedLine] = field(default_factory=list)
 
     def reject(self, reason: str) -> None:
         self.status = "rejected"
         self.reason = reason
         self.loaded_rows = 0
+        self.malformed = []
 
 
 @dataclass
@@ -78,14 +93,47 @@ def extract_months(landing: Path) -> list[str]:
 
 
 def delivered_months(landing: Path) -> list[str]:
-    """Extract months whose delivery is complete (manifest.csv present), oldest first."""
-    return [m for m in extract_months(landing) if (landing / "extracts" / m / MANIFEST).is_file()]
+    """Extract months whose delivery is complete (manifest.csv present), oldest first.
+
+    A month folder or manifest.csv that is a symbolic link counts as delivered, so that
+    loading it records the month as rejected rather than waiting for it silently.
+    """
+    return [
+        month
+        for month in extract_months(landing)
+        if linked_month_reason(landing / "extracts" / month) is not None
+        or (landing / "extracts" / month / MANIFEST).is_file()
+    ]
+
+
+def linked_month_reason(month_dir: Path) -> str | None:
+    """Why the month cannot be read at all (its folder or manifest is a link), or None."""
+    if month_dir.is_symlink():
+        return (
+            f"extracts/{month_dir.name} is a symbolic link: a month is loaded only from a "
+            "folder delivered into the landing zone, so nothing in it is read"
+        )
+    if (month_dir / MANIFEST).is_symlink():
+        return "manifest.csv is a symbolic link: it is not read, so no file of the month is loaded"
+    return None
+
+
+def manifest_digest(month_dir: Path) -> str:
+    """sha256 of the month's manifest.csv; for a linked month folder or manifest, of the
+    link's own text (so a run tells a changed link from the same one, reading no target)."""
+    for link in (month_dir, month_dir / MANIFEST):
+        if link.is_symlink():
+            return hashlib.sha256(
+                f"symlink {link.name} -> {os.readlink(link)}".encode()
+            ).hexdigest()
+    return sha256_of_file(month_dir / MANIFEST)
 
 
 def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the raw tables: one per feed (all text) and the delivery bookkeeping tables."""
     connection.execute(read_sql("raw/delivery_months.sql"))
     connection.execute(read_sql("raw/delivery_files.sql"))
+    connection.execute(read_sql("raw/malformed_lines.sql"))
     for contract in load_contracts().values():
         columns = ",\n    ".join(f"{quote(name)} VARCHAR" for name in contract.column_names)
         connection.execute(
@@ -125,12 +173,46 @@ def read_manifest(path: Path) -> dict[str, tuple[int, str]]:
     return entries
 
 
-def files_in_month(month_dir: Path) -> list[str]:
-    return sorted(
-        p.relative_to(month_dir).as_posix()
-        for p in month_dir.rglob("*")
-        if p.is_file() and p.name != MANIFEST
-    )
+def files_in_month(month_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """The month's regular files (not manifest.csv), and {path: reason} of what is refused.
+
+    Walks the folder without following a link: a symbolic link (to a file or a folder) is
+    refused and nothing under it is listed, and so is anything that is not a regular file
+    or folder (a pipe would block the loader; a device is not a delivery).
+    """
+    files: list[str] = []
+    refused: dict[str, str] = {}
+    folders = [month_dir]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                relative = Path(entry.path).relative_to(month_dir).as_posix()
+                if entry.is_symlink():
+                    if relative != MANIFEST:  # a linked manifest rejects the whole month
+                        kind = "folder" if Path(entry.path).is_dir() else "file"
+                        refused[relative] = (
+                            f"a symbolic link to a {kind}: files are loaded only as delivered "
+                            "into the month folder, never through a link, so it is not read"
+                        )
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    if entry.name != MANIFEST:
+                        files.append(relative)
+                else:
+                    refused[relative] = "not a regular file (a pipe, socket or device): not read"
+    return sorted(files), refused
+
+
+def refused_folder(relative: str, refused: dict[str, str]) -> str | None:
+    """The refused folder (a link) that `relative` lies under, if any."""
+    parts = relative.split("/")
+    for depth in range(1, len(parts)):
+        folder = "/".join(parts[:depth])
+        if folder in refused:
+            return folder
+    return None
 
 
 def read_header(path: Path) -> list[str]:
@@ -143,11 +225,27 @@ def read_header(path: Path) -> list[str]:
         raise ValueError(f"header is not valid UTF-8 (byte {error.start})") from None
     if not text.strip():
         raise ValueError("the file is empty: it has no header row")
-    header = next(csv.reader([text.rstrip("\r\n")]))
+    try:
+        header = next(csv.reader([text.rstrip("\r\n")], strict=True))
+    except csv.Error as error:  # e.g. a bare carriage return, which ends no line here
+        raise ValueError(f"header row is malformed CSV ({describe_header_error(error)})") from None
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise ValueError(f"column(s) named twice in the header: {', '.join(duplicated)}")
     return header
+
+
+def describe_header_error(error: csv.Error) -> str:
+    message = str(error)
+    if "new-line character" in message:
+        return "a carriage return inside it: lines end in \\n or \\r\\n"
+    if "expected after" in message:
+        return "text after a closing quote"
+    if "unexpected end of data" in message:
+        return "a quote that is not closed"
+    if "field larger than field limit" in message:
+        return "a column name longer than 131,072 characters"
+    return "unreadable"
 
 
 def require_columns(header: list[str], contract: Contract) -> None:
@@ -181,6 +279,61 @@ def parse_rows(
     except duckdb.Error as error:
         raise ValueError(describe_csv_error(str(error))) from None
     return table.rename_columns(list(contract.column_names))
+
+
+def parse_delivered_rows(
+    connection: duckdb.DuckDBPyConnection,
+    path: Path,
+    header: list[str],
+    contract: Contract,
+    manifest_rows: int | None,
+) -> tuple[pa.Table, list[int] | None, list[MalformedLine]]:
+    """The file's rows (contract columns, text), their data-row numbers (None: 1..n) and
+    its malformed lines.
+
+    DuckDB's strict reader first: a well-formed file costs what it always did. Only when it
+    refuses the file, or its row count differs from the manifest's, is the file read again
+    record by record (``csv_records``), which sets a malformed line aside instead of the
+    file. Raises ValueError (rejecting the file) when the file is not UTF-8, or when DuckDB
+    refused it and the second reading finds nothing wrong with any line.
+    """
+    try:
+        table = parse_rows(connection, path, header, contract)
+    except ValueError as error:
+        if str(error).endswith("not valid UTF-8"):
+            raise
+        records = read_records(path, header)
+        if not records.malformed and records.delivered_rows != manifest_rows:
+            raise
+        return records_table(records, header, contract)
+    if table.num_rows == manifest_rows:
+        return table, None, []
+    records = read_records(path, header)
+    if records.malformed and records.delivered_rows == manifest_rows:
+        return records_table(records, header, contract)
+    return table, None, []
+
+
+def read_records(path: Path, header: list[str]) -> Records:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n")
+        raise ValueError(f"data row {line}: not valid UTF-8") from None
+    return split_records(text, len(header))
+
+
+def records_table(
+    records: Records, header: list[str], contract: Contract
+) -> tuple[pa.Table, list[int], list[MalformedLine]]:
+    """The good records as the strict reader would give them: contract columns, '' as null."""
+    positions = [header.index(name) for name in contract.column_names]
+    columns = {
+        name: pa.array([fields[position] or None for _, fields in records.rows], pa.string())
+        for name, position in zip(contract.column_names, positions, strict=True)
+    }
+    table = pa.table(columns) if columns else pa.table({})
+    return table, [line for line, _ in records.rows], records.malformed
 
 
 def describe_csv_error(message: str) -> str:
@@ -221,7 +374,12 @@ def load_month(
         record_incomplete(connection, waiting)
         return waiting
 
-    manifest_sha256 = sha256_of_file(manifest_path)
+    manifest_sha256 = manifest_digest(month_dir)
+    linked = linked_month_reason(month_dir)
+    if linked is not None:
+        refused_month = MonthOutcome(month, "rejected", linked, manifest_sha256, [], [])
+        replace_month(connection, refused_month, {})
+        return refused_month
     try:
         manifest = read_manifest(manifest_path)
     except InputError as error:
@@ -229,14 +387,23 @@ def load_month(
         replace_month(connection, unusable, {})
         return unusable
 
-    present = set(files_in_month(month_dir))
+    regular, refused = files_in_month(month_dir)
+    present = set(regular)
+    known = set(known_practices)
     outcomes: list[FileOutcome] = []
     tables: dict[str, list[pa.Table]] = {}
-    for relative in sorted(set(manifest) | present):
+    for relative in sorted(set(manifest) | present | set(refused)):
         rows, digest = manifest.get(relative, (None, None))
         contract = contract_for_path(relative)
         outcome = FileOutcome(relative, contract.feed if contract else None, rows, digest)
         outcomes.append(outcome)
+        folder = refused_folder(relative, refused)
+        if relative in refused:
+            outcome.reject(refused[relative])
+            continue
+        if folder is not None:
+            outcome.reject(f"its folder {folder} is a symbolic link: not read")
+            continue
         if relative not in manifest:
             outcome.reject("present in the folder but not listed in manifest.csv")
             continue
@@ -246,9 +413,22 @@ def load_month(
         if contract is None or contract.scope == "reference":
             outcome.reject("not a file of the extract specification")
             continue
-        table = verify_and_parse(connection, month_dir / relative, outcome, contract)
-        if table is not None:
-            tables.setdefault(contract.feed, []).append(add_provenance(table, month, relative))
+        practice = practice_code_from_path(relative)
+        if contract.scope == "gp" and practice not in known:
+            outcome.reject(
+                f"{UNKNOWN_FOLDER_RULE}: gp/{practice}/ is not a practice in "
+                "reference/practices.csv, so no row can be attributed to a practice; not loaded"
+            )
+            continue
+        if not inside_folder(month_dir / relative, month_dir):
+            outcome.reject("resolves outside its month folder: not read")
+            continue
+        parsed = verify_and_parse(connection, month_dir / relative, outcome, contract)
+        if parsed is not None:
+            table, line_numbers = parsed
+            tables.setdefault(contract.feed, []).append(
+                add_provenance(table, month, relative, line_numbers)
+            )
 
     missing = missing_practices(known_practices, manifest)
     result = MonthOutcome(month, "loaded", None, manifest_sha256, missing, outcomes)
@@ -256,10 +436,19 @@ def load_month(
     return result
 
 
+def inside_folder(path: Path, folder: Path) -> bool:
+    """`path` is no link and, with every link resolved, still lies inside `folder`."""
+    return not path.is_symlink() and path.resolve().is_relative_to(folder.resolve())
+
+
 def verify_and_parse(
     connection: duckdb.DuckDBPyConnection, path: Path, outcome: FileOutcome, contract: Contract
-) -> pa.Table | None:
-    """Check one listed file against the manifest and its contract; its rows, or None if rejected."""
+) -> tuple[pa.Table, list[int] | None] | None:
+    """Check one listed file against the manifest and its contract.
+
+    Its rows and their data-row numbers (None: 1..n), or None if the file is rejected;
+    malformed lines go to ``outcome.malformed``.
+    """
     if sha256_of_file(path) != outcome.manifest_sha256:
         outcome.reject(
             "sha256 differs from manifest.csv: the file changed after the manifest was written"
@@ -273,27 +462,41 @@ def verify_and_parse(
     try:
         require_columns(header, contract)
         outcome.extra_columns = [name for name in header if name not in contract.column_names]
-        table = parse_rows(connection, path, header, contract)
+        table, line_numbers, malformed = parse_delivered_rows(
+            connection, path, header, contract, outcome.manifest_rows
+        )
     except ValueError as error:
         outcome.reject(str(error))
         return None
-    if table.num_rows != outcome.manifest_rows:
+    delivered = table.num_rows + len(malformed)
+    if delivered != outcome.manifest_rows:
+        first = (
+            f" (data row {malformed[0].line} is malformed: {malformed[0].reason})"
+            if malformed
+            else ""
+        )
         outcome.reject(
-            f"{table.num_rows} data rows where manifest.csv says {outcome.manifest_rows}"
+            f"{delivered} data rows where manifest.csv says {outcome.manifest_rows}{first}"
         )
         return None
-    outcome.loaded_rows = table.num_rows
-    return table
+    outcome.loaded_rows = delivered
+    outcome.malformed = malformed
+    return table, line_numbers
 
 
-def add_provenance(table: pa.Table, month: str | None, relative: str) -> pa.Table:
-    """Prefix the rows with their delivery month (None for reference files), file and data row."""
+def add_provenance(
+    table: pa.Table, month: str | None, relative: str, line_numbers: list[int] | None = None
+) -> pa.Table:
+    """Prefix the rows with their delivery month (None for reference files), file and data
+    row (1..n unless `line_numbers` gives them: a file with malformed lines has gaps)."""
     rows = table.num_rows
     provenance = pa.table(
         {
             "delivery_month": pa.array([month] * rows, pa.string()),
             "source_file": pa.array([relative] * rows, pa.string()),
-            "line_number": pa.array(range(1, rows + 1), pa.int64()),
+            "line_number": pa.array(
+                range(1, rows + 1) if line_numbers is None else line_numbers, pa.int64()
+            ),
         }
     )
     for name in table.column_names:
@@ -323,6 +526,9 @@ def replace_month(
             "DELETE FROM raw.delivery_files WHERE delivery_month = ?", [outcome.month]
         )
         connection.execute(
+            "DELETE FROM raw.malformed_lines WHERE delivery_month = ?", [outcome.month]
+        )
+        connection.execute(
             "DELETE FROM raw.delivery_months WHERE delivery_month = ?", [outcome.month]
         )
         for feed, parts in sorted(tables.items()):
@@ -343,6 +549,14 @@ def replace_month(
                     file.extra_columns,
                 ],
             )
+            if file.malformed:
+                connection.executemany(
+                    "INSERT INTO raw.malformed_lines VALUES (?, ?, ?, ?, ?)",
+                    [
+                        [outcome.month, file.feed, file.path, line.line, line.reason]
+                        for line in file.malformed
+                    ],
+                )
         connection.execute(
             "INSERT INTO raw.delivery_months VALUES (?, ?, ?, ?, ?)",
             [
@@ -382,6 +596,9 @@ def delivery_report(outcome: MonthOutcome) -> dict[str, object]:
                 "status": file.status,
                 "reason": file.reason,
                 "extra_columns": file.extra_columns,
+                "malformed_lines": [
+                    {"line": line.line, "reason": line.reason} for line in file.malformed
+                ],
             }
             for file in outcome.files
         ],
@@ -398,7 +615,7 @@ def manifest_digests(landing: Path) -> dict[str, str]:
         months = delivered_months(landing)
     except InputError:
         return {}
-    return {month: sha256_of_file(landing / "extracts" / month / MANIFEST) for month in months}
+    return {month: manifest_digest(landing / "extracts" / month) for month in months}
 
 
 @dataclass(frozen=True)

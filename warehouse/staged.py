@@ -13,10 +13,16 @@ of three places:
   the row it repeats was already judged (a January spell resent in February is dated
   outside February, yet it is a resend, not an error).
 
-A GP file whose folder is not a practice in ``staged.practices`` breaks the file rule
-``practice_folder_known``: nothing of it is staged, and every one of its rows is
-quarantined under that rule (so the rows are still accounted for; the data-quality report
-shows the file as rejected). Warning rules never move a row: their breaches by staged rows
+A malformed line the loader set aside (``raw.malformed_lines``: too many or too few
+fields, a quote never closed) is quarantined under the rule ``malformed_line``, with what
+is wrong with it in place of a value, so the rest of its file loads and every delivered row
+is still accounted for.
+
+The loader rejects a GP file whose folder is not a known practice. As a second line, a GP
+file whose folder is not a practice in ``staged.practices`` (its practices.csv row was
+itself quarantined) breaks the file rule ``practice_folder_known``: nothing of it is
+staged, and every one of its rows is quarantined under that rule (so the rows are still
+accounted for; the data-quality report shows the file as rejected). Warning rules never move a row: their breaches by staged rows
 go to ``quarantine.row_warnings`` for the reports.
 
 Staging a month replaces that month's rows in all four tables, in one transaction for
@@ -46,6 +52,7 @@ from warehouse.sql_files import read_sql
 
 REFERENCE_FEEDS = ("practices", "lsoa_imd")
 FOLDER_RULE = "practice_folder_known"
+MALFORMED_RULE = "malformed_line"
 _SCOPE_TABLE = "staging_scope"
 _MONTH_TABLE = "staging_month_rows"
 _VIOLATIONS_TABLE = "staging_violations"
@@ -100,6 +107,8 @@ def ensure_staged_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the staged tables (generated from the contracts) and the quarantine tables."""
     for name in ("rows", "ignored_rows", "row_warnings"):
         connection.execute(read_sql(f"quarantine/{name}.sql"))
+    # Read when staging; a warehouse made before the loader wrote it has no such table yet.
+    connection.execute(read_sql("raw/malformed_lines.sql"))
     for contract in load_contracts().values():
         connection.execute(_staged_table_ddl(contract))
 
@@ -252,6 +261,13 @@ def _stage_feed(
             "ORDER BY v.delivery_month, v.source_file, v.line_number, v.rule",
             {"feed": feed, "verdict": verdict, "rules": rules},
         )
+    if month is not None:
+        connection.execute(
+            "INSERT INTO quarantine.rows SELECT delivery_month, feed, source_file, line_number, "
+            "$rule, NULL, reason FROM raw.malformed_lines "
+            "WHERE delivery_month = $month AND feed = $feed ORDER BY source_file, line_number",
+            {"rule": MALFORMED_RULE, "month": month, "feed": feed},
+        )
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_MONTH_TABLE} AS SELECT * FROM {_SCOPE_TABLE} AS scope "
         f"WHERE {same_month} AND NOT EXISTS (SELECT 1 FROM {_DROPPED_TABLE} AS dropped "
@@ -326,7 +342,10 @@ def _feed_counts(
     connection: duckdb.DuckDBPyConnection, feed: str, same_month: str, parameters: dict[str, object]
 ) -> FeedStaging:
     delivered = _count(
-        connection, f"SELECT count(*) FROM raw.{feed} WHERE {same_month}", parameters
+        connection,
+        f"SELECT (SELECT count(*) FROM raw.{feed} WHERE {same_month}) + (SELECT count(*) "
+        f"FROM raw.malformed_lines WHERE {same_month} AND feed = $feed)",
+        {**parameters, "feed": feed},
     )
     staged = _count(
         connection, f"SELECT count(*) FROM staged.{feed} WHERE {same_month}", parameters

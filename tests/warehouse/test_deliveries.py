@@ -164,17 +164,9 @@ def test_a_file_failing_the_manifest_is_rejected_alone(connection, landing, faul
             b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,tele\xffphone,gp\n",
             "not valid UTF-8",
         ),
-        (
-            b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,telephone,gp\n99900000",
-            "malformed CSV",
-        ),
-        (
-            b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,telephone\n",
-            "data row 1: malformed CSV (3 fields where the header has 4)",
-        ),
         (b"", "no header row"),
     ],
-    ids=["missing-column", "bad-encoding", "truncated", "ragged-row", "empty-file"],
+    ids=["missing-column", "bad-encoding", "empty-file"],
 )
 def test_unreadable_files_are_rejected_with_the_reason(
     connection, landing, content, expected_reason
@@ -190,6 +182,40 @@ def test_unreadable_files_are_rejected_with_the_reason(
     assert expected_reason in reason
     assert outcome.status == "loaded"
     assert connection.execute("SELECT count(*) FROM raw.consultations").fetchone() == (2,)
+
+
+@pytest.mark.parametrize(
+    ("content", "good_rows", "malformed"),
+    [
+        (
+            b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,telephone,gp\n99900000",
+            1,
+            [(2, "1 field where the header has 4")],
+        ),
+        (
+            b"nhs_number,consultation_date,mode,clinician\n9990000018,2024-01-15,telephone\n",
+            0,
+            [(1, "3 fields where the header has 4")],
+        ),
+    ],
+    ids=["truncated-last-line", "ragged-row"],
+)
+def test_a_malformed_line_is_set_aside_and_the_file_loads(
+    connection, landing, content, good_rows, malformed
+):
+    # Its manifest counts every line written (tests/test_malformed_lines.py: the rest).
+    files = supplier.month_files(MONTH)
+    files["gp/A10002/consultations.csv"] = content
+    supplier.write_month(landing, MONTH, files)
+
+    outcome = load(connection, landing)
+
+    [file] = [f for f in outcome.files if f.path == "gp/A10002/consultations.csv"]
+    assert (file.status, file.loaded_rows) == ("loaded", good_rows + len(malformed))
+    assert [(m.line, m.reason) for m in file.malformed] == malformed
+    assert connection.execute("SELECT count(*) FROM raw.consultations").fetchone() == (
+        2 + good_rows,
+    )
 
 
 def test_a_month_without_manifest_loads_nothing(connection, landing):

@@ -311,9 +311,16 @@ def test_a_second_registration_of_one_person_in_a_file_is_quarantined(faulty):
     assert staged_lines(faulty, "registrations", REGISTRATIONS) == [1]
 
 
-def test_a_gp_file_from_an_unknown_practice_folder_is_set_aside_whole(faulty):
-    assert outcome_of(faulty, UNKNOWN_PRACTICE, 1) == ("quarantined", ["practice_folder_known"])
-    assert outcome_of(faulty, UNKNOWN_PRACTICE, 2) == ("quarantined", ["practice_folder_known"])
+def test_a_gp_file_from_an_unknown_practice_folder_is_rejected_whole(faulty):
+    # Rejected by the loader (tests/warehouse/test_malformed_lines.py checks every file of
+    # such a folder): nothing in raw, so nothing staged or quarantined.
+    status, reason = faulty.execute(
+        "SELECT status, reason FROM raw.delivery_files WHERE delivery_month = '2024-02' "
+        "AND path = ?",
+        [UNKNOWN_PRACTICE],
+    ).fetchone()
+    assert status == "rejected" and reason.startswith("practice_folder_known: gp/Z99999/")
+    assert outcome_of(faulty, UNKNOWN_PRACTICE, 1) == ("staged", [])
     assert staged_lines(faulty, "consultations", UNKNOWN_PRACTICE) == []
 
 
