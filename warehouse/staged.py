@@ -261,12 +261,13 @@ def _stage_feed(
             "ORDER BY v.delivery_month, v.source_file, v.line_number, v.rule",
             {"feed": feed, "verdict": verdict, "rules": rules},
         )
-    if month is not None:
+    if months is not None:
         connection.execute(
             "INSERT INTO quarantine.rows SELECT delivery_month, feed, source_file, line_number, "
             "$rule, NULL, reason FROM raw.malformed_lines "
-            "WHERE delivery_month = $month AND feed = $feed ORDER BY source_file, line_number",
-            {"rule": MALFORMED_RULE, "month": month, "feed": feed},
+            "WHERE list_contains($months, delivery_month) AND feed = $feed "
+            "ORDER BY delivery_month, source_file, line_number",
+            {"rule": MALFORMED_RULE, "months": months, "feed": feed},
         )
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_MONTH_TABLE} AS SELECT * FROM {_SCOPE_TABLE} AS scope "
