@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines import planner
 from pipelines.definitions import build_definitions
-from pipelines.errors import RunStopped
+from pipelines.errors import RunInterrupted, RunStopped
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.validation.outcomes import blocking_check_message, update_data_docs
@@ -146,6 +149,12 @@ def run_locked(
         months = months_in_landing(landing)
     except InputError as error:
         raise RunStopped(str(error)) from None
+    except duckdb.Error as error:
+        raise RunStopped(
+            f"The warehouse {home.database} cannot be read ({str(error).splitlines()[0]}). "
+            "Nothing was changed. Restore it from a backup, or move it aside and run again "
+            "with --reload to rebuild it from the landing zone."
+        ) from None
     if not months:
         raise RunStopped(f"{landing / 'extracts'} holds no YYYY-MM month folders: nothing to load.")
 
@@ -183,8 +192,11 @@ def run_locked(
                     ).list_month
             if list_month is not None:
                 execute(definitions, "lists_job", instance, list_month, progress)
-        finally:
-            update_data_docs(home.root)
+        except RunStopped:
+            update_data_docs(home.root)  # the month's results, up to the failing step
+            raise
+    # An interrupted run (RunInterrupted, KeyboardInterrupt) stops at once: no Data Docs.
+    update_data_docs(home.root)
     return summarise(home.root, months)
 
 
@@ -324,28 +336,65 @@ def execute(
     """Run one job in-process, for one partition, a range of partitions (a list), or none."""
     job = definitions.resolve_job_def(job_name)
     started = time.monotonic()
+    run_id = str(uuid.uuid4())
     tags = {RUNNER_TAG: f"pid {os.getpid()} on {socket.gethostname()}"}
     if isinstance(partition, list):
         tags |= {RANGE_START: partition[0], RANGE_END: partition[-1]}
-        result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=QUIET_LOGS, raise_on_error=False
-        )
         where = f" for {partition[0]}..{partition[-1]} ({len(partition)} months)"
     else:
-        result = job.execute_in_process(
-            instance=instance,
-            partition_key=partition,
-            tags=tags,
-            run_config=QUIET_LOGS,
-            raise_on_error=False,
-        )
         where = f" for {partition}" if partition else ""
+    ended: list[dg.ExecuteInProcessResult | BaseException] = []
+
+    def run_job() -> None:
+        try:
+            ended.append(
+                job.execute_in_process(
+                    instance=instance,
+                    run_id=run_id,
+                    partition_key=partition if isinstance(partition, str) else None,
+                    tags=tags,
+                    run_config=QUIET_LOGS,
+                    raise_on_error=False,
+                )
+            )
+        except BaseException as error:
+            ended.append(error)
+
+    # The job runs in a worker thread so that SIGINT and SIGTERM reach this (main) thread,
+    # not Dagster's step boundary, which turns an interrupt into a retry under the retry
+    # policy. On a signal the run is marked failed and its slot freed here, and the process
+    # exits (pipelines.cli) without waiting for the step: its DuckDB transaction rolls back.
+    worker = threading.Thread(target=run_job, name=f"riskstrat {job_name}", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.5)
+    except (RunInterrupted, KeyboardInterrupt) as interrupt:
+        mark_interrupted(instance, run_id, interrupt)
+        raise
+    if isinstance(ended[0], BaseException):
+        raise ended[0]
+    result = ended[0]
     if progress is not None:
         outcome = "done" if result.success else "FAILED"
         progress(f"{job_name}{where}: {outcome} in {time.monotonic() - started:.1f} s")
     if not result.success:
         raise RunStopped(f"{job_name}{where}: {failure_message(result)}")
     return result
+
+
+def mark_interrupted(instance: dg.DagsterInstance, run_id: str, reason: BaseException) -> None:
+    """Record in the run history that a signal stopped the run, and free its pool slot."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.is_finished:
+        return
+    signal_name = reason.signal_name if isinstance(reason, RunInterrupted) else "SIGINT"
+    instance.add_run_tags(run_id, {INTERRUPTED_TAG: signal_name})
+    instance.report_run_failed(
+        run, message=f"riskstrat run stopped on {signal_name}; the next run does this work again."
+    )
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
