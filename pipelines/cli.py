@@ -169,16 +169,15 @@ def settings_from_environment(landing: Path) -> RunSettings:
     from pipelines.resources import RunSettings
 
     defaults = RunSettings(landing=str(landing))
-    return defaults.model_copy(
-        update={
-            "retrain_every_months": int(
-                os.environ.get("RISKSTRAT_RETRAIN_EVERY", defaults.retrain_every_months)
-            ),
-            "drift_threshold": float(
-                os.environ.get("RISKSTRAT_DRIFT_THRESHOLD", defaults.drift_threshold)
-            ),
-            "pseudonym_key": os.environ.get("RISKSTRAT_PSEUDONYM_KEY", ""),
-        }
+    return RunSettings(
+        landing=str(landing),
+        retrain_every_months=int(
+            os.environ.get("RISKSTRAT_RETRAIN_EVERY", defaults.retrain_every_months)
+        ),
+        drift_threshold=float(
+            os.environ.get("RISKSTRAT_DRIFT_THRESHOLD", defaults.drift_threshold)
+        ),
+        pseudonym_key=os.environ.get("RISKSTRAT_PSEUDONYM_KEY", ""),
     )
 
 

@@ -119,9 +119,7 @@ def run_pipeline(
     these arguments); `reload` loads every month folder again. The months to load go
     through Dagster as one run over their range (`months_in_one_run`), else one run each.
     """
-    settings = (settings or RunSettings(landing=str(landing))).model_copy(
-        update={"landing": str(landing), "truth": str(truth) if truth is not None else ""}
-    )
+    settings = run_settings(settings or RunSettings(landing=str(landing)), landing, truth)
     try:
         with run_lock(home, wait_seconds):
             return run_locked(
@@ -133,6 +131,19 @@ def run_pipeline(
             )
     except HomeBusyError as error:
         raise RunStopped(str(error)) from None
+
+
+def run_settings(policy: RunSettings, landing: Path, truth: Path | None) -> RunSettings:
+    """`policy` for this landing zone and truth file. A new resource, not `model_copy`:
+    Dagster builds a resource from the config it was constructed with, so fields changed
+    by `model_copy` never reached the assets (the pseudonym key, retraining, drift, truth)."""
+    return RunSettings(
+        landing=str(landing),
+        truth=str(truth) if truth is not None else "",
+        retrain_every_months=policy.retrain_every_months,
+        drift_threshold=policy.drift_threshold,
+        pseudonym_key=policy.pseudonym_key,
+    )
 
 
 def run_locked(

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import main, settings_from_environment
+from pipelines.resources import RunSettings
+from pipelines.runner import run_settings
 from tests import supplier
 
 
@@ -119,3 +122,22 @@ def test_a_failing_step_on_an_existing_home_prints_one_paragraph(tmp_path: Path)
     assert "Traceback" not in corrupt.stderr
     assert len(corrupt.stderr.strip().splitlines()) == 1
     assert "warehouse.duckdb" in corrupt.stderr
+
+
+def test_the_operating_settings_reach_the_assets(tmp_path: Path, monkeypatch):
+    """RISKSTRAT_* variables and --truth reach the assets through the settings resource
+    (a model_copy of a Dagster resource silently kept its original values)."""
+    monkeypatch.setenv("RISKSTRAT_PSEUDONYM_KEY", "k" * 40)
+    monkeypatch.setenv("RISKSTRAT_RETRAIN_EVERY", "5")
+    monkeypatch.setenv("RISKSTRAT_DRIFT_THRESHOLD", "0.3")
+    seen: dict[str, object] = {}
+
+    @dg.asset
+    def probe(settings: RunSettings) -> None:
+        seen.update(settings.model_dump())
+
+    settings = run_settings(settings_from_environment(tmp_path), tmp_path, tmp_path / "t.csv")
+    assert dg.materialize([probe], resources={"settings": settings}).success
+    assert seen["pseudonym_key"] == "k" * 40
+    assert (seen["retrain_every_months"], seen["drift_threshold"]) == (5, 0.3)
+    assert seen["truth"] == str(tmp_path / "t.csv")
