@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import signal
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
-from pipelines.errors import RunStopped
+from pipelines.errors import RunInterrupted, RunStopped
 
 if TYPE_CHECKING:
     from pipelines.resources import RunSettings
@@ -29,16 +34,79 @@ def main(argv: list[str] | None = None) -> int:
     # Dagster's preview/beta notices (partitioned asset checks) are for developers, not for
     # the person running a month; they stay visible under pytest and `dagster dev`.
     warnings.filterwarnings("ignore", module=r"dagster\..*")
+    warnings.filterwarnings("ignore", message=r".* is currently in (preview|beta)")
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:
-        return int(arguments.handler(arguments))
+        with signals_stop_the_run():
+            return int(arguments.handler(arguments))
     except RunStopped as stopped:
         print(f"riskstrat: stopped. {stopped}", file=sys.stderr)
         return EXIT_STOPPED
-    except KeyboardInterrupt:
-        print("riskstrat: interrupted.", file=sys.stderr)
-        return 130
+    except Exception as error:
+        if os.environ.get("RISKSTRAT_TRACEBACK"):
+            raise
+        print(
+            f"riskstrat: stopped by an unexpected error: {type(error).__name__}: "
+            f"{str(error).strip().splitlines()[0] if str(error).strip() else 'no message'}. "
+            "Set RISKSTRAT_TRACEBACK=1 and run again to see where it arose.",
+            file=sys.stderr,
+        )
+        return EXIT_STOPPED
+    except (RunInterrupted, KeyboardInterrupt) as interrupt:
+        code = interrupt.exit_code if isinstance(interrupt, RunInterrupted) else 130
+        name = interrupt.signal_name if isinstance(interrupt, RunInterrupted) else "SIGINT"
+        print(
+            f"riskstrat: stopped by {name}. Nothing partial was kept: the next run does the "
+            "interrupted work again.",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.stdout.flush()
+        # The interrupted job's worker thread may still be inside a step; leave without
+        # waiting for it (its DuckDB transaction rolls back, the home's lock is released).
+        os._exit(code)
+
+
+@contextmanager
+def signals_stop_the_run() -> Iterator[None]:
+    """SIGINT and SIGTERM raise RunInterrupted in the main thread while a command runs."""
+
+    def stop(number: int, _frame: FrameType | None) -> None:
+        raise RunInterrupted(number)
+
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`, or a one-line error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small: it must be at least {minimum}")
+        return value
+
+    return parse
+
+
+def extract_month(text: str) -> str:
+    """An argparse type: a month as YYYY-MM (01 to 12)."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a month: give it as YYYY-MM, with the month 01 to 12"
+        )
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,10 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--out", type=Path, required=True, help="writes OUT/landing/ and OUT/truth.csv"
     )
-    generate.add_argument("--people", type=int, default=50_000)
-    generate.add_argument("--months", type=int, default=36)
-    generate.add_argument("--seed", type=int, default=42)
-    generate.add_argument("--start", default="2023-01", help="first extract month, YYYY-MM")
+    generate.add_argument("--people", type=whole_number(10), default=50_000)
+    generate.add_argument("--months", type=whole_number(1), default=36)
+    generate.add_argument("--seed", type=whole_number(0), default=42)
+    generate.add_argument(
+        "--start", type=extract_month, default="2023-01", help="first extract month, YYYY-MM"
+    )
     generate.add_argument("--faults", action="store_true", help="inject realistic delivery faults")
     generate.set_defaults(handler=command_generate)
 
@@ -82,9 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="generate 50,000 people over 36 months and run everything"
     )
     demo.add_argument("--home", type=Path, default=None)
-    demo.add_argument("--people", type=int, default=50_000)
-    demo.add_argument("--months", type=int, default=36)
-    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--people", type=whole_number(10), default=50_000)
+    demo.add_argument("--months", type=whole_number(1), default=36)
+    demo.add_argument("--seed", type=whole_number(0), default=42)
     demo.set_defaults(handler=command_demo)
     return parser
 
@@ -99,16 +169,15 @@ def settings_from_environment(landing: Path) -> RunSettings:
     from pipelines.resources import RunSettings
 
     defaults = RunSettings(landing=str(landing))
-    return defaults.model_copy(
-        update={
-            "retrain_every_months": int(
-                os.environ.get("RISKSTRAT_RETRAIN_EVERY", defaults.retrain_every_months)
-            ),
-            "drift_threshold": float(
-                os.environ.get("RISKSTRAT_DRIFT_THRESHOLD", defaults.drift_threshold)
-            ),
-            "pseudonym_key": os.environ.get("RISKSTRAT_PSEUDONYM_KEY", ""),
-        }
+    return RunSettings(
+        landing=str(landing),
+        retrain_every_months=int(
+            os.environ.get("RISKSTRAT_RETRAIN_EVERY", defaults.retrain_every_months)
+        ),
+        drift_threshold=float(
+            os.environ.get("RISKSTRAT_DRIFT_THRESHOLD", defaults.drift_threshold)
+        ),
+        pseudonym_key=os.environ.get("RISKSTRAT_PSEUDONYM_KEY", ""),
     )
 
 

@@ -7,17 +7,22 @@ so the Dagster UI shows the same history as the command line.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines import planner
 from pipelines.definitions import build_definitions
-from pipelines.errors import RunStopped
+from pipelines.errors import RunInterrupted, RunStopped
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.run_history import skip_disk_sync_for_run_history
@@ -31,6 +36,17 @@ from warehouse.totals import warehouse_totals
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+RUNNER_TAG = "riskstrat/runner"
+"""Tags each run `riskstrat run` makes with the process that made it (`pid N on HOST`)."""
+INTERRUPTED_TAG = "riskstrat/interrupted"
+"""Tags a run that stopped part-way (killed, crashed, or a signal): its work is done again."""
+
+UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 INSTANCE_SETTINGS = """\
 # Written by riskstrat: run history for this home.
@@ -104,9 +120,7 @@ def run_pipeline(
     these arguments); `reload` loads every month folder again. The months to load go
     through Dagster as one run over their range (`months_in_one_run`), else one run each.
     """
-    settings = (settings or RunSettings(landing=str(landing))).model_copy(
-        update={"landing": str(landing), "truth": str(truth) if truth is not None else ""}
-    )
+    settings = run_settings(settings or RunSettings(landing=str(landing)), landing, truth)
     try:
         with run_lock(home, wait_seconds):
             return run_locked(
@@ -118,6 +132,19 @@ def run_pipeline(
             )
     except HomeBusyError as error:
         raise RunStopped(str(error)) from None
+
+
+def run_settings(policy: RunSettings, landing: Path, truth: Path | None) -> RunSettings:
+    """`policy` for this landing zone and truth file. A new resource, not `model_copy`:
+    Dagster builds a resource from the config it was constructed with, so fields changed
+    by `model_copy` never reached the assets (the pseudonym key, retraining, drift, truth)."""
+    return RunSettings(
+        landing=str(landing),
+        truth=str(truth) if truth is not None else "",
+        retrain_every_months=policy.retrain_every_months,
+        drift_threshold=policy.drift_threshold,
+        pseudonym_key=policy.pseudonym_key,
+    )
 
 
 def run_locked(
@@ -134,31 +161,54 @@ def run_locked(
         months = months_in_landing(landing)
     except InputError as error:
         raise RunStopped(str(error)) from None
+    except duckdb.Error as error:
+        raise RunStopped(
+            f"The warehouse {home.database} cannot be read ({str(error).splitlines()[0]}). "
+            "Nothing was changed. Restore it from a backup, or move it aside and run again "
+            "with --reload to rebuild it from the landing zone."
+        ) from None
     if not months:
         raise RunStopped(f"{landing / 'extracts'} holds no YYYY-MM month folders: nothing to load.")
 
     definitions = build_definitions(Warehouse(home=str(home.root)), settings)
     with open_instance(home) as instance:
+        for line in recover_interrupted_runs(instance):
+            if progress is not None:
+                progress(line)
         new = [m for m in months if not instance.has_dynamic_partition(EXTRACT_MONTHS, m)]
         if new:
             instance.add_dynamic_partitions(EXTRACT_MONTHS, new)
+        unfinished = unfinished_work(instance)
+        loading = [item.month for item in to_load]
+        if unfinished.months:
+            # Keyed feeds are judged against earlier months, so from the first month an
+            # interrupted run left part-loaded, every month is loaded again, oldest first.
+            first = min(unfinished.months)
+            loading = sorted({*loading, *(month for month in months if month >= first)})
         try:
             execute(definitions, "reference_job", instance, None, progress)
-            for run in month_runs(
-                [item.month for item in to_load], instance, one_run=months_in_one_run
-            ):
+            for run in month_runs(loading, instance, one_run=months_in_one_run):
                 execute(definitions, "monthly_job", instance, run, progress)
             steps = planner.after_loading(home, retrain_every_months=settings.retrain_every_months)
+            train, reason = steps.train, steps.train_reason
+            if not train and unfinished.model:
+                train, reason = True, "the last model run stopped before it finished"
             if progress is not None:
-                progress(
-                    f"plan: {'train' if steps.train else 'no training'} ({steps.train_reason})"
-                )
-            if steps.train:
+                progress(f"plan: {'train' if train else 'no training'} ({reason})")
+            list_month = steps.list_month
+            if train:
                 execute(definitions, "model_job", instance, None, progress)
-            if steps.list_month is not None:
-                execute(definitions, "lists_job", instance, steps.list_month, progress)
-        finally:
-            update_data_docs(home.root)
+                if list_month is None:
+                    list_month = planner.after_loading(
+                        home, retrain_every_months=settings.retrain_every_months
+                    ).list_month
+            if list_month is not None:
+                execute(definitions, "lists_job", instance, list_month, progress)
+        except RunStopped:
+            update_data_docs(home.root)  # the month's results, up to the failing step
+            raise
+    # An interrupted run (RunInterrupted, KeyboardInterrupt) stops at once: no Data Docs.
+    update_data_docs(home.root)
     return summarise(home.root, months)
 
 
@@ -172,6 +222,79 @@ def open_instance(home: Home) -> Iterator[dg.DagsterInstance]:
         settings.write_text(INSTANCE_SETTINGS)
     with dg.DagsterInstance.from_config(str(home.dagster)) as instance:
         yield instance
+
+
+def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Close what a killed run left open in the home's Dagster instance; one line for each.
+
+    Called under the home's run lock, so no other `riskstrat run` is alive on this home: a run
+    executed in-process (no code location origin: `riskstrat run`, never the daemon or the UI)
+    that is still unfinished belongs to a process that died (SIGKILL, the OOM killer, a power
+    cut). It is marked failed, and the `warehouse` pool slot it held is freed, or every later
+    run would wait for it forever. Slots still held by any finished run are freed too (a run
+    the daemon launched that died the same way; Dagster frees those only with run monitoring).
+    The warehouse needs nothing: DuckDB rolls back the dead run's open transaction.
+    """
+    lines = []
+    storage = instance.event_log_storage
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=UNFINISHED)):
+        run = record.dagster_run
+        if run.remote_job_origin is not None:
+            continue  # launched through the code location: the daemon's to monitor
+        owner = run.tags.get(RUNNER_TAG, "an earlier riskstrat run")
+        instance.add_run_tags(run.run_id, {INTERRUPTED_TAG: "process ended"})
+        instance.report_run_failed(
+            run,
+            message=f"The process running this run ({owner}) ended before it finished "
+            "(killed or crashed); marked failed by the next riskstrat run on this home.",
+        )
+        if storage.supports_global_concurrency_limits:
+            storage.free_concurrency_slots_for_run(run.run_id)
+        lines.append(
+            f"recovered: {run.job_name} run {run.run_id[:8]} ({owner}) had been left "
+            f"{run.status.value} by a process that ended; marked failed, its pool slot freed"
+        )
+    if storage.supports_global_concurrency_limits:
+        for run_id in storage.get_concurrency_run_ids():
+            holder = instance.get_run_by_id(run_id)
+            if holder is None or holder.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+    return lines
+
+
+@dataclass(frozen=True)
+class UnfinishedWork:
+    """What runs that stopped part-way left to do again: months to load, a model to train."""
+
+    months: frozenset[str]
+    model: bool
+
+
+def unfinished_work(instance: dg.DagsterInstance) -> UnfinishedWork:
+    """Work whose latest run stopped part-way (tagged `INTERRUPTED_TAG`): the months such a
+    monthly run covered, unless a later run loaded them, and the model if the latest model
+    run stopped. Read from the run history, so it survives a rerun that is killed in turn."""
+    order = list(instance.get_dynamic_partitions(EXTRACT_MONTHS))
+    settled: set[str] = set()
+    months: set[str] = set()
+    for record in instance.get_run_records(filters=dg.RunsFilter(job_name="monthly_job")):
+        run = record.dagster_run  # newest first: the latest run of a month decides
+        covered = run_months(run, order)
+        if run.tags.get(INTERRUPTED_TAG):
+            months |= set(covered) - settled
+        settled |= set(covered)
+    latest_model = instance.get_run_records(filters=dg.RunsFilter(job_name="model_job"), limit=1)
+    model = bool(latest_model) and INTERRUPTED_TAG in latest_model[0].dagster_run.tags
+    return UnfinishedWork(frozenset(months), model)
+
+
+def run_months(run: dg.DagsterRun, order: list[str]) -> list[str]:
+    """The extract months a monthly run covers: its partition, or its range of partitions."""
+    if run.tags.get(RANGE_START) in order and run.tags.get(RANGE_END) in order:
+        start, end = order.index(run.tags[RANGE_START]), order.index(run.tags[RANGE_END])
+        return order[start : end + 1]
+    partition = run.tags.get("dagster/partition")
+    return [partition] if partition else []
 
 
 def summarise(home: Path, months: list[str]) -> RunSummary:
@@ -226,23 +349,65 @@ def execute(
     """Run one job in-process, for one partition, a range of partitions (a list), or none."""
     job = definitions.resolve_job_def(job_name)
     started = time.monotonic()
+    run_id = str(uuid.uuid4())
+    tags = {RUNNER_TAG: f"pid {os.getpid()} on {socket.gethostname()}"}
     if isinstance(partition, list):
-        tags = {RANGE_START: partition[0], RANGE_END: partition[-1]}
-        result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=QUIET_LOGS, raise_on_error=False
-        )
+        tags |= {RANGE_START: partition[0], RANGE_END: partition[-1]}
         where = f" for {partition[0]}..{partition[-1]} ({len(partition)} months)"
     else:
-        result = job.execute_in_process(
-            instance=instance, partition_key=partition, run_config=QUIET_LOGS, raise_on_error=False
-        )
         where = f" for {partition}" if partition else ""
+    ended: list[dg.ExecuteInProcessResult | BaseException] = []
+
+    def run_job() -> None:
+        try:
+            ended.append(
+                job.execute_in_process(
+                    instance=instance,
+                    run_id=run_id,
+                    partition_key=partition if isinstance(partition, str) else None,
+                    tags=tags,
+                    run_config=QUIET_LOGS,
+                    raise_on_error=False,
+                )
+            )
+        except BaseException as error:
+            ended.append(error)
+
+    # The job runs in a worker thread so that SIGINT and SIGTERM reach this (main) thread,
+    # not Dagster's step boundary, which turns an interrupt into a retry under the retry
+    # policy. On a signal the run is marked failed and its slot freed here, and the process
+    # exits (pipelines.cli) without waiting for the step: its DuckDB transaction rolls back.
+    worker = threading.Thread(target=run_job, name=f"riskstrat {job_name}", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.5)
+    except (RunInterrupted, KeyboardInterrupt) as interrupt:
+        mark_interrupted(instance, run_id, interrupt)
+        raise
+    if isinstance(ended[0], BaseException):
+        raise ended[0]
+    result = ended[0]
     if progress is not None:
         outcome = "done" if result.success else "FAILED"
         progress(f"{job_name}{where}: {outcome} in {time.monotonic() - started:.1f} s")
     if not result.success:
         raise RunStopped(f"{job_name}{where}: {failure_message(result)}")
     return result
+
+
+def mark_interrupted(instance: dg.DagsterInstance, run_id: str, reason: BaseException) -> None:
+    """Record in the run history that a signal stopped the run, and free its pool slot."""
+    run = instance.get_run_by_id(run_id)
+    if run is None or run.is_finished:
+        return
+    signal_name = reason.signal_name if isinstance(reason, RunInterrupted) else "SIGINT"
+    instance.add_run_tags(run_id, {INTERRUPTED_TAG: signal_name})
+    instance.report_run_failed(
+        run, message=f"riskstrat run stopped on {signal_name}; the next run does this work again."
+    )
+    if instance.event_log_storage.supports_global_concurrency_limits:
+        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:

@@ -15,6 +15,7 @@ It must never write identifiable-looking data: NHS numbers are synthetic (nhs_nu
 
 from __future__ import annotations
 
+import re
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ def generate(
         raise ValueError("people must be at least 10")
     if months < 1:
         raise ValueError("months must be at least 1")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start):
+        raise ValueError(f"start must be a month as YYYY-MM (01 to 12), not {start!r}")
     out = Path(out)
     landing_folder = out / "landing"
     for stale in (landing_folder, out / "truth.csv", out / "faults.json"):

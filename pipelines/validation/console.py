@@ -13,8 +13,14 @@ from dagster._loggers import colored_console_logger
 
 
 class _NoStackTraces(logging.Filter):
+    """Drops failures' stack traces, and the steps skipped after a failure ("Dependencies
+    for step ... failed ... Not executing."): the failure itself is the news."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno >= logging.ERROR and "Stack Trace:" in record.getMessage())
+        if record.levelno < logging.ERROR:
+            return True
+        message = record.getMessage()
+        return "Stack Trace:" not in message and not message.endswith("Not executing.")
 
 
 @dg.logger(

@@ -37,14 +37,25 @@ def blocking_check_message(result: dg.ExecuteInProcessResult) -> str | None:
 
 
 def update_data_docs(home: Path) -> None:
-    """Rebuild Data Docs if any suite has run under this home; never fails the run."""
+    """Rebuild Data Docs if any suite has run under this home; never fails the run.
+
+    Runs after a failed step too, so it must stay quiet: a fault here is one warning line,
+    never GX's own tracebacks (which once buried the run's one-paragraph error).
+    """
     if not (home / "gx").is_dir():
         return
+    silenced = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)  # GX logs each unrenderable result with its traceback
     try:
+        # Registers riskstrat's own expectations (valid NHS numbers) with GX, which a run
+        # stopped before any validation step would not have imported: without them GX
+        # cannot render the stored suites.
+        import data_contracts.expectations  # noqa: F401
         from warehouse.validation import build_data_docs
 
         build_data_docs(home)
-    except (
-        Exception
-    ) as error:  # Data Docs are a view; a rendering fault must not hide the run's outcome.
-        logger.warning("Data Docs were not rebuilt: %s", error)
+    except Exception as error:  # a view: a rendering fault must not hide the run's outcome
+        logging.disable(silenced)
+        logger.warning("Data Docs were not rebuilt: %s", str(error).splitlines()[0][:200])
+    finally:
+        logging.disable(silenced)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
-from pipelines.cli import main
+import dagster as dg
+import pytest
+
+from pipelines.cli import main, settings_from_environment
+from pipelines.resources import RunSettings
+from pipelines.runner import run_settings
 from tests import supplier
 
 
@@ -55,3 +62,82 @@ def test_run_on_a_missing_landing_zone_says_so(tmp_path: Path, capsys):
     code = main(["run", "--landing", str(tmp_path / "nowhere"), "--home", str(tmp_path / "home")])
     assert code == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "problem"),
+    [
+        ("--start", "2023-13", "is not a month: give it as YYYY-MM"),
+        ("--people", "-5", "-5 is too small: it must be at least 10"),
+        ("--months", "0", "0 is too small: it must be at least 1"),
+        ("--people", "many", "'many' is not a whole number"),
+    ],
+)
+def test_generate_with_a_bad_argument_says_which_and_why(
+    tmp_path: Path, capsys, argument: str, value: str, problem: str
+):
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", "--out", str(tmp_path / "zone"), argument, value])
+
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert f"argument {argument}: " in err and problem in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "zone").exists()
+
+
+RISKSTRAT = [sys.executable, "-m", "pipelines.cli"]
+
+
+def riskstrat_run(landing: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*RISKSTRAT, "run", "--landing", str(landing), "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_a_failing_step_on_an_existing_home_prints_one_paragraph(tmp_path: Path):
+    """The reference step fails on a home whose Data Docs exist: no GX tracebacks (the
+    Data Docs rebuild), no skipped-step lines, no preview warnings; one paragraph."""
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    supplier.write_landing(landing, months=("2024-01",))
+    assert riskstrat_run(landing, home).returncode == 0
+    (landing / "reference" / "practices.csv").write_text("practice_code,practice_name\nA1,x\n")
+
+    broken = riskstrat_run(landing, home)
+
+    assert broken.returncode == 1
+    assert "Traceback" not in broken.stderr
+    assert broken.stderr.strip().splitlines() == [
+        f"riskstrat: stopped. reference_job: {landing}/reference/practices.csv: missing required "
+        "column(s): federation_code, federation_name, vanguard."
+    ]
+
+    (home / "warehouse.duckdb").write_bytes(b"not a DuckDB file" * 100)
+    corrupt = riskstrat_run(landing, home)
+
+    assert corrupt.returncode == 1
+    assert "Traceback" not in corrupt.stderr
+    assert len(corrupt.stderr.strip().splitlines()) == 1
+    assert "warehouse.duckdb" in corrupt.stderr
+
+
+def test_the_operating_settings_reach_the_assets(tmp_path: Path, monkeypatch):
+    """RISKSTRAT_* variables and --truth reach the assets through the settings resource
+    (a model_copy of a Dagster resource silently kept its original values)."""
+    monkeypatch.setenv("RISKSTRAT_PSEUDONYM_KEY", "k" * 40)
+    monkeypatch.setenv("RISKSTRAT_RETRAIN_EVERY", "5")
+    monkeypatch.setenv("RISKSTRAT_DRIFT_THRESHOLD", "0.3")
+    seen: dict[str, object] = {}
+
+    @dg.asset
+    def probe(settings: RunSettings) -> None:
+        seen.update(settings.model_dump())
+
+    settings = run_settings(settings_from_environment(tmp_path), tmp_path, tmp_path / "t.csv")
+    assert dg.materialize([probe], resources={"settings": settings}).success
+    assert seen["pseudonym_key"] == "k" * 40
+    assert (seen["retrain_every_months"], seen["drift_threshold"]) == (5, 0.3)
+    assert seen["truth"] == str(tmp_path / "t.csv")
