@@ -30,7 +30,7 @@ from pipelines.validation.outcomes import blocking_check_message, update_data_do
 from warehouse.deliveries import extract_months as months_in_landing
 from warehouse.deliveries import recorded_deliveries
 from warehouse.errors import InputError
-from warehouse.home import Home
+from warehouse.home import Home, owner_only_files
 from warehouse.run_lock import HomeBusyError, run_lock
 from warehouse.totals import warehouse_totals
 
@@ -121,17 +121,21 @@ def run_pipeline(
     through Dagster as one run over their range (`months_in_one_run`), else one run each.
     """
     settings = run_settings(settings or RunSettings(landing=str(landing)), landing, truth)
-    try:
-        with run_lock(home, wait_seconds):
-            return run_locked(
-                Home.at(home),
-                settings,
-                progress,
-                reload=reload,
-                months_in_one_run=months_in_one_run,
-            )
-    except HomeBusyError as error:
-        raise RunStopped(str(error)) from None
+    # Owner-only from the first file on: the home is 0700 and everything the run writes,
+    # Dagster's storage and logs included, 0600 (information governance at rest).
+    with owner_only_files():
+        paths = Home.at(home).ensure()
+        try:
+            with run_lock(paths.root, wait_seconds):
+                return run_locked(
+                    paths,
+                    settings,
+                    progress,
+                    reload=reload,
+                    months_in_one_run=months_in_one_run,
+                )
+        except HomeBusyError as error:
+            raise RunStopped(str(error)) from None
 
 
 def run_settings(policy: RunSettings, landing: Path, truth: Path | None) -> RunSettings:

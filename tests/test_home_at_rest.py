@@ -185,8 +185,8 @@ def homes(tmp_path_factory) -> RunHomes:
         shutil.rmtree(landing / "extracts" / month)
     home = root / "home"
     settings = RunSettings(landing=str(landing), drift_threshold=1000.0)  # no retraining on drift
-    with owner_only_files():  # as the riskstrat command runs (see warehouse.home)
-        run_pipeline(landing, home, truth=root / "zone" / "truth.csv", settings=settings)
+    # No umask set here: run_pipeline makes the home owner-only itself.
+    run_pipeline(landing, home, truth=root / "zone" / "truth.csv", settings=settings)
     with connect(home / "warehouse.duckdb", read_only=True) as connection:
         [(opted_out,)] = connection.execute(
             "SELECT nhs_number FROM models.validation_predictions "
@@ -201,14 +201,13 @@ def homes(tmp_path_factory) -> RunHomes:
         )
     deliver_opt_out(landing / "extracts" / held_back[-1], opted_out)
     progress: list[str] = []
-    with owner_only_files():
-        run_pipeline(
-            landing,
-            home,
-            truth=root / "zone" / "truth.csv",
-            settings=settings,
-            progress=progress.append,
-        )
+    run_pipeline(
+        landing,
+        home,
+        truth=root / "zone" / "truth.csv",
+        settings=settings,
+        progress=progress.append,
+    )
     return RunHomes(home, opted_out, before, progress)
 
 
