@@ -15,3 +15,12 @@ extract_months = dg.DynamicPartitionsDefinition(name=EXTRACT_MONTHS)
 MONTH_RANGE = dg.BackfillPolicy.single_run()
 """Monthly assets materialise a range of months in one run (a first load, a backfill):
 the run's fixed costs are paid once, and each asset works through the months oldest first."""
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+"""The tags that make a run cover a range of months (what a single-run backfill sets)."""
+
+
+def range_tags(months: list[str]) -> dict[str, str]:
+    """Tags of one run over `months`, consecutive partitions oldest first."""
+    return {RANGE_START: months[0], RANGE_END: months[-1]}
