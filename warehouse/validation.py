@@ -7,7 +7,9 @@ at a time, as a pandas batch: a second, independent reading of the contract. On 
 correct staged table every error (critical) expectation passes; a critical failure means
 the staged layer breaks its contract and nothing may be built on it. Warning
 expectations (malformed hospital-recorded practice codes, for instance) fail without
-blocking.
+blocking. Each feed's suite runs once; its result is stored as the results of the feed's
+two severity suites (``<feed>.critical``, ``<feed>.warnings``), so Data Docs never show a
+warning as a failure (``warehouse.data_docs`` renders them).
 
 The GX project is file-backed under ``<home>/gx``; every validation result is stored
 there, and ``build_data_docs`` (called after every run) renders them all into
