@@ -2,7 +2,7 @@
 
 Everything below `pipelines/` runs and tests without Dagster, and a package sits above what
 it uses (docs/architecture.md): `synthetic` stands alone (a supplier stand-in, importing no
-project package), then `data_contracts` < `warehouse` < `models` < `lists` < `pipelines`.
+project package), then `data_contracts` < `warehouse` < `models` < `lists` < `review` < `pipelines`.
 `tests` and `benchmarks` may import anything.
 """
 
@@ -19,7 +19,15 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 # Packages (or modules) that must never import dagster, directly or through another module.
-PLAIN = ("synthetic", "data_contracts", "warehouse", "models", "lists", "pipelines.planner")
+PLAIN = (
+    "synthetic",
+    "data_contracts",
+    "warehouse",
+    "models",
+    "lists",
+    "review",
+    "pipelines.planner",
+)
 
 # Module prefix -> layer; the longest matching prefix wins.
 LAYER_OF_PREFIX = {
@@ -28,9 +36,10 @@ LAYER_OF_PREFIX = {
     "warehouse": "warehouse",
     "models": "models",
     "lists": "lists",
+    "review": "review",
     "pipelines": "pipelines",
 }
-LAYERS = ("data_contracts", "warehouse", "models", "lists", "pipelines")
+LAYERS = ("data_contracts", "warehouse", "models", "lists", "review", "pipelines")
 
 # Run in a fresh interpreter: import every module of the plain packages, and note which
 # project modules were being imported when dagster first was.

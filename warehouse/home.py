@@ -10,6 +10,8 @@
   gx/                     the Great Expectations context
   secrets/                the pseudonym key
   dagster/                the Dagster instance (DAGSTER_HOME): run history
+  review/                 the review app's own SQLite store (review.sqlite3): accounts,
+                          decisions and the access log, by row id, never by NHS number
 ```
 Identifiable data at rest: record-level data with NHS numbers lives only in
 `warehouse.duckdb` and in the practice folders of `outbox/` (the training frame and the
@@ -126,6 +128,11 @@ class Home:
     def dagster(self) -> Path:
         """The Dagster instance's folder (DAGSTER_HOME)."""
         return self.root / "dagster"
+
+    @property
+    def review(self) -> Path:
+        """The review app's folder: its SQLite store, beside (never inside) the warehouse."""
+        return self.root / "review"
 
     def ensure(self) -> Home:
         """Create the home (and missing parents) 0700, and make an existing home 0700."""
