@@ -156,7 +156,44 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=whole_number(1), default=36)
     demo.add_argument("--seed", type=whole_number(0), default=42)
     demo.set_defaults(handler=command_demo)
+    add_review_commands(commands)
     return parser
+
+
+def add_review_commands(commands: argparse._SubParsersAction) -> None:
+    """`riskstrat serve` and `riskstrat users add|disable|list` (the review app, docs/review.md)."""
+    serve = commands.add_parser("serve", help="serve the review app (loopback by default)")
+    serve.add_argument("--home", type=Path, default=None)
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback only)")
+    serve.add_argument("--port", type=whole_number(1), default=8000)
+    serve.add_argument(
+        "--insecure-cookies",
+        action="store_true",
+        help="session cookie without Secure, for plain http on the loopback interface only",
+    )
+    serve.set_defaults(handler=command_serve)
+
+    users = commands.add_parser("users", help="manage the review app's accounts")
+    actions = users.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add an account for one practice or one federation")
+    add.add_argument("username")
+    scope = add.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--practice", metavar="CODE", help="a practice account (its list only)")
+    scope.add_argument("--federation", metavar="CODE", help="a federation account (counts only)")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of asking twice",
+    )
+    add.add_argument("--home", type=Path, default=None)
+    add.set_defaults(handler=command_users_add)
+    disable = actions.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("username")
+    disable.add_argument("--home", type=Path, default=None)
+    disable.set_defaults(handler=command_users_disable)
+    listing = actions.add_parser("list", help="list the accounts")
+    listing.add_argument("--home", type=Path, default=None)
+    listing.set_defaults(handler=command_users_list)
 
 
 def resolve_home(home: Path | None) -> Path:
@@ -241,6 +278,86 @@ def command_demo(arguments: argparse.Namespace) -> int:
         settings=settings_from_environment(data / "landing"),
     )
     print(summary)
+    return 0
+
+
+def command_serve(arguments: argparse.Namespace) -> int:
+    from review.app import ReviewSettings
+    from review.server import ServeError, serve
+    from warehouse.home import owner_only_files
+
+    home = resolve_home(arguments.home)
+    if not home.is_dir():
+        raise RunStopped(f"The home {home} does not exist: run the pipeline first.")
+    settings = ReviewSettings(
+        home=home,
+        secure_cookies=not arguments.insecure_cookies,
+        pseudonym_key=os.environ.get("RISKSTRAT_PSEUDONYM_KEY") or None,
+    )
+    print(f"Serving the review app of {home} on http://{arguments.host}:{arguments.port}/ ...")
+    try:
+        with owner_only_files():
+            serve(settings, arguments.host, arguments.port)
+    except ServeError as error:
+        raise RunStopped(str(error)) from None
+    return 0
+
+
+def command_users_add(arguments: argparse.Namespace) -> int:
+    from getpass import getpass
+
+    from review.accounts import AccountError, add_user
+    from review.store import open_store
+    from warehouse.home import Home, owner_only_files
+
+    if arguments.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass("Password: ")
+        if getpass("Password again: ") != password:
+            raise RunStopped("The two passwords differ: no account was made.")
+    home = Home.at(resolve_home(arguments.home)).ensure()
+    try:
+        with owner_only_files(), open_store(home) as store:
+            user = add_user(
+                store,
+                arguments.username,
+                password,
+                practice_code=arguments.practice,
+                federation_code=arguments.federation,
+            )
+    except AccountError as error:
+        raise RunStopped(str(error)) from None
+    print(f"Added {user.describe()}")
+    return 0
+
+
+def command_users_disable(arguments: argparse.Namespace) -> int:
+    from review.accounts import AccountError, disable_user
+    from review.store import open_store
+    from warehouse.home import Home, owner_only_files
+
+    home = Home.at(resolve_home(arguments.home))
+    try:
+        with owner_only_files(), open_store(home) as store:
+            disable_user(store, arguments.username)
+    except AccountError as error:
+        raise RunStopped(str(error)) from None
+    print(f"Disabled {arguments.username}; its sessions have ended.")
+    return 0
+
+
+def command_users_list(arguments: argparse.Namespace) -> int:
+    from review.accounts import list_users
+    from review.store import open_store
+    from warehouse.home import Home, owner_only_files
+
+    with owner_only_files(), open_store(Home.at(resolve_home(arguments.home))) as store:
+        users = list_users(store)
+    for user in users:
+        print(user.describe())
+    if not users:
+        print("No accounts yet: add one with `riskstrat users add`.")
     return 0
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -321,6 +322,9 @@ def create_app(settings: ReviewSettings) -> FastAPI:
         note: str = Form(""),
         csrf_token: str = Form(""),
         back: str = Form(""),
+        tier: str = Form(""),
+        filter_reason: str = Form(""),
+        status: str = Form(""),
     ) -> Response:
         with open_store(home) as store:
             session = session_of(request, store)
@@ -405,8 +409,11 @@ def create_app(settings: ReviewSettings) -> FastAPI:
                     client(request),
                 ),
             )
-        if back == "list":
-            return RedirectResponse(f"/practices/{practice_code}/list#{row_id}", 303)
+        if back == "list":  # back to the list as it was filtered, at the person's row
+            filters = urlencode(
+                {"tier": tier, "reason": filter_reason, "status": status}, quote_via=quote
+            )
+            return RedirectResponse(f"/practices/{practice_code}/list?{filters}#{row_id}", 303)
         return RedirectResponse(f"/practices/{practice_code}/people/{row_id}", 303)
 
     @app.get("/federation")
