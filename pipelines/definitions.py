@@ -25,6 +25,7 @@ from pipelines.operations.freshness import with_lists_freshness
 from pipelines.operations.schedules import DEFAULT_CRON, DEFAULT_TIMEZONE, build_monthly_schedule
 from pipelines.operations.sensors import sensors
 from pipelines.resources import RunSettings, Warehouse
+from pipelines.review import assets as review_assets
 from pipelines.validation import assets as validation_assets
 from pipelines.validation.checks import monthly_checks, reference_checks
 from pipelines.validation.console import console_without_stack_traces
@@ -45,6 +46,7 @@ def build_definitions(
             ),
             operations_assets.population_drift,
             operations_assets.type1_opt_out_purge,
+            review_assets.list_impact,
         ],
         asset_checks=[
             *dg.load_asset_checks_from_modules([lists_checks]),

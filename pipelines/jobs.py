@@ -8,6 +8,7 @@ from pipelines.lists.assets import federation_summaries, practice_risk_lists, ri
 from pipelines.loading.assets import deliveries, reference_data
 from pipelines.operations.assets import population_drift, type1_opt_out_purge
 from pipelines.partitions import extract_months
+from pipelines.review.assets import list_impact
 from pipelines.validation.assets import data_quality_report, staged_extract_month, staged_reference
 
 TRANSIENT_RETRY = dg.RetryPolicy(
@@ -44,9 +45,10 @@ model_job = dg.define_asset_job(
 lists_job = dg.define_asset_job(
     "lists_job",
     selection=dg.AssetSelection.assets(
-        risk_scores, practice_risk_lists, federation_summaries, population_drift
+        risk_scores, practice_risk_lists, federation_summaries, population_drift, list_impact
     ),
     partitions_def=extract_months,
-    description="Score one month with the current model and write the practice lists and federation summaries.",
+    description="Score one month with the current model and write the practice lists, federation "
+    "summaries and the impact report.",
     op_retry_policy=TRANSIENT_RETRY,
 )

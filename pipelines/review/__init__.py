@@ -1,0 +1,1 @@
+"""Dagster wiring of the review app's impact report (plain code in review/impact.py)."""
