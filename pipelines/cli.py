@@ -173,6 +173,13 @@ def add_review_commands(commands: argparse._SubParsersAction) -> None:
     )
     serve.set_defaults(handler=command_serve)
 
+    simulate = commands.add_parser(
+        "simulate-reviews", help="record synthetic review decisions on the current lists (demo)"
+    )
+    simulate.add_argument("--home", type=Path, default=None)
+    simulate.add_argument("--seed", type=whole_number(0), default=42)
+    simulate.set_defaults(handler=command_simulate_reviews)
+
     users = commands.add_parser("users", help="manage the review app's accounts")
     actions = users.add_subparsers(dest="action", required=True)
     add = actions.add_parser("add", help="add an account for one practice or one federation")
@@ -300,6 +307,21 @@ def command_serve(arguments: argparse.Namespace) -> int:
             serve(settings, arguments.host, arguments.port)
     except ServeError as error:
         raise RunStopped(str(error)) from None
+    return 0
+
+
+def command_simulate_reviews(arguments: argparse.Namespace) -> int:
+    from lists.pseudonyms import pseudonym_key
+    from review.synthetic import synthetic_reviews
+    from warehouse.home import Home, owner_only_files
+
+    home = Home.at(resolve_home(arguments.home))
+    if not home.has_warehouse():
+        raise RunStopped(f"The home {home.root} has no warehouse: run the pipeline first.")
+    with owner_only_files():
+        key = pseudonym_key(home, os.environ.get("RISKSTRAT_PSEUDONYM_KEY") or None)
+        recorded = synthetic_reviews(home, key, arguments.seed)
+    print(f"Recorded {recorded:,} synthetic review decisions on the current lists of {home.root}.")
     return 0
 
 

@@ -56,6 +56,7 @@ from review.decisions import (
     record_decision,
 )
 from review.disclosure import shown
+from review.impact import read_impact
 from review.published import (
     ListedPerson,
     ListUnavailable,
@@ -473,6 +474,7 @@ def create_app(settings: ReviewSettings) -> FastAPI:
                 "month": month,
                 "rows": rows,
                 "tiers": tiers,
+                "impact": read_impact(home, federation_code),
             },
         )
 

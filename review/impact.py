@@ -19,6 +19,7 @@ counts, so no suppressed count can be recovered from a rate. Writes
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import sqlite3
 from dataclasses import dataclass
@@ -251,3 +252,19 @@ def write_impact(home: Home, report: ImpactReport) -> list[str]:
     )
     write_bytes_atomic(folder / "about.md", about.encode("utf-8"))
     return ["reports/impact/impact.csv", "reports/impact/impact.json", "reports/impact/about.md"]
+
+
+def read_impact(home: Home, federation_code: str) -> dict[str, Any] | None:
+    """The written report's federation-level rows for one federation (already suppressed)."""
+    path = home.reports / "impact" / "impact.json"
+    if not path.is_file():
+        return None
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["rows"] = [
+        r
+        for r in document["rows"]
+        if r["level"] == "federation"
+        and r["federation_code"] == federation_code
+        and r["breakdown"] in ("all", "decision")
+    ]
+    return document

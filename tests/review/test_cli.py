@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from pipelines.cli import main
 from review.accounts import list_users
 from review.store import open_store, store_path
+from tests.lists.conftest import TEST_KEY
 from tests.review.conftest import PASSWORD, PRACTICE_USER, log_in, make_client
 from warehouse.home import Home
 
@@ -70,3 +72,24 @@ def test_serve_refuses_plain_http_off_the_loopback_interface(
     )
     assert code == 1
     assert "loopback interface only" in capsys.readouterr().err
+
+
+def test_simulate_reviews_records_plausible_decisions_through_the_store(
+    review_home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RISKSTRAT_PSEUDONYM_KEY", TEST_KEY.decode())
+    assert riskstrat(monkeypatch, "simulate-reviews", "--home", str(review_home.root)) == 0
+    assert "synthetic review decisions" in capsys.readouterr().out
+    with open_store(review_home) as store:
+        decisions = store.execute("SELECT * FROM decisions").fetchall()
+        logged = store.execute("SELECT count(*) FROM access_log").fetchone()[0]
+    by_practice = Counter(d["practice_code"] for d in decisions)
+    # 20 listed at the vanguard A81001 (80% reviewed), 10 at each other practice (30%).
+    assert by_practice["A81001"] > by_practice["A81002"] and by_practice["A81001"] >= 10
+    assert all(d["reason"] for d in decisions if d["decision"] == "not_appropriate")
+    assert {d["decided_by"] for d in decisions} == {"synthetic.reviewer"}
+    assert logged == len(decisions)
+    with make_client(review_home) as client:
+        log_in(client, PRACTICE_USER)
+        page = client.get("/practices/A81001/list", params={"status": "decided"})
+    assert page.text.count("synthetic.reviewer") == by_practice["A81001"]

@@ -21,6 +21,7 @@ from review.published import row_id, row_key
 from review.store import open_store
 from tests.lists.conftest import TEST_KEY
 from tests.lists.population import all_nhs_numbers
+from tests.review.conftest import FEDERATION_USER, log_in, make_client
 from warehouse.connection import connect
 from warehouse.home import Home
 
@@ -176,3 +177,17 @@ def test_a_rate_is_never_shown_from_a_hidden_count(events: int) -> None:
     assert cell["emergency_admission_people"] is None and cell["emergency_admission_rate"] is None
     assert cell["ae_attendance_people"] == 20 and cell["ae_attendance_rate"] == 0.5
     assert cell["ae_attendance_ci_low"] < 0.5 < cell["ae_attendance_ci_high"]
+
+
+def test_the_federation_account_sees_its_own_impact_rows_only(review_home: Home) -> None:
+    add_outcomes(review_home)
+    with connect(review_home.database) as connection:
+        write_impact(review_home, build_impact(connection, review_home, TEST_KEY))
+    with make_client(review_home) as client:
+        log_in(client, FEDERATION_USER)
+        page = client.get("/federation")
+    assert page.status_code == 200
+    assert "Observational" in page.text and 'id="impact"' in page.text
+    table = page.text[page.text.index('id="impact"') :]
+    assert table.count("<tr>") > 1 and "just below the cut-off" in table
+    assert not any(n in page.text for n in all_nhs_numbers())
