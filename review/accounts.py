@@ -136,10 +136,10 @@ def login_refused(connection: sqlite3.Connection, username: str, client: str) ->
     return max(row[0], row[1]) >= MAX_FAILURES
 
 
-def authenticate(
-    connection: sqlite3.Connection, username: str, password: str, client: str
-) -> User | None:
-    """The enabled account whose password this is, else None; every attempt is recorded."""
+def authenticate(connection: sqlite3.Connection, username: str, password: str) -> User | None:
+    """The enabled account whose password this is, else None. Writes nothing: Argon2 is
+    slow on purpose, so the caller verifies outside its write transaction and records the
+    attempt (`record_attempt`) after."""
     row = connection.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
     stored = row["password_hash"] if row is not None else _DUMMY_HASH
     verified: bool
@@ -147,17 +147,16 @@ def authenticate(
         verified = _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         verified = False
-    user = _user(row) if row is not None and verified and row["disabled_at"] is None else None
+    return _user(row) if row is not None and verified and row["disabled_at"] is None else None
+
+
+def record_attempt(
+    connection: sqlite3.Connection, username: str, client: str, succeeded: bool
+) -> None:
     connection.execute(
         "INSERT INTO login_attempts (username, client, at, succeeded) VALUES (?, ?, ?, ?)",
-        (username, client, time.time(), user is not None),
+        (username, client, time.time(), succeeded),
     )
-    if user is not None and _hasher.check_needs_rehash(stored):
-        connection.execute(
-            "UPDATE users SET password_hash = ? WHERE username = ?",
-            (_hasher.hash(password), username),
-        )
-    return user
 
 
 @dataclass(frozen=True)

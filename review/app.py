@@ -44,6 +44,7 @@ from review.accounts import (
     current_session,
     end_session,
     login_refused,
+    record_attempt,
     start_session,
 )
 from review.decisions import (
@@ -120,6 +121,21 @@ def create_app(settings: ReviewSettings) -> FastAPI:
             1000 * (time.monotonic() - started),
         )
         return response
+
+    @app.exception_handler(sqlite3.OperationalError)
+    def store_busy(request: Request, error: sqlite3.OperationalError) -> HTMLResponse:
+        # The store's write lock was not free within its busy timeout: nothing was done.
+        LOG.warning("review store busy: %s", error)
+        return page(
+            request,
+            "message.html.j2",
+            {
+                "session": None,
+                "title": "Busy",
+                "message": "The app is busy: nothing was recorded. Try again in a moment.",
+            },
+            503,
+        )
 
     def page(
         request: Request, name: str, context: dict[str, Any], status_code: int = 200
@@ -198,35 +214,42 @@ def create_app(settings: ReviewSettings) -> FastAPI:
                 403,
             )
         username = username.strip().lower()
+        access = Access(username or "-", "login", "", client=client(request))
         with open_store(home) as store:
-            access = Access(username or "-", "login", "", client=client(request))
-            if login_refused(store, username, client(request)):
+            refused = login_refused(store, username, client(request))
+            if refused:
                 log_access(store, _with(access, outcome="refused: rate limit"))
-                return page(
-                    request,
-                    "login.html.j2",
-                    {
-                        "session": None,
-                        "csrf_token": csrf_token,
-                        "error": "Too many failed logins: wait 15 minutes and try again.",
-                    },
-                    429,
-                )
-            user = authenticate(store, username, password, client(request))
+        if refused:
+            return page(
+                request,
+                "login.html.j2",
+                {
+                    "session": None,
+                    "csrf_token": csrf_token,
+                    "error": "Too many failed logins: wait 15 minutes and try again.",
+                },
+                429,
+            )
+        with open_store(home, write=False) as store:  # Argon2 takes no write lock
+            user = authenticate(store, username, password)
+        with open_store(home) as store:
+            record_attempt(store, username, client(request), user is not None)
             if user is None:
                 log_access(store, _with(access, outcome="failed"))
-                return page(
-                    request,
-                    "login.html.j2",
-                    {
-                        "session": None,
-                        "csrf_token": csrf_token,
-                        "error": "The username or password is not right, or the account is disabled.",
-                    },
-                    401,
-                )
-            token, session = start_session(store, user)
-            log_access(store, _with(access, outcome="ok"))
+            else:
+                token, session = start_session(store, user)
+                log_access(store, _with(access, outcome="ok"))
+        if user is None:
+            return page(
+                request,
+                "login.html.j2",
+                {
+                    "session": None,
+                    "csrf_token": csrf_token,
+                    "error": "The username or password is not right, or the account is disabled.",
+                },
+                401,
+            )
         response = RedirectResponse(landing_page(session), status_code=303)
         set_cookie(response, SESSION_COOKIE, token, max_age=None)
         response.delete_cookie(LOGIN_COOKIE, path="/")

@@ -244,7 +244,7 @@ def write_impact(home: Home, report: ImpactReport) -> list[str]:
     write_bytes_atomic(folder / "impact.csv", text.encode("utf-8"))
     about = (
         "# Impact of the lists\n\n"
-        f"{OBSERVATIONAL}\n\n{report.document()['suppression'].capitalize()}.\n\n"
+        f"{OBSERVATIONAL}\n\nSuppression: {report.document()['suppression']}.\n\n"
         f"Outcomes observed up to {report.observed_until}; list months "
         f"{', '.join(report.list_months) or 'none'}. A window (3, 6 or 12 months after a "
         "list's score date) appears once the loaded data covers it to its end. See "

@@ -42,10 +42,12 @@ def _schema() -> str:
 
 
 @contextmanager
-def open_store(home: Home) -> Iterator[sqlite3.Connection]:
+def open_store(home: Home, *, write: bool = True) -> Iterator[sqlite3.Connection]:
     """A connection to the home's review store, created (0600, WAL) on first use.
 
     Each `with` block is one transaction, committed at its end or rolled back on error.
+    A writing block takes the store's one write lock at its start (BEGIN IMMEDIATE), so it
+    must be short; a reading block (`write=False`) never waits for a writer (WAL).
     """
     path = store_path(home)
     make_private_folder(home.review)
@@ -59,7 +61,7 @@ def open_store(home: Home) -> Iterator[sqlite3.Connection]:
         if new:
             connection.executescript(_schema())
         _make_owner_only(path)
-        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield connection
         except BaseException:
