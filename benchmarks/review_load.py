@@ -44,6 +44,7 @@ from warehouse.home import Home
 PASSWORD = "load test password 0123"
 ROW = re.compile(r'<tr id="([a-z2-7]{20})"')
 SERVER_ERROR = re.compile(r"riskstrat\.review \S+ \S+ 5\d\d ")
+LIST_MONTH = re.compile(r'name="list_month" value="([0-9]{4}-[0-9]{2})"')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 RISKSTRAT = [sys.executable, "-m", "pipelines.cli"]
 
@@ -141,9 +142,11 @@ def prepare(work: Path, home: Home, landing: Path, arguments: argparse.Namespace
         for month in months[:-1]:
             shutil.copytree(zone / "landing" / "extracts" / month, landing / "extracts" / month)
         shutil.copy(zone / "truth.csv", work / "truth.csv")
-        subprocess.run(
-            [*RISKSTRAT, "run", "--landing", str(landing), "--home", str(home.root)], check=True
-        )
+        with (work / "prepare.log").open("w") as log:
+            subprocess.run(
+                [*RISKSTRAT, "run", "--landing", str(landing), "--home", str(home.root)],
+                check=True, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
     shutil.rmtree(landing / "extracts" / months[-1], ignore_errors=True)
     return months[-1]
 
@@ -206,6 +209,7 @@ def simulate(url: str, practices: list[str], users: int, seconds: float, seed: i
                 page = timed(client, "GET", f"/practices/{code}/list")
                 rows = ROW.findall(page.text)
                 csrf = CSRF.search(page.text)
+                month = LIST_MONTH.search(page.text)
                 if page.status_code != 200 or not rows or not csrf:
                     if page.status_code == 200:
                         time.sleep(0.5)  # an empty list: nothing to decide
@@ -216,7 +220,8 @@ def simulate(url: str, practices: list[str], users: int, seconds: float, seed: i
                 answer = timed(
                     client, "POST", f"/practices/{code}/people/{person}/decisions",
                     data={"decision": decision, "note": f"load {number}",
-                          "csrf_token": csrf.group(1)},
+                          "csrf_token": csrf.group(1),
+                          "list_month": month.group(1) if month else ""},
                 )  # fmt: skip
                 with lock:
                     if answer.status_code == 303:

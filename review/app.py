@@ -64,6 +64,7 @@ from review.published import (
     OptOutsUnavailable,
     current_month,
     current_opt_outs,
+    list_months,
     practice_entries,
     practice_names,
     read_practice_list,
@@ -349,6 +350,7 @@ def create_app(settings: ReviewSettings) -> FastAPI:
         tier: str = Form(""),
         filter_reason: str = Form(""),
         status: str = Form(""),
+        list_month: str = Form(""),
     ) -> Response:
         with open_store(home) as store:
             session = session_of(request, store)
@@ -375,7 +377,12 @@ def create_app(settings: ReviewSettings) -> FastAPI:
             denied = practice_denied(request, store, session, practice_code, "record decision")
             if denied is not None:
                 return denied
-            loaded = load_list(request, store, session, practice_code, "record decision")
+            # The month of the list the form was on: a decision made as the next month's
+            # list is published is recorded against the list the clinician was reading.
+            shown_month = list_month if list_month in list_months(home) else None
+            loaded = load_list(
+                request, store, session, practice_code, "record decision", shown_month
+            )
             if isinstance(loaded, Response):
                 return loaded
             month, people, _ = loaded
@@ -385,7 +392,7 @@ def create_app(settings: ReviewSettings) -> FastAPI:
                     store,
                     session,
                     404,
-                    "This person is not on your practice's current list.",
+                    "This person is not on the list this form came from.",
                     Access(
                         session.user.username,
                         "record decision",
@@ -537,9 +544,11 @@ def create_app(settings: ReviewSettings) -> FastAPI:
         session: Session,
         practice_code: str,
         action: str,
+        month: str | None = None,
     ) -> Response | tuple[str, list[ListedPerson], str]:
-        """The practice's current month and listed people less opt-outs, or a refusal page."""
-        month = current_month(home)
+        """The practice's list of `month` (by default the current one) less opt-outs, or a
+        refusal page."""
+        month = month or current_month(home)
         entry = practice_entries(home, month).get(practice_code) if month else None
         if month is None or entry is None or not MONTH.match(month):
             return refuse(

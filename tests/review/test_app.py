@@ -332,3 +332,35 @@ def test_last_months_decision_shows_on_the_next_months_list(staged_review_home: 
     both = january & february
     assert both and february - january, "the fixture should keep some people and add some"
     assert page.text.count("reviewed 2024-01: care plan in place or updated") == len(both)
+
+
+def test_a_decision_made_as_the_next_list_is_published_counts_for_the_list_it_was_made_on(
+    staged_review_home: Home,
+) -> None:
+    home = staged_review_home
+    publish_months(home, ("2024-01",))
+    january = {row["nhs_number"] for row in published_rows(home, "A81001")}
+    with make_client(home) as client:
+        log_in(client, PRACTICE_USER)
+        token = csrf_token(client.get("/practices/A81001/list").text)
+        publish_months(home, ("2024-02",))  # while the January page is open
+        february = {row["nhs_number"] for row in published_rows(home, "A81001")}
+        dropped = sorted(january - february)[0]
+        url = f"/practices/A81001/people/{row_id(dropped, KEY)}/decisions"
+        answer = client.post(
+            url, data={"decision": "reviewed", "csrf_token": token, "list_month": "2024-01"}
+        )
+        assert answer.status_code == 303
+        # Without the form's month, the person is not on the current list: refused, not lost.
+        assert (
+            client.post(url, data={"decision": "reviewed", "csrf_token": token}).status_code == 404
+        )
+        assert (
+            client.post(
+                url, data={"decision": "reviewed", "csrf_token": token, "list_month": "2023-13"}
+            ).status_code
+            == 404
+        )
+    with open_store(home) as store:
+        months = [r[0] for r in store.execute("SELECT list_month FROM decisions")]
+    assert months == ["2024-01"]
