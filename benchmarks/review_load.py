@@ -108,7 +108,6 @@ def main() -> int:
         else None,
         "pipeline_run_exit": run_code,
         "pipeline_run_seconds": round(run_seconds, 1),
-        "pipeline_run_overlapped_load": run_seconds > 0,
         "list_month_after": current_month(home),
         "server_log_5xx": len(SERVER_ERROR.findall((work / "serve.log").read_text())),
         "server_log_tracebacks": (work / "serve.log").read_text().count("Traceback"),

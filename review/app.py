@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -652,5 +652,5 @@ def person_view(person: ListedPerson) -> dict[str, Any]:
     }
 
 
-def _with(access: Access, **changes: str) -> Access:
-    return Access(**{**access.__dict__, **changes})
+def _with(access: Access, outcome: str) -> Access:
+    return replace(access, outcome=outcome)

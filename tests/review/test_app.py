@@ -17,6 +17,7 @@ from tests.lists.population import OPTED_OUT_LATEST, all_nhs_numbers
 from tests.review.conftest import (
     FEDERATION_USER,
     OTHER_PRACTICE_USER,
+    PASSWORD,
     PRACTICE_USER,
     csrf_token,
     log_in,
@@ -125,7 +126,7 @@ def test_the_session_cookie_is_secure_httponly_strict(review_home: Home) -> None
             "/login",
             data={
                 "username": PRACTICE_USER,
-                "password": "correct horse battery staple",
+                "password": PASSWORD,
                 "csrf_token": csrf_token(form.text),
             },
         )
