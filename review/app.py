@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 import sqlite3
 import time
@@ -83,6 +84,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+LONG_NUMBER = re.compile(r"\d(?:[\s-]*\d){5,}")
+ROW_ID = re.compile(r"^[a-z2-7]{20}$")
 STATUSES = {"": "everyone", "open": "no decision this month", "decided": "decided this month"}
 
 
@@ -113,11 +116,12 @@ def create_app(settings: ReviewSettings) -> FastAPI:
         response = await call_next(request)
         for name, value in PAGE_HEADERS.items():
             response.headers.setdefault(name, value)
-        # The path only: row ids, never NHS numbers; the query string is left out.
+        # The path only, the query string left out; the app's own URLs name people by row
+        # id, and any number typed into a URL (an NHS number?) is masked.
         LOG.info(
             "%s %s %d %.0f ms",
             request.method,
-            request.url.path,
+            LONG_NUMBER.sub("[number]", request.url.path),
             response.status_code,
             1000 * (time.monotonic() - started),
         )
@@ -399,7 +403,7 @@ def create_app(settings: ReviewSettings) -> FastAPI:
                         "refused: not on list",
                         practice_code,
                         month,
-                        row_id[:40],
+                        safe_row_id(row_id),
                         client(request),
                     ),
                 )
@@ -608,7 +612,7 @@ def create_app(settings: ReviewSettings) -> FastAPI:
                     "refused: not on list",
                     practice_code,
                     month,
-                    row_id[:40],
+                    safe_row_id(row_id),
                     client(request),
                 ),
             )
@@ -650,6 +654,12 @@ def person_view(person: ListedPerson) -> dict[str, Any]:
         "risk_percent": f"{person.risk_score * 100:.1f}%",
         "tier_class": tier_class(person.tier),
     }
+
+
+def safe_row_id(text: str) -> str:
+    """A row id as given in a URL, for the access log: '?' when it is not one (a typed
+    NHS number must not reach the log)."""
+    return text if ROW_ID.match(text) else "?"
 
 
 def _with(access: Access, outcome: str) -> Access:
