@@ -25,6 +25,8 @@ import hashlib
 import io
 import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -392,6 +394,7 @@ def load_month(
     known = set(known_practices)
     outcomes: list[FileOutcome] = []
     tables: dict[str, list[pa.Table]] = {}
+    to_read: list[tuple[FileOutcome, Contract]] = []
     for relative in sorted(set(manifest) | present | set(refused)):
         rows, digest = manifest.get(relative, (None, None))
         contract = contract_for_path(relative)
@@ -423,17 +426,47 @@ def load_month(
         if not inside_folder(month_dir / relative, month_dir):
             outcome.reject("resolves outside its month folder: not read")
             continue
-        parsed = verify_and_parse(connection, month_dir / relative, outcome, contract)
-        if parsed is not None:
-            table, line_numbers = parsed
-            tables.setdefault(contract.feed, []).append(
-                add_provenance(table, month, relative, line_numbers)
-            )
+        to_read.append((outcome, contract))
+    for (_outcome, contract), table in zip(
+        to_read, read_files(connection, month_dir, month, to_read), strict=True
+    ):
+        if table is not None:
+            tables.setdefault(contract.feed, []).append(table)
 
     missing = missing_practices(known_practices, manifest)
     result = MonthOutcome(month, "loaded", None, manifest_sha256, missing, outcomes)
     replace_month(connection, result, tables)
     return result
+
+
+def read_files(
+    connection: duckdb.DuckDBPyConnection,
+    month_dir: Path,
+    month: str,
+    files: list[tuple[FileOutcome, Contract]],
+) -> list[pa.Table | None]:
+    """Each file checked and parsed (``verify_and_parse``) with its provenance, in the order
+    given; None for a rejected file (its outcome says why).
+
+    Files are read on every core, each thread with its own DuckDB cursor: a month is many
+    small files, and one reader at a time left a core idle. The tables and outcomes are
+    those of reading the files one by one.
+    """
+    cursors = threading.local()
+
+    def read(item: tuple[FileOutcome, Contract]) -> pa.Table | None:
+        outcome, contract = item
+        if not hasattr(cursors, "cursor"):
+            cursors.cursor = connection.cursor()
+        parsed = verify_and_parse(cursors.cursor, month_dir / outcome.path, outcome, contract)
+        if parsed is None:
+            return None
+        table, line_numbers = parsed
+        return add_provenance(table, month, outcome.path, line_numbers)
+
+    workers = max(1, min(len(files), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(read, files))
 
 
 def inside_folder(path: Path, folder: Path) -> bool:
