@@ -60,6 +60,7 @@ class PracticeList:
     month: str
     index_date: datetime.date
     model_version: str
+    model_label: str  # the model in words a GP reads, e.g. "model of June 2025, trained on data to June 2024"
     reference: str  # list fingerprint: the same scores give the same reference
     population: int  # the practice's scored, listable patients
     length_rule: str
@@ -72,6 +73,10 @@ class PracticeList:
     changed_tier: int
     first_list: bool
     data_quality: str
+    moved_up: int = 0  # listed both months, in a higher tier than last month
+    moved_down: int = 0
+    still_listed: int = 0  # listed both months, same tier
+    left_list: int = 0  # on last month's list, not on this one
 
 
 @dataclass(frozen=True)

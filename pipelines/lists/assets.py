@@ -159,6 +159,7 @@ def practice_risk_lists(
                 month,
                 config.list_policy(),
                 list_reports=warehouse.paths.list_reports,
+                models_dir=models,
             )
     except (UnsafeCodeError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
