@@ -156,8 +156,8 @@ class FederationSummary:
             *(tier_column(t) for t in self.tier_names),
             "people_listed",
             "new_to_list",
-            "expected_emergency_admissions_12m",
-            "observed_emergency_admissions_12m",
+            "expected_people_admitted_next_12m",
+            "observed_people_admitted_last_12m",
             "data_quality",
         ]
 
@@ -171,6 +171,6 @@ class PublishedSummary:
     practices: int
     people_scored: int
     people_per_tier: dict[str, int]
-    expected_emergency_admissions_12m: float
-    observed_emergency_admissions_12m: int
+    expected_people_admitted_next_12m: float  # sum of risks
+    observed_people_admitted_last_12m: int  # people with at least one admission
     files: dict[str, int]  # name -> rows

@@ -2,10 +2,10 @@
 
 Written to ``outbox/<federation_code>/summary/<YYYY-MM>/``:
 - ``practice_summary.csv`` and ``.html``: per practice, the registered list size, people
-  scored and per tier, people on the practice list and new to it, expected emergency
-  admissions in the next 12 months (the sum of risks: the expected number of people
-  admitted), observed emergency admissions in the last 12 months (among the people
-  scored), and the month's data-quality status;
+  scored and per tier, people on the practice list and new to it, the people expected to
+  have at least one emergency admission in the next 12 months (the sum of their risks)
+  beside the people who had at least one in the last 12 months (a count of people, not of
+  admissions, so the two compare like with like), and the month's data-quality status;
 - ``risk_tiers_pseudonymised.csv``: one row per person above the lowest tier, identified
   only by a keyed pseudonym (``pseudonyms``), for following caseloads month to month;
 - ``manifest.csv``.
@@ -62,7 +62,7 @@ def build_federation_summaries(
         .agg(
             pl.len().alias("people_scored"),
             pl.col("risk").sum().alias("expected"),
-            pl.col("emergency_admissions_12m").fill_null(0).sum().alias("observed"),
+            (pl.col("emergency_admissions_12m").fill_null(0) > 0).sum().alias("observed"),
             *((pl.col("tier") == tier).sum().alias(tier_column(tier)) for tier in tier_names),
         )
         .iter_rows(named=True)
@@ -85,10 +85,10 @@ def build_federation_summaries(
                     **{tier_column(t): int(counts.get(tier_column(t), 0)) for t in tier_names},
                     "people_listed": listed.get(practice.code, 0),
                     "new_to_list": None if new is None else new.get(practice.code, 0),
-                    "expected_emergency_admissions_12m": round(
+                    "expected_people_admitted_next_12m": round(
                         float(counts.get("expected", 0.0)), 1
                     ),
-                    "observed_emergency_admissions_12m": int(counts.get("observed", 0)),
+                    "observed_people_admitted_last_12m": int(counts.get("observed", 0)),
                     "data_quality": quality.get(practice.code, "unknown"),
                 }
             )
@@ -99,11 +99,11 @@ def build_federation_summaries(
                 "people_scored",
                 *(tier_column(t) for t in tier_names),
                 "people_listed",
-                "observed_emergency_admissions_12m",
+                "observed_people_admitted_last_12m",
             )
         }
-        totals["expected_emergency_admissions_12m"] = round(
-            sum(row["expected_emergency_admissions_12m"] for row in rows), 1
+        totals["expected_people_admitted_next_12m"] = round(
+            sum(row["expected_people_admitted_next_12m"] for row in rows), 1
         )
         codes = [row["practice_code"] for row in rows]
         pseudonymised = (

@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 
 from lists.documents import CSV_COLUMNS
-from lists.inputs import describe_model
+from lists.federation import build_federation_summaries
+from lists.inputs import describe_model, listable_scores
 from lists.practice_lists import (
     ListLength,
     ListPolicy,
@@ -19,7 +21,7 @@ from lists.practice_lists import (
     publish_practice_lists,
 )
 from lists.rendering import WORKBOOK_HEADERS, format_nhs_number, render_practice_html
-from tests.lists.conftest import publish_months
+from tests.lists.conftest import TEST_KEY, publish_months
 from tests.lists.population import SCORE_MONTH
 from warehouse.connection import connect
 from warehouse.home import Home
@@ -146,7 +148,7 @@ def test_the_federation_summary_counts_add_up_and_hold_no_names(published_home: 
     for row in rows:
         tiers = sum(int(row[c]) for c in ("tier_very_high", "tier_high", "tier_rising", "tier_low"))
         assert tiers == int(row["people_scored"]) == int(row["registered_list_size"])
-        assert float(row["expected_emergency_admissions_12m"]) > 0
+        assert float(row["expected_people_admitted_next_12m"]) > 0
         assert row["data_quality"] == "complete"
     assert [r["people_listed"] for r in rows] == ["20", "10"]
     assert rows[0]["vanguard"] == "Y"
@@ -212,3 +214,33 @@ def test_the_page_reads_large_counts_with_thousands_separators(published_home: H
     assert "model of June 2025, trained on data to June 2024" in html
     assert re.search(r'class="small-print">\(model id mstandin0001', html)
     assert format_nhs_number("9990000901") == "999 000 0901"
+
+
+def test_the_federation_compares_people_expected_with_people_admitted(
+    published_home: Home,
+) -> None:
+    with connect(published_home.database) as connection:
+        # Someone admitted three times counts once: people, like the expected column.
+        connection.execute(
+            "UPDATE scores.risk_scores SET emergency_admissions_12m = 3 "
+            "WHERE delivery_month = $m AND nhs_number = (SELECT min(nhs_number) FROM "
+            "scores.risk_scores WHERE delivery_month = $m AND emergency_admissions_12m > 0 "
+            "AND practice_code LIKE 'A%')",
+            {"m": SCORE_MONTH},
+        )
+        people = listable_scores(connection, SCORE_MONTH)
+        summaries = build_federation_summaries(connection, SCORE_MONTH, TEST_KEY)
+    assert people.get_column("emergency_admissions_12m").max() == 3
+    rows = [row for summary in summaries for row in summary.practices]
+    for row in rows:
+        here = people.filter(pl.col("practice_code") == row["practice_code"])
+        admitted = here.filter(pl.col("emergency_admissions_12m").fill_null(0) > 0).height
+        assert row["observed_people_admitted_last_12m"] == admitted
+        assert row["expected_people_admitted_next_12m"] == round(here.get_column("risk").sum(), 1)
+    html = (
+        published_home.outbox / "FED01" / "summary" / SCORE_MONTH / "practice_summary.html"
+    ).read_text()
+    assert "People expected to be admitted, next 12 months" in html
+    assert "People admitted, last 12 months" in html
+    assert 'id="expected-definition"' in html and 'id="observed-definition"' in html
+    assert "Observed emergency admissions" not in html
