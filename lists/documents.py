@@ -142,6 +142,7 @@ class FederationSummary:
     tier_names: tuple[str, ...]
     tier_rule: str
     practices: list[dict[str, Any]]
+    model_label: str  # the model by its dates, as on the practice lists
     totals: dict[str, Any]
     pseudonymised: pl.DataFrame = field(repr=False)
 

@@ -24,6 +24,7 @@ import polars as pl
 
 from lists.documents import FederationSummary, PublishedSummary, tier_column
 from lists.inputs import (
+    describe_model,
     list_counts,
     list_members,
     list_reference,
@@ -43,8 +44,12 @@ def build_federation_summaries(
     connection: duckdb.DuckDBPyConnection,
     month: str,
     key: bytes,
+    models_dir: Path | None = None,
 ) -> list[FederationSummary]:
-    """Every federation's summary of `month`. Reads only; see `publish_federation_summaries`."""
+    """Every federation's summary of `month`. Reads only; see `publish_federation_summaries`.
+
+    `models_dir` (the registry) lets the summary name the model by its dates, not its id.
+    """
     ensure_scores_schema(connection)
     tier_names, tier_rule = read_tier_policy(connection, month)
     practices = read_practices(connection)
@@ -53,6 +58,7 @@ def build_federation_summaries(
         raise ValueError(f"No listable scores for {month}: score the month before summarising it.")
     index_date = population.get_column("index_date")[0]
     model_version = str(population.get_column("model_version")[0])
+    model_label = describe_model(models_dir, model_version)
     sizes = registered_list_sizes(connection, month, index_date)
     listed, new = list_counts(connection, month)
     quality = practice_data_quality(connection, month, [p.code for p in practices])
@@ -132,6 +138,7 @@ def build_federation_summaries(
                 tier_names=tuple(tier_names),
                 tier_rule=tier_rule,
                 practices=rows,
+                model_label=model_label,
                 totals=totals,
                 pseudonymised=pseudonymised,
             )
@@ -144,6 +151,7 @@ def publish_federation_summaries(
     outbox: Path,
     month: str,
     key: bytes,
+    models_dir: Path | None = None,
 ) -> list[PublishedSummary]:
     """Write every federation's summary folder for `month`.
 
@@ -151,7 +159,7 @@ def publish_federation_summaries(
     are checked before the first file is written.
     """
     delete_opted_out_scores(connection)
-    summaries = build_federation_summaries(connection, month, key)
+    summaries = build_federation_summaries(connection, month, key, models_dir)
     folders = {
         s.federation_code: federation_folder(outbox, s.federation_code, month) for s in summaries
     }

@@ -222,7 +222,9 @@ def federation_summaries(
     try:
         key = pseudonym_key(warehouse.paths, settings.pseudonym_key or None)
         with warehouse.connect() as connection:
-            published = publish_federation_summaries(connection, warehouse.paths.outbox, month, key)
+            published = publish_federation_summaries(
+                connection, warehouse.paths.outbox, month, key, models_dir=warehouse.paths.models
+            )
     except (UnsafeCodeError, PseudonymKeyError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     tiers = list(published[0].people_per_tier) if published else []

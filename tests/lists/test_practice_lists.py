@@ -20,7 +20,12 @@ from lists.practice_lists import (
     build_practice_lists,
     publish_practice_lists,
 )
-from lists.rendering import WORKBOOK_HEADERS, format_nhs_number, render_practice_html
+from lists.rendering import (
+    WORKBOOK_HEADERS,
+    format_nhs_number,
+    render_federation_html,
+    render_practice_html,
+)
 from tests.lists.conftest import TEST_KEY, publish_months
 from tests.lists.population import SCORE_MONTH
 from warehouse.connection import connect
@@ -244,3 +249,13 @@ def test_the_federation_compares_people_expected_with_people_admitted(
     assert "People admitted, last 12 months" in html
     assert 'id="expected-definition"' in html and 'id="observed-definition"' in html
     assert "Observed emergency admissions" not in html
+
+
+def test_the_federation_names_the_model_by_its_dates(published_home: Home, tmp_path: Path) -> None:
+    (tmp_path / "mstandin0001").mkdir()
+    plan = {"training_dates": ["2022-02-28"], "validation_date": "2023-02-28", "refit_dates": []}
+    (tmp_path / "mstandin0001" / "metadata.json").write_text(json.dumps({"plan": plan}))
+    with connect(published_home.database) as connection:
+        [summary, *_] = build_federation_summaries(connection, SCORE_MONTH, TEST_KEY, tmp_path)
+    assert summary.model_label == "model of February 2024, trained on data to February 2023"
+    assert "model of February 2024" in render_federation_html(summary)
