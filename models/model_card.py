@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,7 +195,7 @@ def render_model_card(
 ) -> str:
     """The card as markdown; figures are referenced by file name (written beside it)."""
     template = environment(autoescape=False).get_template("model_card.md.j2")
-    return template.render(
+    text = template.render(
         evaluation=evaluation,
         v=evaluation["validation"],
         fairness=fairness,
@@ -204,6 +205,8 @@ def render_model_card(
         registry_line=registry_sentence(evaluation.get("registry")),
         retraining=retraining_policy(retrain_every_months),
     )
+    # Optional sections leave runs of blank lines; markdown reads one as many, a person not.
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def render_model_card_html(markdown: str, images: dict[str, bytes], title: str) -> str:
