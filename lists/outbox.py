@@ -77,10 +77,10 @@ def write_federation_delivery(
         practices=len(summary.practices),
         people_scored=int(summary.totals["people_scored"]),
         people_per_tier={t: int(summary.totals[tier_column(t)]) for t in summary.tier_names},
-        expected_emergency_admissions_12m=float(
-            summary.totals["expected_emergency_admissions_12m"]
+        expected_people_admitted_next_12m=float(
+            summary.totals["expected_people_admitted_next_12m"]
         ),
-        observed_emergency_admissions_12m=int(summary.totals["observed_emergency_admissions_12m"]),
+        observed_people_admitted_last_12m=int(summary.totals["observed_people_admitted_last_12m"]),
         files={name: rows for name, (_content, rows) in contents.items()},
     )
 

@@ -136,5 +136,5 @@ def test_no_written_csv_cell_starts_a_formula(hostile_home: Home) -> None:
 def test_the_federation_summary_keeps_numbers_as_numbers(hostile_home: Home) -> None:
     summary = next(hostile_home.outbox.rglob("practice_summary.csv"))
     rows = list(csv.DictReader(io.StringIO(summary.read_text(encoding="utf-8"), newline="")))
-    assert rows and all(float(row["expected_emergency_admissions_12m"]) >= 0 for row in rows)
+    assert rows and all(float(row["expected_people_admitted_next_12m"]) >= 0 for row in rows)
     assert {row["practice_name"] for row in rows} <= {"'" + p for p in PAYLOADS}

@@ -129,6 +129,9 @@ def test_registry_files_reports_and_card(first_run):
         "Limitations",
     ):
         assert f"## {heading}" in card
+    page = (home / "reports" / "model" / "model_card.html").read_text()
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 4
+    assert "Retrained quarterly" in card and "no current model (" not in card
 
 
 def test_checks_ran_and_do_not_block(first_run):
