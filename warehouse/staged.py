@@ -310,8 +310,9 @@ def _create_scope(
     A view, not a copy: copying every raw row of a first load cost more than reading it
     twice (the row rules, then the staged rows)."""
     feed = contract.feed
+    parameters: dict[str, str | list[str]] = {}
     if months is None:
-        where, parameters = "delivery_month IS NULL", {}
+        where = "delivery_month IS NULL"
     elif contract.key is None:
         where, parameters = "list_contains($months, delivery_month)", {"months": months}
     else:
