@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import warehouse.files
+from lists.audit import nhs_numbers_in_federation_files
 from lists.federation import publish_federation_summaries
 from lists.manifest import VERSIONS, read_manifest, verify_manifest
 from lists.paths import UnsafeCodeError, federation_folder, practice_folder
@@ -216,6 +217,17 @@ def test_files_are_written_atomically_owner_only_and_verify_against_their_manife
     manifest = read_manifest(staged_home.outbox / "FED01" / "A81001" / SCORE_MONTH)
     assert manifest["risk_list.csv"][0] == len(list_rows(staged_home, "FED01", "A81001")) == 20
     assert not [p for p in staged_home.outbox.rglob(".*")], "temporary files left behind"
+
+
+def test_the_federation_scan_reads_the_kept_manifests_too(published_home: Home) -> None:
+    kept = published_home.outbox / "FED01" / "summary" / SCORE_MONTH / VERSIONS
+    assert any(kept.iterdir()), "the summary's manifest is kept"
+    (kept / "planted.csv").write_text(f"path\n{min(all_nhs_numbers())}\n")
+
+    with connect(published_home.database) as connection:
+        found = nhs_numbers_in_federation_files(connection, published_home.outbox, SCORE_MONTH)
+
+    assert list(found) == [f"FED01/summary/{SCORE_MONTH}/{VERSIONS}/planted.csv"]
 
 
 def test_a_tampered_file_fails_its_manifest(published_home: Home) -> None:
