@@ -6,8 +6,8 @@ same inputs. The earlier delivery's manifest digest stays in `raw.delivery_histo
 (superseded by the new one), its delivery and data-quality reports stay in the reports'
 `history/` folders byte for byte, and the manifest of the list sent before stays beside the
 current one, unchanged; the current list manifest names the new delivery and the model.
-A rerun on the same inputs changes nothing. Measured: 57 s of CPU (user), 4 min 7 s wall
-on 2 cores shared with other runs (load average 12-14). Marked slow.
+A rerun on the same inputs changes nothing. Measured (two runs): 52-57 s of CPU (user), 3 min
+17 s - 4 min 7 s wall on 2 cores shared with other runs (load average 11-14). Marked slow.
 """
 
 from __future__ import annotations
