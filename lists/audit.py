@@ -151,7 +151,8 @@ def nhs_numbers_in_federation_files(
     }
     found = {}
     for folder in sorted(outbox.glob(f"*/{SUMMARY_FOLDER}/{check_month(month)}")):
-        for path in sorted(folder.iterdir()):
+        # Files in subfolders too: the manifests of earlier summaries are federation files.
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             count = nhs_numbers_in_text(path.read_text(encoding="utf-8", errors="replace"), known)
             if count:
                 found[str(path.relative_to(outbox))] = count

@@ -29,6 +29,7 @@ from lists.inputs import (
     list_members,
     list_reference,
     listable_scores,
+    made_from,
     read_practices,
     registered_list_sizes,
 )
@@ -164,6 +165,11 @@ def publish_federation_summaries(
         s.federation_code: federation_folder(outbox, s.federation_code, month) for s in summaries
     }
     return [
-        write_federation_delivery(outbox, folders[summary.federation_code], summary)
+        write_federation_delivery(
+            outbox,
+            folders[summary.federation_code],
+            summary,
+            made_from(connection, month, summary.model_version),
+        )
         for summary in summaries
     ]

@@ -18,10 +18,12 @@ import duckdb
 import polars as pl
 
 from lists.documents import Practice
+from lists.manifest import MadeFrom
 from lists.paths import check_federation_code, check_practice_code
 from lists.tables import PRACTICE_LISTS, RISK_SCORES, fetch_one
 from models.registry import read_metadata
 from warehouse.months import FOLLOW_UP_MONTHS, add_months
+from warehouse.deliveries import deliveries_in_force
 from warehouse.sql_files import read_sql
 
 
@@ -70,6 +72,12 @@ def list_reference(scores: pl.DataFrame) -> str:
     ).iter_rows():
         digest.update(repr(row).encode() + b"\n")
     return "L" + digest.hexdigest()[:12]
+
+
+def made_from(connection: duckdb.DuckDBPyConnection, month: str, model_version: str) -> MadeFrom:
+    """The model and the delivery in force of every loaded month up to `month`: the months
+    whose rows the features, and so the scores, of `month` can read."""
+    return MadeFrom(model_version, tuple(deliveries_in_force(connection, month)))
 
 
 def registered_list_sizes(

@@ -28,6 +28,7 @@ from lists.inputs import (
     describe_model,
     list_reference,
     listable_scores,
+    made_from,
     previous_lists,
     read_practices,
     scored_people,
@@ -168,12 +169,13 @@ def publish_practice_lists(
         )
         for item in lists
     }
-    published = [
-        write_practice_delivery(outbox, folders[item.practice.code], item) for item in lists
-    ]
-    record_list_members(connection, month, lists)
     model_version = lists[0].model_version if lists else ""
     reference = lists[0].reference if lists else ""
+    inputs = made_from(connection, month, model_version)
+    published = [
+        write_practice_delivery(outbox, folders[item.practice.code], item, inputs) for item in lists
+    ]
+    record_list_members(connection, month, lists)
     result = PublishedLists(month, model_version, reference, published, dropped)
     if list_reports is not None:
         write_json_atomic(list_reports / f"{month}.json", result.report())
