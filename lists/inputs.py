@@ -22,8 +22,8 @@ from lists.manifest import MadeFrom
 from lists.paths import check_federation_code, check_practice_code
 from lists.tables import PRACTICE_LISTS, RISK_SCORES, fetch_one
 from models.registry import read_metadata
-from warehouse.months import FOLLOW_UP_MONTHS, add_months
 from warehouse.deliveries import deliveries_in_force
+from warehouse.months import FOLLOW_UP_MONTHS, add_months
 from warehouse.sql_files import read_sql
 
 
