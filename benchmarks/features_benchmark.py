@@ -36,7 +36,7 @@ def staged_warehouse(people: int, months: int, work: Path) -> Path:
     from warehouse.reference import known_practices, load_reference
     from warehouse.staged import ensure_staged_schema, stage_month, stage_reference
 
-    path = work / "loaded.duckdb"  # not staged.duckdb: DuckDB names the catalog after the file
+    path = work / "loaded.duckdb"  # DuckDB names the catalog after the file: not a schema name
     if path.exists():
         return path
     if not (work / "landing").is_dir():
@@ -84,7 +84,7 @@ def main() -> None:
     from warehouse.features import replace_features
 
     staged = staged_warehouse(arguments.people, arguments.months, arguments.work)
-    path = arguments.work / "features.duckdb"
+    path = arguments.work / "warehouse.duckdb"
     shutil.copyfile(staged, path)
     print(f"load average before: {load_average()}", flush=True)
     with connect(path) as connection:
