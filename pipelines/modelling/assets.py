@@ -13,6 +13,7 @@ import dagster as dg
 from lists.tiers import DEFAULT_TIERS
 from models import registry
 from models.dataset import MissingLabels
+from models.drift import record_reference
 from models.evaluation import evaluation_report, headline_metrics, png_markdown, write_evaluation
 from models.fairness import audit, write_audit
 from models.model_card import card_figures, global_importance, write_model_card
@@ -86,7 +87,8 @@ def admission_risk_model(
     """LightGBM emergency-admission risk model, trained out of time, calibrated and registered.
 
     Replaces the current model only when not worse out of time (models/current.json says why).
-    The validation window's predictions go to models.validation_predictions.
+    The validation window's predictions go to models.validation_predictions; the drift
+    reference (models.drift_reference) changes only when this run's model is put in use.
     """
     with warehouse.connect() as connection:
         stored = TrainingSet.load(connection)
@@ -96,6 +98,7 @@ def admission_risk_model(
         raise dg.Failure(description=str(error), allow_retries=False) from None
     with warehouse.connect() as connection:
         save_validation_predictions(connection, run.predictions)
+        record_reference(connection, stored, run)
     if not run.decision.replaced:
         context.log.warning(f"Model not replaced: {run.decision.reason}")
     headline = headline_metrics(run.predictions)
