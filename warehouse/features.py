@@ -171,29 +171,62 @@ def replace_features(
     return written
 
 
+BUILT_OPT_OUTS = "features.built_type1_opt_outs"
+"""The opt-out set every built date was built with (after `settle_opt_outs`, all share one).
+Its column is not named nhs_number, so `remove_opted_out` leaves it alone: it is the record
+of who was removed, needed to see who has since withdrawn."""
+
+
 def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> None:
     """Leave no date built with an opt-out set other than `opt_outs` (the current digest).
 
-    A new opt-out only removes a person, so deleting rows is enough (`remove_opted_out`);
-    a withdrawn one must bring the person back, which only a rebuild can. Dates built with
-    another set are dropped, rows and build record together, to be rebuilt when next asked
-    for; the dates of this call were built with the current set and stay.
+    A new opt-out only removes a person, so deleting rows is enough (`remove_opted_out`) and
+    the dates keep their rows, recorded as built with the current set. A withdrawn one must
+    bring the person back, which only a rebuild can: then the dates built with another set
+    are dropped, rows and build record together, to be rebuilt when next asked for (the
+    dates of this call were built with the current set and stay). A home without the record
+    of the set its dates were built with is treated as if someone had withdrawn.
     """
+    withdrawn = _someone_withdrew(connection)
     with transaction(connection):
         stale = f"SELECT index_date FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o"
-        for table in (PERSON_FEATURES, LABELS):
-            if _table_exists(connection, table):
-                run(
-                    connection,
-                    f"DELETE FROM {table} WHERE index_date IN ({stale})",
-                    {"o": opt_outs},
-                )
+        if withdrawn:
+            for table in (PERSON_FEATURES, LABELS):
+                if _table_exists(connection, table):
+                    run(
+                        connection,
+                        f"DELETE FROM {table} WHERE index_date IN ({stale})",
+                        {"o": opt_outs},
+                    )
+            run(
+                connection,
+                f"DELETE FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o",
+                {"o": opt_outs},
+            )
+        else:
+            run(
+                connection,
+                f"UPDATE {BUILDS} SET type1_opt_outs = $o WHERE type1_opt_outs IS DISTINCT FROM $o",
+                {"o": opt_outs},
+            )
         run(
             connection,
-            f"DELETE FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o",
-            {"o": opt_outs},
+            f"CREATE OR REPLACE TABLE {BUILT_OPT_OUTS} AS "
+            "SELECT DISTINCT CAST(nhs_number AS VARCHAR) AS opted_out FROM features.type1_opt_outs",
         )
     remove_opted_out(connection)
+
+
+def _someone_withdrew(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether anyone the built dates left out no longer has an opt-out (True if unknown)."""
+    if not _table_exists(connection, BUILT_OPT_OUTS):
+        return True
+    [(withdrawn,)] = run(
+        connection,
+        f"SELECT count(*) FROM (SELECT opted_out FROM {BUILT_OPT_OUTS} EXCEPT "
+        "SELECT CAST(nhs_number AS VARCHAR) FROM features.type1_opt_outs)",
+    )
+    return bool(withdrawn)
 
 
 def _replace_index_date(

@@ -127,3 +127,41 @@ def test_a_withdrawal_restores_dates_an_opt_out_was_purged_from_by_another_run(
     feature_frame(connection, every_date(connection), with_labels=False)
 
     assert_as_never_opted_out(connection, never_opted_out)
+
+
+def test_a_new_opt_out_removes_the_person_without_rebuilding_any_date(tmp_path):
+    """New opt-outs arrive most months: they delete rows, and no built date is rebuilt."""
+    from warehouse.features import ensure_features_built
+
+    connection = empty_warehouse(tmp_path / "warehouse.duckdb")
+    deliver(connection, MONTHS[:-1], opted_out=set())
+    dates = labelled_index_dates(connection)
+    feature_frame(connection, dates, with_labels=False)
+    before = {table: people_rows(connection, table) for table in TABLES}
+    assert all(PERSON in rows for rows in before.values()), "the person starts in every table"
+
+    deliver(connection, MONTHS[-1:], opted_out=set(MONTHS[-1:]))
+    feature_frame(connection, [scoring_index_date(connection)], with_labels=False)
+    rebuilt = ensure_features_built(connection, dates)
+
+    assert rebuilt == []
+    for table in TABLES:
+        after = people_rows(connection, table)
+        assert PERSON not in after
+        assert after == {person: rows for person, rows in before[table].items() if person != PERSON}
+
+
+TABLES = ("features.person_features", "features.labels")
+
+
+def people_rows(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, list[tuple]]:
+    """{nhs_number: that person's rows at the labelled dates}."""
+    dates = labelled_index_dates(connection)
+    relation = connection.execute(
+        f"SELECT * FROM {table} WHERE list_contains($d, index_date) ORDER BY ALL", {"d": dates}
+    )
+    column = [d[0] for d in relation.description].index("nhs_number")
+    rows: dict[str, list[tuple]] = {}
+    for row in relation.fetchall():
+        rows.setdefault(row[column], []).append(row)
+    return rows
