@@ -126,7 +126,7 @@ def delivery_problems(outbox: Path, month: str) -> list[str]:
             problems.append(f"{where}: no manifest.csv")
             continue
         problems += [f"{where}/{problem}" for problem in verify_manifest(folder)]
-        for path in [folder, *folder.iterdir()]:
+        for path in [folder, *sorted(folder.rglob("*"))]:
             if path.stat().st_mode & 0o077:
                 problems.append(f"{path.relative_to(outbox)}: readable by others")
     return problems

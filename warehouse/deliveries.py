@@ -41,10 +41,10 @@ from warehouse.connection import transaction
 from warehouse.csv_records import MalformedLine, Records, split_records
 from warehouse.errors import InputError
 from warehouse.files import json_bytes, sha256_of_file
+from warehouse.months import MONTH_PATTERN
 from warehouse.report_history import write_month_report
 from warehouse.sql_files import read_sql
 
-MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "rows", "sha256")
 UNKNOWN_FOLDER_RULE = "practice_folder_known"
@@ -462,21 +462,31 @@ def read_files(
     small files, and one reader at a time left a core idle. The tables and outcomes are
     those of reading the files one by one.
     """
-    cursors = threading.local()
+    local = threading.local()
+    cursors: list[duckdb.DuckDBPyConnection] = []
 
     def read(item: tuple[FileOutcome, Contract]) -> pa.Table | None:
         outcome, contract = item
-        if not hasattr(cursors, "cursor"):
-            cursors.cursor = connection.cursor()
-        parsed = verify_and_parse(cursors.cursor, month_dir / outcome.path, outcome, contract)
+        if not hasattr(local, "cursor"):
+            local.cursor = connection.cursor()
+            cursors.append(local.cursor)
+        parsed = verify_and_parse(local.cursor, month_dir / outcome.path, outcome, contract)
         if parsed is None:
             return None
         table, line_numbers = parsed
         return add_provenance(table, month, outcome.path, line_numbers)
 
-    workers = max(1, min(len(files), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(read, files))
+    try:
+        with ThreadPoolExecutor(max_workers=reading_threads(len(files))) as pool:
+            return list(pool.map(read, files))
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def reading_threads(files: int) -> int:
+    """One thread per core this process may run on (its affinity, not the machine's count)."""
+    return max(1, min(files, len(os.sched_getaffinity(0))))
 
 
 def inside_folder(path: Path, folder: Path) -> bool:

@@ -154,15 +154,10 @@ def write_auditor_index(connection: duckdb.DuckDBPyConnection, reports_path: Pat
     """Write reports/data_quality/index.html: every month's verdict, the trends across months,
     links to each month's report, JSON and Data Docs, and provenance.
 
-    Built from the month reports already written (never recomputed) and the manifest
-    digests in raw.delivery_months, so it is as deterministic as they are.
+    Built from the month reports already written (never recomputed), each with the manifest
+    digest it names, so it is as deterministic as they are.
     """
     folder = reports_path / "data_quality"
-    digests = dict(
-        connection.execute(
-            "SELECT delivery_month, manifest_sha256 FROM raw.delivery_months"
-        ).fetchall()
-    )
     months = []
     for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].json")):
         report = json.loads(path.read_text(encoding="utf-8"))
@@ -171,7 +166,7 @@ def write_auditor_index(connection: duckdb.DuckDBPyConnection, reports_path: Pat
                 "month": report["month"],
                 "summary": month_summary(report),
                 "warnings": len(report["warnings"]),
-                "manifest_sha256": digests.get(report["month"]),
+                "manifest_sha256": report.get("manifest_sha256"),
             }
         )
     peaks = {
@@ -247,24 +242,29 @@ def code_provenance() -> dict[str, Any]:
     for feed, contract in sorted(load_contracts().items()):
         versions.setdefault(contract.version, []).append(feed)
     return {
-        "code_version": f"riskstrat {importlib.metadata.version('riskstrat')}",
+        "code_version": f"riskstrat {_installed_version()}",
         "contract_versions": versions,
         "contracts_sha256": digest.hexdigest(),
     }
 
 
+def _installed_version() -> str:
+    """riskstrat's version, or "(not installed)" when run from a bare source tree."""
+    try:
+        return importlib.metadata.version("riskstrat")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def render_month_html(connection: duckdb.DuckDBPyConnection, report: dict[str, Any]) -> str:
     month = report["month"]
     problems = _problems(connection, report)
-    manifest = connection.execute(
-        "SELECT manifest_sha256 FROM raw.delivery_months WHERE delivery_month = ?", [month]
-    ).fetchone()
     return _template("data_quality_month.html").render(
         report=report,
         summary=month_summary(report),
         provenance={
             **code_provenance(),
-            "manifest_sha256": manifest[0] if manifest else None,
+            "manifest_sha256": report.get("manifest_sha256"),
         },
         practices=_practice_rows(connection, report),
         validity=_validity_rows(connection, month),

@@ -48,6 +48,7 @@ from data_contracts.sql import (
     staged_select_sql,
 )
 from warehouse.connection import transaction
+from warehouse.months import MONTH_PATTERN
 from warehouse.sql_files import read_sql
 
 REFERENCE_FEEDS = ("practices", "lsoa_imd")
@@ -339,7 +340,7 @@ def _literal(value: object) -> str:
     """A month or list of months ('YYYY-MM', checked) as a SQL literal."""
     months = value if isinstance(value, list) else [value]
     for month in months:
-        if not (isinstance(month, str) and len(month) == 7 and month[:4].isdigit()):
+        if not (isinstance(month, str) and MONTH_PATTERN.fullmatch(month)):
             raise ValueError(f"not a month: {month!r}")
     text = ", ".join(f"'{month}'" for month in months)
     return f"[{text}]" if isinstance(value, list) else text

@@ -371,3 +371,39 @@ def test_each_delivery_report_is_kept_beside_the_current_one(connection, landing
     assert (reports / f"{MONTH}.json").read_bytes() == by_delivery[
         second.manifest_sha256
     ].read_bytes()
+
+
+def test_files_read_on_every_core_load_as_they_would_one_by_one(tmp_path, landing, monkeypatch):
+    """The threaded reader gives the same raw tables (row order included) and outcomes."""
+    from warehouse import deliveries
+
+    files = supplier.month_files(MONTH)
+    files["gp/A10002/consultations.csv"] += (
+        b"9990000018,2024-01-20,telephone,gp,b1\r\n"
+        b"9990000018,2024-01-21,telephone,gp,b1,one too many\r\n"
+        b"9990000018,2024-01-22,telephone,gp,b1\r\n"
+    )
+    manifest = supplier.manifest_bytes(files)
+    files["gp/A10001/medications.csv"] += b"\n"  # changed after the manifest: rejected
+    supplier.write_month(landing, MONTH, files, manifest=manifest)
+
+    def loaded(threads: int, name: str) -> tuple[list, dict[str, list]]:
+        monkeypatch.setattr(deliveries, "reading_threads", lambda count: min(count, threads))
+        connection = connect(tmp_path / f"{name}.duckdb")
+        outcome = load(connection, landing)
+        tables = {
+            table: connection.execute(f"SELECT * FROM raw.{table}").fetchall()
+            for (table,) in connection.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY 1"
+            ).fetchall()
+        }
+        return [
+            (f.path, f.status, f.reason, f.loaded_rows, f.malformed) for f in outcome.files
+        ], tables
+
+    one_by_one = loaded(1, "one")
+    threaded = loaded(4, "four")
+
+    assert ("gp/A10001/medications.csv", "rejected") in [row[:2] for row in one_by_one[0]]
+    assert any(row[4] for row in one_by_one[0]), "a file with a malformed line"
+    assert threaded == one_by_one
