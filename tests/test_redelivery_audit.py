@@ -23,10 +23,11 @@ import duckdb
 import pytest
 
 import synthetic
+from benchmarks.compare_homes import home_digests
 from lists.audit import NHS_NUMBER_PATTERN
 from pipelines.cli import main
 from tests import supplier
-from tests.pipelines.test_recovery import home_digest
+from tests.pipelines.test_recovery import COMPARED
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,9 @@ class Trail:
     new_digest: str
     first: dict[str, bytes]  # the reports' history folders and the outbox, after the first run
     second: dict[str, bytes]  # the same, after the run on the re-delivery
-    second_home: dict[str, str]  # tests.pipelines.test_recovery.home_digest after that run
+    second_home: dict[
+        str, str
+    ]  # benchmarks.compare_homes.home_digests of what the recovery test compares
     rerun_home: dict[str, str]  # the same after a rerun on the same inputs
 
 
@@ -94,7 +97,7 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> Trail:
     old_digest, first = manifest_digest(landing, REDELIVERED), kept_files(home)
     redeliver_with_one_line_fewer(landing, REDELIVERED)
     run(landing, home)
-    second, second_home = kept_files(home), home_digest(home)
+    second, second_home = kept_files(home), home_digests(home, COMPARED)
     run(landing, home)
     return Trail(
         home,
@@ -103,7 +106,7 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> Trail:
         first,
         second,
         second_home,
-        home_digest(home),
+        home_digests(home, COMPARED),
     )
 
 
