@@ -18,7 +18,7 @@ site's configuration, ``SITE_CONFIG``):
   data-quality report does, so a warning never reads as a failure, and say each status in
   words beside its icon.
 
-No page may request anything from another machine; tests/warehouse/test_data_docs_browser.py
+No page may request anything from another machine; tests/test_auditor_pages.py
 opens them in Chromium with the network disabled. Never imports dagster.
 """
 

@@ -1,10 +1,13 @@
 """Data-quality reports for auditors: what each month delivered, accepted, set aside and why.
 
 For every extract month this writes ``reports/data_quality/<YYYY-MM>.json`` (for machines:
-``{"month", "status", "files", "missing_practices", "warnings"}``, byte-identical for the
-same warehouse) and ``<YYYY-MM>.html`` (for people: completeness and timeliness by
-practice, validity by feed and rule, volume anomalies against earlier months, the
-reconciliation table, and a list of problems each naming practice, file, line and rule).
+``{"month", "manifest_sha256", "status", "files", "missing_practices", "warnings"}``,
+byte-identical for the same warehouse) and ``<YYYY-MM>.html`` (for people: completeness and
+timeliness by practice, validity by feed and rule, volume anomalies against earlier months,
+the reconciliation table, and a list of problems each naming practice, file, line and rule).
+Every version of a delivery's pair is kept under ``reports/data_quality/history/<YYYY-MM>/``
+(``warehouse.report_history``), so a corrected month never overwrites what was reported of
+the delivery before it.
 
 Reports are read back from the warehouse tables (raw, staged, quarantine), never from
 what the staging code meant to do. They never contain an NHS number: quarantine values
@@ -27,7 +30,8 @@ import jinja2
 
 from data_contracts import load_contracts, practice_code_from_path
 from data_contracts.reader import contract_texts
-from warehouse.files import write_json_atomic, write_text_atomic
+from warehouse.files import json_bytes, write_text_atomic
+from warehouse.report_history import write_month_report
 from warehouse.sql_files import read_sql
 from warehouse.staged import FOLDER_RULE, FileReconciliation, ensure_staged_schema, reconcile_month
 
@@ -91,6 +95,7 @@ def month_report(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str,
     """The machine-readable report of one extract month (see the module docstring)."""
     ensure_staged_schema(connection)
     status, reason, missing = month_status(connection, month)
+    digest = manifest_digest_of(connection, month)
     lines = _quarantined_lines(connection, month)
     files = []
     for file in reconcile_month(connection, month):
@@ -111,6 +116,7 @@ def month_report(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str,
         )
     return {
         "month": month,
+        "manifest_sha256": digest,
         "status": status,
         "files": files,
         "missing_practices": missing,
@@ -121,29 +127,37 @@ def month_report(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str,
 def write_month_reports(
     connection: duckdb.DuckDBPyConnection, reports_path: Path, month: str
 ) -> tuple[Path, Path]:
-    """Write reports/data_quality/<month>.json and .html; return their paths."""
+    """Write reports/data_quality/<month>.json and .html, keep their version under history/
+    (named by the delivery's manifest digest); return the current paths."""
     report = month_report(connection, month)
-    folder = reports_path / "data_quality"
-    json_path = folder / f"{month}.json"
-    html_path = folder / f"{month}.html"
-    write_json_atomic(json_path, report)
-    write_text_atomic(html_path, render_month_html(connection, report))
-    return json_path, html_path
+    written = write_month_report(
+        reports_path / "data_quality",
+        month,
+        report["manifest_sha256"],
+        {
+            ".json": json_bytes(report),
+            ".html": render_month_html(connection, report).encode("utf-8"),
+        },
+    )
+    return written[".json"], written[".html"]
+
+
+def manifest_digest_of(connection: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """The manifest digest of the month's delivery in force (None: no manifest yet)."""
+    row = connection.execute(
+        "SELECT manifest_sha256 FROM raw.delivery_months WHERE delivery_month = ?", [month]
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def write_auditor_index(connection: duckdb.DuckDBPyConnection, reports_path: Path) -> Path:
     """Write reports/data_quality/index.html: every month's verdict, the trends across months,
     links to each month's report, JSON and Data Docs, and provenance.
 
-    Built from the month reports already written (never recomputed) and the manifest
-    digests in raw.delivery_months, so it is as deterministic as they are.
+    Built from the month reports already written (never recomputed), each with the manifest
+    digest it names, so it is as deterministic as they are.
     """
     folder = reports_path / "data_quality"
-    digests = dict(
-        connection.execute(
-            "SELECT delivery_month, manifest_sha256 FROM raw.delivery_months"
-        ).fetchall()
-    )
     months = []
     for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].json")):
         report = json.loads(path.read_text(encoding="utf-8"))
@@ -152,7 +166,7 @@ def write_auditor_index(connection: duckdb.DuckDBPyConnection, reports_path: Pat
                 "month": report["month"],
                 "summary": month_summary(report),
                 "warnings": len(report["warnings"]),
-                "manifest_sha256": digests.get(report["month"]),
+                "manifest_sha256": report.get("manifest_sha256"),
             }
         )
     peaks = {
@@ -228,24 +242,29 @@ def code_provenance() -> dict[str, Any]:
     for feed, contract in sorted(load_contracts().items()):
         versions.setdefault(contract.version, []).append(feed)
     return {
-        "code_version": f"riskstrat {importlib.metadata.version('riskstrat')}",
+        "code_version": f"riskstrat {_installed_version()}",
         "contract_versions": versions,
         "contracts_sha256": digest.hexdigest(),
     }
 
 
+def _installed_version() -> str:
+    """riskstrat's version, or "(not installed)" when run from a bare source tree."""
+    try:
+        return importlib.metadata.version("riskstrat")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def render_month_html(connection: duckdb.DuckDBPyConnection, report: dict[str, Any]) -> str:
     month = report["month"]
     problems = _problems(connection, report)
-    manifest = connection.execute(
-        "SELECT manifest_sha256 FROM raw.delivery_months WHERE delivery_month = ?", [month]
-    ).fetchone()
     return _template("data_quality_month.html").render(
         report=report,
         summary=month_summary(report),
         provenance={
             **code_provenance(),
-            "manifest_sha256": manifest[0] if manifest else None,
+            "manifest_sha256": report.get("manifest_sha256"),
         },
         practices=_practice_rows(connection, report),
         validity=_validity_rows(connection, month),
