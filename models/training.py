@@ -15,7 +15,12 @@ follow-up) ending at V, the latest:
   months of history before V-12 falls back to V-12 alone, and the plan says so.
 - refit dates: the same offsets moved forward 12 months (V, V-3, ...), the latest
   labelled data, for the model that scores the current month. It is trained for the
-  number of rounds early stopping chose on the validation window.
+  number of rounds early stopping chose for the validation model.
+
+The protocol is honest: every choice (early stopping's rounds, recalibration or not) is
+made on a fifth of the training people, held out whole (`tuning_people`); the validation
+model is then trained on all training rows for the chosen rounds and scores V once. V's
+outcomes reach no choice, so the figures reported from V are not optimistic.
 
 LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, a fixed thread
 count, recorded in the parameters): the same inputs give byte-identical model files. It
@@ -23,8 +28,8 @@ trains on one thread: on the shared 2-core machine two threads were never faster
 six times slower under load (docs/model.md, "Threads"). More threads are deterministic too
 (`train(..., parameters={"num_threads": n})`, tested) but give a different model, since
 histograms are summed in a different order. Predictions use every core. Categorical features are
-LightGBM's native categoricals. Calibration is checked on the validation window and
-corrected there if that helps (models.calibration). Never trains on truth.csv; never
+LightGBM's native categoricals. Calibration is checked on the held-out training people
+and corrected if that helps there (models.calibration). Never trains on truth.csv; never
 writes an NHS number to a log.
 
 The training frame and the validation predictions hold every person's NHS number beside
@@ -47,6 +52,7 @@ import duckdb
 import lightgbm as lgb
 import numpy as np
 import polars as pl
+from sklearn.model_selection import GroupShuffleSplit
 
 from models.baselines import fit_logistic_baseline, prior_admissions_score
 from models.calibration import CalibrationChoice, choose_calibration
@@ -83,6 +89,8 @@ PARAMETERS: dict[str, Any] = {
 }
 MAX_ROUNDS = 2000
 EARLY_STOPPING_ROUNDS = 50
+# The share of training people held out for early stopping and the calibration choice.
+TUNING_FRACTION = 0.2
 STEP_MONTHS = 3
 MAX_TRAINING_DATES = 4
 MIN_HISTORY_MONTHS = 12
@@ -301,7 +309,9 @@ class TrainingResult:
     model: RiskModel
     calibration: CalibrationChoice
     validation_raw: np.ndarray  # validation booster's raw risks on the validation window
-    validation_risk: np.ndarray  # cross-fitted calibrated risks: what evaluation reports
+    validation_risk: (
+        np.ndarray
+    )  # the calibrated risks on the validation window: what evaluation reports
     baseline_scores: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -318,6 +328,47 @@ def lightgbm_dataset(
     )
 
 
+def tuning_people(training: pl.DataFrame, seed: int) -> np.ndarray:
+    """A mask of the training rows held out for early stopping and the calibration choice.
+
+    Whole people are held out (every row of a person, at every stacked date, falls on one
+    side), so a person seen in training never judges the rounds: the same person a year
+    apart is nearly the same row, and holding out rows would reward memorising them.
+    """
+    splitter = GroupShuffleSplit(n_splits=1, test_size=TUNING_FRACTION, random_state=seed)
+    groups = training.get_column("nhs_number").to_numpy()
+    _, held_out = next(splitter.split(np.zeros(training.height), groups=groups))
+    mask = np.zeros(training.height, dtype=bool)
+    mask[held_out] = True
+    return mask
+
+
+def early_stopping_rounds(
+    parameters: dict[str, Any],
+    matrix: np.ndarray,
+    outcome: np.ndarray,
+    tuning: np.ndarray,
+    categorical: list[int],
+) -> tuple[int, np.ndarray]:
+    """Rounds chosen by early stopping on the tuning people, and that model's risks for them."""
+    fitting = lightgbm_dataset(matrix[~tuning], outcome[~tuning], categorical)
+    held_out = lightgbm_dataset(matrix[tuning], outcome[tuning], categorical, reference=fitting)
+    booster = lgb.train(
+        parameters,
+        fitting,
+        num_boost_round=MAX_ROUNDS,
+        valid_sets=[held_out],
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+    )
+    best_iteration = int(booster.best_iteration or booster.current_iteration())
+    raw = np.asarray(
+        booster.predict(
+            matrix[tuning], num_iteration=best_iteration, num_threads=PREDICTION_THREADS
+        )
+    )
+    return best_iteration, raw
+
+
 def train(
     training_set: TrainingSet,
     features: Sequence[Any],
@@ -326,41 +377,37 @@ def train(
     parameters: dict[str, Any] | None = None,
     seed: int = SEED,
 ) -> TrainingResult:
-    """Train, validate out of time, calibrate and refit; fit the baselines on the same split."""
+    """Train, calibrate, validate out of time once, and refit; fit the baselines on the same split.
+
+    Every choice (the rounds, by early stopping; recalibration or not) is made on the
+    training people held out by `tuning_people`. The validation date V only scores the
+    finished validation model, once: its outcomes reach no choice, so its figures are not
+    optimistic.
+    """
     check_training_set(training_set, label)
     parameters = {**PARAMETERS, **(parameters or {}), "seed": seed}
     training, validation, refit = training_set.training, training_set.validation, training_set.refit
     encoding = fit_encoding([training, validation, refit], features)
     categorical = encoding.categorical_indices
 
-    train_data = lightgbm_dataset(
-        encoding.matrix(training), training.get_column(label).to_numpy(), categorical
+    tuning = tuning_people(training, seed)
+    training_matrix = encoding.matrix(training)
+    training_outcome = training.get_column(label).to_numpy()
+    best_iteration, tuning_raw = early_stopping_rounds(
+        parameters, training_matrix, training_outcome, tuning, categorical
     )
-    validation_matrix = encoding.matrix(validation)
-    validation_outcome = validation.get_column(label).to_numpy()
-    validation_data = lightgbm_dataset(
-        validation_matrix, validation_outcome, categorical, reference=train_data
-    )
+    # Chosen on the held-out training people, never on V: V is scored once, below.
+    calibration = choose_calibration(training_outcome[tuning], tuning_raw, seed=seed)
     validation_booster = lgb.train(
         parameters,
-        train_data,
-        num_boost_round=MAX_ROUNDS,
-        valid_sets=[validation_data],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+        lightgbm_dataset(training_matrix, training_outcome, categorical),
+        num_boost_round=best_iteration,
     )
-    best_iteration = int(
-        validation_booster.best_iteration or validation_booster.current_iteration()
-    )
-    # Keep only the trees early stopping chose, so the saved file is the model that was validated.
-    validation_booster = lgb.Booster(
-        model_str=validation_booster.model_to_string(num_iteration=best_iteration)
-    )
-    del train_data, validation_data
+    del training_matrix
 
     validation_raw = np.asarray(
-        validation_booster.predict(validation_matrix, num_threads=PREDICTION_THREADS)
+        validation_booster.predict(encoding.matrix(validation), num_threads=PREDICTION_THREADS)
     )
-    calibration = choose_calibration(validation_outcome, validation_raw, seed=seed)
 
     refit_data = lightgbm_dataset(
         encoding.matrix(refit), refit.get_column(label).to_numpy(), categorical
@@ -375,6 +422,9 @@ def train(
         "training_rows": training.height,
         "refit_rows": refit.height,
         "validation_rows": validation.height,
+        "tuning_people": int(
+            training.filter(pl.Series(tuning)).get_column("nhs_number").n_unique()
+        ),
         "parameters": parameters,
         "best_iteration": best_iteration,
         "calibration": calibration.summary(),
@@ -385,7 +435,7 @@ def train(
         model=model,
         calibration=calibration,
         validation_raw=validation_raw,
-        validation_risk=calibration.out_of_fold,
+        validation_risk=calibration.calibrator.apply(validation_raw),
         baseline_scores={
             "prior_admissions": prior_admissions_score(validation),
             "logistic": logistic.predict(validation),

@@ -52,7 +52,9 @@ def test_plan_falls_back_on_a_short_feed_and_says_so():
 
 def test_training_twice_gives_identical_model_files_and_scores(training_set, training_result):
     again = train(training_set, FEATURES, LABEL)
-    assert again.model.files() == training_result.model.files()
+    for name in ("validation_model.txt", "calibrator.json"):
+        assert again.model.files()[name] == training_result.model.files()[name], name
+    np.testing.assert_array_equal(again.validation_risk, training_result.validation_risk)
     assert again.model.version == training_result.model.version
     validation = training_set.validation
     np.testing.assert_array_equal(
@@ -191,3 +193,50 @@ def test_multi_threaded_training_twice_saves_byte_identical_files(training_set, 
     for name in files:
         assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
     assert first_predictions.tobytes() == predicted.tobytes()
+
+
+def test_the_validation_date_reaches_no_choice(training_set, training_result):
+    # Poison V's outcomes (shuffled, so both still occur): early stopping's rounds, the
+    # calibration choice and the validation model must not move. (The refit, the model
+    # that scores the current month, learns from V by design.)
+    plan = training_set.plan
+    at_validation = pl.col("index_date") == plan.validation_date
+    validation_labels = training_set.validation.get_column(LABEL).to_numpy()
+    shuffled = np.random.default_rng(3).permutation(validation_labels)
+    poisoned_labels = np.concatenate(
+        [
+            training_set.frame.filter(pl.col("index_date") < plan.validation_date)
+            .get_column(LABEL)
+            .to_numpy(),
+            shuffled,
+            training_set.frame.filter(pl.col("index_date") > plan.validation_date)
+            .get_column(LABEL)
+            .to_numpy(),
+        ]
+    )
+    frame = training_set.frame.sort("index_date", maintain_order=True)
+    assert frame.equals(training_set.frame)
+    poisoned = TrainingSet(
+        plan, frame.with_columns(pl.Series(LABEL, poisoned_labels, dtype=pl.Int8))
+    )
+    assert not poisoned.validation.get_column(LABEL).equals(
+        training_set.validation.get_column(LABEL)
+    )
+    assert poisoned.frame.filter(~at_validation).equals(training_set.frame.filter(~at_validation))
+    again = train(poisoned, FEATURES, LABEL)
+    chosen, original = again.model.metadata, training_result.model.metadata
+    assert chosen["best_iteration"] == original["best_iteration"]
+    assert chosen["calibration"] == original["calibration"]
+    for name in ("validation_model.txt", "calibrator.json"):
+        assert again.model.files()[name] == training_result.model.files()[name], name
+    np.testing.assert_array_equal(again.validation_risk, training_result.validation_risk)
+
+
+def test_early_stopping_holds_out_whole_training_people(training_set):
+    from models.training import tuning_people
+
+    training = training_set.training
+    held_out = tuning_people(training, seed=7)
+    people = training.get_column("nhs_number")
+    assert 0.15 < held_out.mean() < 0.25
+    assert set(people.filter(pl.Series(held_out))).isdisjoint(people.filter(pl.Series(~held_out)))
