@@ -14,7 +14,7 @@ Correction is logistic (Platt) recalibration, `p' = sigmoid(a + b * logit(p))`: 
 parameters, monotone (it never changes the ranking, so AUROC and the risk lists are the
 same), and the model it fits is exactly the one the slope and intercept measure. The
 correction is chosen and fitted on training people held out from the model's fitting
-(models.training.tuning_people), never on the validation date, and its own effect is
+(models.boosting.tuning_people), never on the validation date, and its own effect is
 measured by cross-fitting: each fold's people are recalibrated by a fit on the other
 folds, so the choice never rests on a calibrator that saw the people it is judged on.
 

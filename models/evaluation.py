@@ -29,6 +29,7 @@ from models.calibration import (
     integrated_calibration_index,
     smoothed_observed,
 )
+from models.fairness import poisson_interval
 from warehouse.files import write_bytes_atomic, write_text_atomic
 
 TOP_FRACTIONS = (0.005, 0.01, 0.02, 0.05, 0.10)
@@ -131,6 +132,38 @@ def calibration_by_decile(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]
     return rows
 
 
+# The lists' default tiers (lists/tiers.py): cumulative top fractions of the population.
+TIERS = (("very high", 0.005), ("high", 0.05), ("rising", 0.20))
+
+
+def calibration_by_tier(y: np.ndarray, p: np.ndarray) -> list[dict[str, Any]]:
+    """Observed against expected admissions in each list tier, O/E with an exact Poisson 95% CI.
+
+    The tiers are who a practice sees, so their calibration matters more than the deciles',
+    where 90% of the population sits below the first tier.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(-p, kind="stable")  # highest first, ties by row order
+    rows, start = [], 0
+    for name, fraction in TIERS:
+        end = math.ceil(fraction * y.size)
+        members = order[start:end]
+        observed, expected = float(y[members].sum()), float(p[members].sum())
+        rows.append(
+            {
+                "tier": name,
+                "people": int(members.size),
+                "observed": int(observed),
+                "expected": round(expected, 2),
+                "observed_to_expected": round(observed / expected, 3) if expected > 0 else None,
+                "observed_to_expected_ci": poisson_interval(observed, expected),
+            }
+        )
+        start = end
+    return rows
+
+
 def ranking_metrics(y: np.ndarray, score: np.ndarray, *, seed: int) -> dict[str, Any]:
     """Metrics that need only an ordering of people (any score, probability or not)."""
     metrics: dict[str, Any] = {
@@ -159,6 +192,7 @@ def probability_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         "ici": round(ici, 5),
         "e90": round(e90, 5),
         "calibration_by_decile": calibration_by_decile(y, p),
+        "calibration_by_tier": calibration_by_tier(y, p),
         "net_benefit": decision_curve(y, p),
     }
 
@@ -233,8 +267,9 @@ def png_markdown(png: bytes, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
-def read_truth(path: Path, index_date: datetime.date) -> pl.DataFrame:
-    """truth.csv's true_risk at one index date: nhs_number (text), true_risk."""
+def read_truth_at(path: Path, index_dates: list[datetime.date]) -> pl.DataFrame:
+    """truth.csv's true_risk at several index dates: nhs_number (text), index_date, true_risk."""
+    wanted = sorted({d.isoformat() for d in index_dates})
     return (
         pl.scan_csv(
             path,
@@ -244,8 +279,8 @@ def read_truth(path: Path, index_date: datetime.date) -> pl.DataFrame:
                 "true_risk": pl.Float64,
             },
         )
-        .filter(pl.col("index_date") == index_date.isoformat())
-        .select("nhs_number", "true_risk")
+        .filter(pl.col("index_date").is_in(wanted))
+        .select("nhs_number", pl.col("index_date").str.to_date("%Y-%m-%d"), "true_risk")
         .collect()
     )
 
@@ -288,7 +323,11 @@ def evaluation_report(
         ),
         "logistic": evaluate_probabilities(y, logistic, seed=seed),
     }
-    oracle = None
+    if "basic_lightgbm_risk" in predictions.columns:
+        baselines["basic_lightgbm"] = evaluate_probabilities(
+            y, predictions.get_column("basic_lightgbm_risk").to_numpy(), seed=seed
+        )
+    oracle, ceiling, three_figures = None, None, None
     truth = predictions.get_column("true_risk") if "true_risk" in predictions.columns else None
     if truth is not None and truth.null_count() < truth.len():
         known = truth.is_not_null().to_numpy()
@@ -303,14 +342,49 @@ def evaluation_report(
             "mean_true_risk": round(float(true_risk.mean()), 5),
             "brier": round(float(brier_score_loss(y[known], true_risk)), 5),
         }
+        ceiling_column = (
+            predictions.get_column("feature_ceiling_risk")
+            if "feature_ceiling_risk" in predictions.columns
+            else None
+        )
+        if ceiling_column is not None and ceiling_column.null_count() == 0:
+            ceiling = evaluate_probabilities(y, ceiling_column.to_numpy(), seed=seed)
+            three_figures = split_the_gap(
+                y[known], risk[known], ceiling_column.to_numpy()[known], true_risk
+            )
     return {
         "model_version": model_version,
         "validation": validation,
         "baselines": baselines,
         "oracle": oracle,
+        "feature_ceiling": ceiling,
+        "three_figures": three_figures,
         "validation_index_date": str(validation_date),
         "registry": decision,
         "methods": METHODS,
+    }
+
+
+def split_the_gap(
+    y: np.ndarray, risk: np.ndarray, ceiling: np.ndarray, true_risk: np.ndarray
+) -> dict[str, float]:
+    """Model, feature ceiling and oracle AUROC on the same people, and the two gaps between.
+
+    model -> ceiling is fitting (the features could carry more); ceiling -> oracle is
+    information (latent state the features do not hold).
+    """
+    model_auroc, ceiling_auroc, oracle_auroc = (
+        auroc(y, risk),
+        auroc(y, ceiling),
+        auroc(y, true_risk),
+    )
+    return {
+        "people": int(y.size),
+        "model_auroc": round(model_auroc, 4),
+        "feature_ceiling_auroc": round(ceiling_auroc, 4),
+        "oracle_auroc": round(oracle_auroc, 4),
+        "fitting_gap": round(ceiling_auroc - model_auroc, 4),
+        "information_gap": round(oracle_auroc - ceiling_auroc, 4),
     }
 
 
@@ -323,7 +397,8 @@ METHODS = {
     "net_benefit": "decision curve: TP/n - FP/n * t/(1-t) for acting on risk >= t",
     "protocol": "early stopping and the recalibration choice use a fifth of the training people, held out whole; the validation date is scored once by the finished model and reaches no choice",
     "recalibration": "logistic (Platt) recalibration, kept when its cross-fitted (5 folds) log loss on the held-out training people beats the raw risks'; fitted on those people",
-    "baselines": "prior_admissions ranks by emergency admissions in the last 12 months; logistic: age, age squared, sex, long-term condition count, fitted on the training dates",
+    "baselines": "prior_admissions ranks by emergency admissions in the last 12 months; logistic: age, age squared, sex, long-term condition count, fitted on the training dates; basic_lightgbm: LightGBM with default parameters (100 rounds) on 34 basic features, fitted on the latest training date",
+    "feature_ceiling": "with truth.csv only: the same features, learner and parameters fitted to the generator's true_risk (cross_entropy) on the training rows, early stopping on held-out training people, scored at the validation date against the outcome; a diagnostic, never deployed",
 }
 
 
@@ -356,8 +431,18 @@ def headline_metrics(predictions: pl.DataFrame) -> dict[str, Any]:
             auroc(y, predictions.get_column("prior_admissions").to_numpy()), 4
         ),
         "logistic_auroc": round(auroc(y, predictions.get_column("logistic_risk").to_numpy()), 4),
+        "basic_lightgbm_auroc": None,
+        "feature_ceiling_auroc": None,
         "oracle_auroc": None,
     }
+    for column in ("basic_lightgbm", "feature_ceiling"):
+        scores = (
+            predictions.get_column(f"{column}_risk")
+            if f"{column}_risk" in predictions.columns
+            else None
+        )
+        if scores is not None and scores.null_count() == 0:
+            numbers[f"{column}_auroc"] = round(auroc(y, scores.to_numpy()), 4)
     truth = predictions.get_column("true_risk") if "true_risk" in predictions.columns else None
     if truth is not None and truth.null_count() < truth.len():
         known = truth.is_not_null().to_numpy()

@@ -52,16 +52,22 @@ import duckdb
 import lightgbm as lgb
 import numpy as np
 import polars as pl
-from sklearn.model_selection import GroupShuffleSplit
 
-from models.baselines import fit_logistic_baseline, prior_admissions_score
+from models.baselines import fit_basic_lightgbm, fit_logistic_baseline, prior_admissions_score
+from models.boosting import (
+    MAX_BIN,
+    SEED,
+    early_stopping_rounds,
+    lightgbm_dataset,
+    tuning_people,
+)
 from models.calibration import CalibrationChoice, choose_calibration
+from models.ceiling import feature_ceiling_risk
 from models.registry import PREDICTION_THREADS, RiskModel, fit_encoding
 from warehouse.connection import transaction
 from warehouse.home import Home
 from warehouse.months import FOLLOW_UP_MONTHS, months_between
 
-SEED = 7
 # One thread, measured (docs/model.md, "Threads"): on a shared 2-core box two threads took
 # 11.8 s against 8.3 s at a load average of 2-3, and 91.6 s against 15.7 s at 6-8 (OpenMP
 # threads wait at every histogram barrier for a thread the box has descheduled).
@@ -78,7 +84,7 @@ PARAMETERS: dict[str, Any] = {
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 5.0,
-    "max_bin": 255,
+    "max_bin": MAX_BIN,
     "min_data_per_group": 50,
     "cat_smooth": 10.0,
     "seed": SEED,
@@ -87,10 +93,6 @@ PARAMETERS: dict[str, Any] = {
     "num_threads": TRAINING_THREADS,
     "verbosity": -1,
 }
-MAX_ROUNDS = 2000
-EARLY_STOPPING_ROUNDS = 50
-# The share of training people held out for early stopping and the calibration choice.
-TUNING_FRACTION = 0.2
 STEP_MONTHS = 3
 MAX_TRAINING_DATES = 4
 MIN_HISTORY_MONTHS = 12
@@ -315,60 +317,6 @@ class TrainingResult:
     baseline_scores: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def lightgbm_dataset(
-    matrix: np.ndarray, outcome: np.ndarray, categorical: list[int], **kwargs: Any
-) -> lgb.Dataset:
-    return lgb.Dataset(
-        matrix,
-        label=outcome,
-        categorical_feature=categorical or "auto",
-        params={"verbosity": -1, "max_bin": PARAMETERS["max_bin"], "seed": SEED},
-        free_raw_data=True,
-        **kwargs,
-    )
-
-
-def tuning_people(training: pl.DataFrame, seed: int) -> np.ndarray:
-    """A mask of the training rows held out for early stopping and the calibration choice.
-
-    Whole people are held out (every row of a person, at every stacked date, falls on one
-    side), so a person seen in training never judges the rounds: the same person a year
-    apart is nearly the same row, and holding out rows would reward memorising them.
-    """
-    splitter = GroupShuffleSplit(n_splits=1, test_size=TUNING_FRACTION, random_state=seed)
-    groups = training.get_column("nhs_number").to_numpy()
-    _, held_out = next(splitter.split(np.zeros(training.height), groups=groups))
-    mask = np.zeros(training.height, dtype=bool)
-    mask[held_out] = True
-    return mask
-
-
-def early_stopping_rounds(
-    parameters: dict[str, Any],
-    matrix: np.ndarray,
-    outcome: np.ndarray,
-    tuning: np.ndarray,
-    categorical: list[int],
-) -> tuple[int, np.ndarray]:
-    """Rounds chosen by early stopping on the tuning people, and that model's risks for them."""
-    fitting = lightgbm_dataset(matrix[~tuning], outcome[~tuning], categorical)
-    held_out = lightgbm_dataset(matrix[tuning], outcome[tuning], categorical, reference=fitting)
-    booster = lgb.train(
-        parameters,
-        fitting,
-        num_boost_round=MAX_ROUNDS,
-        valid_sets=[held_out],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-    )
-    best_iteration = int(booster.best_iteration or booster.current_iteration())
-    raw = np.asarray(
-        booster.predict(
-            matrix[tuning], num_iteration=best_iteration, num_threads=PREDICTION_THREADS
-        )
-    )
-    return best_iteration, raw
-
-
 def train(
     training_set: TrainingSet,
     features: Sequence[Any],
@@ -416,6 +364,9 @@ def train(
     del refit_data
 
     logistic = fit_logistic_baseline(training, label)
+    basic = fit_basic_lightgbm(
+        training_set.at([max(training_set.plan.training_dates)]), label, features
+    )
     metadata = {
         "outcome": label,
         "plan": training_set.plan.to_dict(),
@@ -439,6 +390,7 @@ def train(
         baseline_scores={
             "prior_admissions": prior_admissions_score(validation),
             "logistic": logistic.predict(validation),
+            "basic_lightgbm": basic.predict(validation),
         },
     )
 
@@ -492,7 +444,7 @@ def train_and_register(
     with `save_validation_predictions`, where the evaluation and fairness audit read them.
     """
     from models import registry
-    from models.evaluation import read_truth
+    from models.evaluation import read_truth_at
 
     if features is None or label is None:
         from models.feature_catalogue import FEATURES, LABEL
@@ -519,14 +471,32 @@ def train_and_register(
         pl.Series("risk_uncalibrated", raw, dtype=pl.Float64),
         pl.Series("prior_admissions", result.baseline_scores["prior_admissions"], dtype=pl.Float64),
         pl.Series("logistic_risk", result.baseline_scores["logistic"], dtype=pl.Float64),
+        pl.Series(
+            "basic_lightgbm_risk", result.baseline_scores["basic_lightgbm"], dtype=pl.Float64
+        ),
     )
     if truth is not None:
-        truth_frame = read_truth(truth, training_set.plan.validation_date).with_columns(
-            pl.col("nhs_number").cast(predictions.schema["nhs_number"])
+        plan = training_set.plan
+        truth_frame = read_truth_at(truth, [*plan.training_dates, plan.validation_date])
+        ceiling = feature_ceiling_risk(
+            training_set.training,
+            validation,
+            truth_frame,
+            result.model.encoding,
+            result.model.metadata["parameters"],
+            seed=seed,
         )
-        predictions = predictions.join(truth_frame, on="nhs_number", how="left")
+        at_validation = truth_frame.filter(pl.col("index_date") == plan.validation_date).select(
+            pl.col("nhs_number").cast(predictions.schema["nhs_number"]), "true_risk"
+        )
+        predictions = predictions.with_columns(
+            pl.Series("feature_ceiling_risk", ceiling, dtype=pl.Float64)
+        ).join(at_validation, on="nhs_number", how="left", maintain_order="left")
     else:
-        predictions = predictions.with_columns(pl.lit(None, dtype=pl.Float64).alias("true_risk"))
+        predictions = predictions.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias("feature_ceiling_risk"),
+            pl.lit(None, dtype=pl.Float64).alias("true_risk"),
+        )
     return ModellingRun(
         result=result, decision=decision, model_in_use=in_use, predictions=predictions
     )

@@ -233,10 +233,22 @@ def test_the_validation_date_reaches_no_choice(training_set, training_result):
 
 
 def test_early_stopping_holds_out_whole_training_people(training_set):
-    from models.training import tuning_people
+    from models.boosting import tuning_people
 
     training = training_set.training
     held_out = tuning_people(training, seed=7)
     people = training.get_column("nhs_number")
     assert 0.15 < held_out.mean() < 0.25
     assert set(people.filter(pl.Series(held_out))).isdisjoint(people.filter(pl.Series(~held_out)))
+
+
+def test_the_basic_baseline_sees_only_basic_features_at_one_date(training_set):
+    from models.baselines import BASIC_FEATURES, fit_basic_lightgbm
+
+    latest = max(training_set.plan.training_dates)
+    basic = fit_basic_lightgbm(training_set.at([latest]), LABEL, FEATURES)
+    assert set(basic.encoding.names) == {f.name for f in FEATURES} & set(BASIC_FEATURES)
+    assert "latest_hba1c" not in basic.encoding.names
+    assert basic.booster.num_trees() == 100
+    y = training_set.validation.get_column(LABEL).to_numpy()
+    assert roc_auc_score(y, basic.predict(training_set.validation)) > 0.6
