@@ -146,6 +146,8 @@ def plan_training(
     *,
     history_start: datetime.date | None = None,
     max_training_dates: int = MAX_TRAINING_DATES,
+    step_months: int = STEP_MONTHS,
+    min_history_months: int = MIN_HISTORY_MONTHS,
 ) -> TrainingPlan:
     """Choose training, validation and refit index dates (see the module docstring).
 
@@ -165,9 +167,9 @@ def plan_training(
     training = [
         by_offset[offset]
         for offset in range(
-            FOLLOW_UP_MONTHS, FOLLOW_UP_MONTHS + STEP_MONTHS * max_training_dates, STEP_MONTHS
+            FOLLOW_UP_MONTHS, FOLLOW_UP_MONTHS + step_months * max_training_dates, step_months
         )
-        if offset in by_offset and history(by_offset[offset]) >= MIN_HISTORY_MONTHS
+        if offset in by_offset and history(by_offset[offset]) >= min_history_months
     ]
     notes = []
     if not training:

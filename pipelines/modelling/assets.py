@@ -37,6 +37,7 @@ FLAGGED_GROUPS = dg.TableSchema(
     columns=[
         dg.TableColumn("attribute", "string"),
         dg.TableColumn("group", "string"),
+        dg.TableColumn("flags", "string", description="the rules the group broke"),
         dg.TableColumn(
             "observed_to_expected", "float", description="observed / expected admissions"
         ),
@@ -174,9 +175,10 @@ def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
                         {
                             "attribute": str(f["attribute"]),
                             "group": str(f["group"]),
-                            "observed_to_expected": float(f["observed_to_expected"]),
-                            "ci_low": float(f["observed_to_expected_ci"][0]),
-                            "ci_high": float(f["observed_to_expected_ci"][1]),
+                            "flags": ", ".join(f["flags"]),
+                            "observed_to_expected": float(f["observed_to_expected"] or 0.0),
+                            "ci_low": float(f["observed_to_expected_ci"][0] or 0.0),
+                            "ci_high": float(f["observed_to_expected_ci"][1] or 0.0),
                         }
                     )
                     for f in report["flagged"]
