@@ -72,6 +72,8 @@ class PracticeList:
     changed_tier: int
     first_list: bool
     data_quality: str
+    validation: str = "validated out of time"
+    """How the model was validated; "not yet validated out of time" in a cold start."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from lists.paths import practice_folder
 from lists.quality import practice_data_quality
 from lists.tables import PRACTICE_LISTS, delete_opted_out_scores, ensure_scores_schema
 from lists.tiers import read_tier_policy
+from models.training import model_validation
 from warehouse.connection import transaction
 from warehouse.files import write_json_atomic
 
@@ -87,6 +88,7 @@ def build_practice_lists(
     tier_names, tier_rule = read_tier_policy(connection, month)
     practices = read_practices(connection)
     scored, index_date, model_version = scored_people(connection, month)
+    validation = model_validation(connection)
     if not scored:
         raise ValueError(
             f"No scores for {month}: score the month (risk_scores) before making its lists."
@@ -113,6 +115,7 @@ def build_practice_lists(
                 month=month,
                 index_date=index_date,
                 model_version=str(model_version),
+                validation=validation,
                 reference=reference,
                 population=patients.height,
                 length_rule=f"{length.describe()} of the practice's scored patients"

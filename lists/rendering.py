@@ -224,7 +224,7 @@ def _about(item: PracticeList) -> list[tuple[str, Any]]:
         ),
         ("Data month", item.month),
         ("Score date", item.index_date.isoformat()),
-        ("Model version", item.model_version),
+        ("Model version", f"{item.model_version} ({item.validation})"),
         ("List reference", item.reference),
         ("People on this list", f"{len(item.rows)} ({item.length_rule}; {item.population} scored)"),
         ("New since last month", "first list" if item.first_list else str(item.new_to_list)),

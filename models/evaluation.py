@@ -292,6 +292,7 @@ def evaluation_report(
     validation_date: datetime.date | str,
     decision: dict[str, Any] | None = None,
     seed: int = 7,
+    cold_start: bool = False,
 ) -> dict[str, Any]:
     """evaluation.json: the model in use and both baselines on the out-of-time window.
 
@@ -360,6 +361,8 @@ def evaluation_report(
         "feature_ceiling": ceiling,
         "three_figures": three_figures,
         "validation_index_date": str(validation_date),
+        "cold_start": cold_start,
+        "validation_kind": VALIDATION_KINDS[cold_start],
         "registry": decision,
         "methods": METHODS,
     }
@@ -387,6 +390,11 @@ def split_the_gap(
         "information_gap": round(oracle_auroc - ceiling_auroc, 4),
     }
 
+
+VALIDATION_KINDS = {
+    False: "out of time: trained on dates whose outcomes ended before the validation date",
+    True: "not yet validated out of time: person-grouped 5-fold cross-validation at the latest labelled date (cold start, fewer than 25 months)",
+}
 
 METHODS = {
     "auroc_ci": f"95% percentile bootstrap over people, {BOOTSTRAP_REPLICATES} replicates, fixed seed",

@@ -52,6 +52,7 @@ import duckdb
 import lightgbm as lgb
 import numpy as np
 import polars as pl
+from sklearn.model_selection import GroupKFold
 
 from models.baselines import fit_basic_lightgbm, fit_logistic_baseline, prior_admissions_score
 from models.boosting import (
@@ -96,6 +97,8 @@ PARAMETERS: dict[str, Any] = {
 STEP_MONTHS = 3
 MAX_TRAINING_DATES = 4
 MIN_HISTORY_MONTHS = 12
+MAX_COLD_START_DATES = 12
+CROSS_VALIDATION_FOLDS = 5
 IDENTIFIERS = ("nhs_number", "index_date", "practice_code")
 
 
@@ -105,6 +108,9 @@ class TrainingPlan:
     validation_date: datetime.date
     refit_dates: tuple[datetime.date, ...]
     notes: tuple[str, ...] = ()
+    cold_start: bool = False
+    """Fewer than 25 months: trained on every date with complete follow-up (V among them)
+    and validated by person-grouped cross-validation at V, not out of time."""
 
     @property
     def all_dates(self) -> list[datetime.date]:
@@ -116,6 +122,7 @@ class TrainingPlan:
             "validation_date": self.validation_date.isoformat(),
             "refit_dates": [d.isoformat() for d in self.refit_dates],
             "notes": list(self.notes),
+            "cold_start": self.cold_start,
         }
 
     @classmethod
@@ -126,11 +133,12 @@ class TrainingPlan:
             validation_date=dates(data["validation_date"]),
             refit_dates=tuple(dates(d) for d in data["refit_dates"]),
             notes=tuple(data.get("notes", ())),
+            cold_start=bool(data.get("cold_start", False)),
         )
 
 
 class NotEnoughHistory(ValueError):
-    """The feed is too short to train out of time."""
+    """The feed is too short to train at all (fewer than 13 months: no complete label)."""
 
 
 class EmptyTrainingSet(ValueError):
@@ -174,11 +182,7 @@ def plan_training(
     notes = []
     if not training:
         if FOLLOW_UP_MONTHS not in by_offset:
-            raise NotEnoughHistory(
-                f"Out-of-time training needs a labelled index date 12 months before the latest "
-                f"({validation.isoformat()}); the feed has labelled dates from {dates[0].isoformat()} "
-                f"only. It needs at least 25 months of extracts."
-            )
+            return cold_start_plan(dates)
         training = [by_offset[FOLLOW_UP_MONTHS]]
         notes.append(
             f"short feed: the only training date {training[0].isoformat()} has "
@@ -186,6 +190,32 @@ def plan_training(
         )
     refit = [by_offset[months_between(d, validation) - FOLLOW_UP_MONTHS] for d in training]
     return TrainingPlan(tuple(sorted(training)), validation, tuple(sorted(refit)), tuple(notes))
+
+
+COLD_START_NOTE = "not yet validated out of time"
+
+
+def cold_start_plan(dates: Sequence[datetime.date]) -> TrainingPlan:
+    """13 to 24 months of extracts: every labelled date (the latest 12 at most), V among them.
+
+    No date is 12 months before V, so nothing can be validated out of time: the model is
+    validated by cross-validation that holds out whole people at V, and says so.
+    """
+    training = tuple(sorted(dates)[-MAX_COLD_START_DATES:])
+    validation = training[-1]
+    return TrainingPlan(
+        training,
+        validation,
+        training,
+        (
+            f"cold start: {COLD_START_NOTE}. With {len(dates)} labelled index date(s), "
+            f"none 12 months before {validation.isoformat()}, so the "
+            f"model trains on {len(training)} date(s) with complete follow-up and is "
+            f"validated by {CROSS_VALIDATION_FOLDS}-fold cross-validation holding out whole "
+            "people; out-of-time validation takes over once 25 months are delivered",
+        ),
+        cold_start=True,
+    )
 
 
 @dataclass
@@ -248,6 +278,20 @@ class TrainingSet:
                 for name, part in parts.items()
             },
         }
+
+
+def model_validation(connection: duckdb.DuckDBPyConnection) -> str:
+    """How the model in use was validated, in words for a list: from the stored training plan.
+
+    The registry always lets a model validated out of time replace a cold-start one, so the
+    latest plan is a cold start exactly when the model in use is one.
+    """
+    if not TrainingSet.stored(connection):
+        return "validated out of time"
+    [(plan,)] = connection.execute(f"SELECT plan FROM {TRAINING_PLAN}").fetchall()
+    if json.loads(plan).get("cold_start", False):
+        return f"{COLD_START_NOTE}: validated by cross-validation on its own months"
+    return "validated out of time"
 
 
 def build_training_set(connection: Any) -> TrainingSet:
@@ -355,20 +399,22 @@ def train(
     )
     del training_matrix
 
-    validation_raw = np.asarray(
-        validation_booster.predict(encoding.matrix(validation), num_threads=PREDICTION_THREADS)
-    )
-
-    refit_data = lightgbm_dataset(
-        encoding.matrix(refit), refit.get_column(label).to_numpy(), categorical
-    )
-    booster = lgb.train(parameters, refit_data, num_boost_round=best_iteration)
-    del refit_data
-
-    logistic = fit_logistic_baseline(training, label)
-    basic = fit_basic_lightgbm(
-        training_set.at([max(training_set.plan.training_dates)]), label, features
-    )
+    if training_set.plan.cold_start:
+        # V is a training date: it is scored by models that never saw the person.
+        validation_raw, baseline_scores = cross_validated_scores(
+            training, validation, label, features, encoding, parameters, best_iteration
+        )
+        booster = validation_booster  # the refit dates are the training dates
+    else:
+        validation_raw = np.asarray(
+            validation_booster.predict(encoding.matrix(validation), num_threads=PREDICTION_THREADS)
+        )
+        baseline_scores = out_of_time_baseline_scores(training_set, label, features)
+        refit_data = lightgbm_dataset(
+            encoding.matrix(refit), refit.get_column(label).to_numpy(), categorical
+        )
+        booster = lgb.train(parameters, refit_data, num_boost_round=best_iteration)
+        del refit_data
     metadata = {
         "outcome": label,
         "plan": training_set.plan.to_dict(),
@@ -389,12 +435,57 @@ def train(
         calibration=calibration,
         validation_raw=validation_raw,
         validation_risk=calibration.calibrator.apply(validation_raw),
-        baseline_scores={
-            "prior_admissions": prior_admissions_score(validation),
-            "logistic": logistic.predict(validation),
-            "basic_lightgbm": basic.predict(validation),
-        },
+        baseline_scores=baseline_scores,
     )
+
+
+def out_of_time_baseline_scores(
+    training_set: TrainingSet, label: str, features: Sequence[Any]
+) -> dict[str, np.ndarray]:
+    """The baselines fitted on the training dates (the basic one on the latest), scored at V."""
+    validation = training_set.validation
+    basic = fit_basic_lightgbm(
+        training_set.at([max(training_set.plan.training_dates)]), label, features
+    )
+    return {
+        "prior_admissions": prior_admissions_score(validation),
+        "logistic": fit_logistic_baseline(training_set.training, label).predict(validation),
+        "basic_lightgbm": basic.predict(validation),
+    }
+
+
+def cross_validated_scores(
+    training: pl.DataFrame,
+    validation: pl.DataFrame,
+    label: str,
+    features: Sequence[Any],
+    encoding: Any,
+    parameters: dict[str, Any],
+    rounds: int,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Cold start: the model's and baselines' risks at V, each fold of people scored by fits
+    on every row (every date) of the other people, never their own."""
+    people = validation.get_column("nhs_number")
+    raw, logistic, basic = (np.empty(validation.height) for _ in range(3))
+    folds = GroupKFold(n_splits=CROSS_VALIDATION_FOLDS)
+    for _, held in folds.split(np.zeros(validation.height), groups=people.to_numpy()):
+        fitting = training.filter(~pl.col("nhs_number").is_in(people.gather(held).implode()))
+        part = validation[held]
+        data = lightgbm_dataset(
+            encoding.matrix(fitting),
+            fitting.get_column(label).to_numpy(),
+            encoding.categorical_indices,
+        )
+        booster = lgb.train(parameters, data, num_boost_round=rounds)
+        raw[held] = booster.predict(encoding.matrix(part), num_threads=PREDICTION_THREADS)
+        logistic[held] = fit_logistic_baseline(fitting, label).predict(part)
+        latest = fitting.filter(pl.col("index_date") == pl.col("index_date").max())
+        basic[held] = fit_basic_lightgbm(latest, label, features).predict(part)
+    return raw, {
+        "prior_admissions": prior_admissions_score(validation),
+        "logistic": logistic,
+        "basic_lightgbm": basic,
+    }
 
 
 def score(model: RiskModel, frame: pl.DataFrame) -> pl.DataFrame:
@@ -454,7 +545,9 @@ def train_and_register(
         features, label = features or FEATURES, label or LABEL
     result = train(training_set, features, label, seed=seed)
     validation = training_set.validation
-    decision = registry.register(result.model, models_dir, validation, label)
+    decision = registry.register(
+        result.model, models_dir, validation, label, cold_start=training_set.plan.cold_start
+    )
     in_use = (
         result.model
         if decision.version_in_use == result.model.version
@@ -477,9 +570,15 @@ def train_and_register(
             "basic_lightgbm_risk", result.baseline_scores["basic_lightgbm"], dtype=pl.Float64
         ),
     )
-    if truth is not None:
-        plan = training_set.plan
-        truth_frame = read_truth_at(truth, [*plan.training_dates, plan.validation_date])
+    plan = training_set.plan
+    truth_frame = (
+        read_truth_at(truth, [*plan.training_dates, plan.validation_date])
+        if truth is not None
+        else None
+    )
+    ceiling = None
+    if truth_frame is not None and not plan.cold_start:
+        # A cold start trains on V itself: no ceiling could be judged there honestly.
         ceiling = feature_ceiling_risk(
             training_set.training,
             validation,
@@ -488,17 +587,20 @@ def train_and_register(
             result.model.metadata["parameters"],
             seed=seed,
         )
+    predictions = predictions.with_columns(
+        pl.Series("feature_ceiling_risk", ceiling, dtype=pl.Float64)
+        if ceiling is not None
+        else pl.lit(None, dtype=pl.Float64).alias("feature_ceiling_risk")
+    )
+    if truth_frame is not None:
         at_validation = truth_frame.filter(pl.col("index_date") == plan.validation_date).select(
             pl.col("nhs_number").cast(predictions.schema["nhs_number"]), "true_risk"
         )
-        predictions = predictions.with_columns(
-            pl.Series("feature_ceiling_risk", ceiling, dtype=pl.Float64)
-        ).join(at_validation, on="nhs_number", how="left", maintain_order="left")
-    else:
-        predictions = predictions.with_columns(
-            pl.lit(None, dtype=pl.Float64).alias("feature_ceiling_risk"),
-            pl.lit(None, dtype=pl.Float64).alias("true_risk"),
+        predictions = predictions.join(
+            at_validation, on="nhs_number", how="left", maintain_order="left"
         )
+    else:
+        predictions = predictions.with_columns(pl.lit(None, dtype=pl.Float64).alias("true_risk"))
     return ModellingRun(
         result=result, decision=decision, model_in_use=in_use, predictions=predictions
     )

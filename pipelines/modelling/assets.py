@@ -136,12 +136,14 @@ def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
         model_version=version,
         validation_date=metadata["plan"]["validation_date"],
         decision=decision,
+        cold_start=bool(metadata["plan"].get("cold_start", False)),
     )
     paths = write_evaluation(report, predictions, warehouse.paths.model_reports)
     validation, baselines, oracle = report["validation"], report["baselines"], report["oracle"]
     return dg.MaterializeResult(
         metadata={
             "model_version": report["model_version"],
+            "validation_kind": report["validation_kind"],
             "auroc": validation["auroc"],
             "auroc_ci": f"{validation['auroc_ci'][0]:.3f}-{validation['auroc_ci'][1]:.3f}",
             "calibration_slope": validation["calibration_slope"],

@@ -8,8 +8,9 @@ import openpyxl
 
 from lists.documents import CSV_COLUMNS
 from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
-from tests.lists.conftest import publish_months
-from tests.lists.population import SCORE_MONTH
+from lists.scores import score_month
+from tests.lists.conftest import TEST_POLICY, publish_months
+from tests.lists.population import SCORE_MONTH, StandInModel, stand_in_explain
 from warehouse.connection import connect
 from warehouse.home import Home
 
@@ -140,3 +141,27 @@ def test_the_federation_summary_counts_add_up_and_hold_no_names(published_home: 
         published_home.outbox / "FED01" / "summary" / SCORE_MONTH / "practice_summary.html"
     ).read_text()
     assert "Field Family Practice" in html and "All practices" in html
+
+
+def test_a_list_from_a_cold_start_model_says_it_is_not_yet_validated_out_of_time(
+    staged_home: Home,
+) -> None:
+    import datetime
+
+    import polars as pl
+
+    from models.training import TrainingPlan, TrainingSet, cold_start_plan
+
+    with connect(staged_home.database) as connection:
+        plan = cold_start_plan([datetime.date(2023, 12, 31)])
+        TrainingSet(plan, pl.DataFrame({"nhs_number": ["0"]})).save(connection)
+        score_month(connection, SCORE_MONTH, StandInModel(), explain=stand_in_explain)
+        publish_practice_lists(connection, staged_home.outbox, SCORE_MONTH, TEST_POLICY)
+        folder = staged_home.outbox / "FED01" / "A81001" / SCORE_MONTH
+        assert "not yet validated out of time" in (folder / "risk_list.html").read_text()
+        out_of_time = TrainingPlan(plan.training_dates, plan.validation_date, plan.refit_dates)
+        TrainingSet(out_of_time, pl.DataFrame({"nhs_number": ["0"]})).save(connection)
+        publish_practice_lists(connection, staged_home.outbox, SCORE_MONTH, TEST_POLICY)
+        html = (folder / "risk_list.html").read_text()
+    assert "not yet validated out of time" not in html
+    assert "(validated out of time)" in html

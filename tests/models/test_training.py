@@ -12,12 +12,13 @@ from models.training import (
     PARAMETERS,
     EmptyTrainingSet,
     NotEnoughHistory,
+    TrainingPlan,
     TrainingSet,
     plan_training,
     score,
     train,
 )
-from tests.models.conftest import FEATURES, LABEL, index_dates
+from tests.models.conftest import FEATURES, LABEL, index_dates, synthetic_frame
 
 
 def test_plan_trains_quarterly_twelve_months_before_validation_with_twelve_months_of_history():
@@ -46,8 +47,46 @@ def test_plan_falls_back_on_a_short_feed_and_says_so():
     plan = plan_training(index_dates(18))
     assert plan.training_dates == (datetime.date(2023, 6, 30),)
     assert "short feed" in plan.notes[0]
+    assert not plan.cold_start
     with pytest.raises(NotEnoughHistory):
-        plan_training(index_dates(12))
+        plan_training([])
+
+
+@pytest.mark.parametrize("labelled", [1, 12])
+def test_under_25_months_is_a_cold_start_on_every_labelled_date(labelled):
+    # 13 months of extracts label one date; 24 label twelve. None is 12 months before V.
+    dates = index_dates(labelled)
+    plan = plan_training(dates)
+    assert plan.cold_start
+    assert plan.training_dates == plan.refit_dates == tuple(dates)
+    assert plan.validation_date == dates[-1]
+    assert "not yet validated out of time" in plan.notes[0]
+    assert TrainingPlan.from_dict(plan.to_dict()) == plan
+
+
+def test_a_cold_start_scores_each_person_at_v_by_fits_without_them(monkeypatch):
+    from models import training
+
+    frame = synthetic_frame(people=2000, dates=index_dates(6))
+    plan = plan_training(index_dates(6))
+    fitted_on: list[set[str]] = []
+    fit = training.fit_logistic_baseline
+
+    def spy(rows, label):
+        fitted_on.append(set(rows.get_column("nhs_number")))
+        return fit(rows, label)
+
+    monkeypatch.setattr(training, "fit_logistic_baseline", spy)
+    result = train(TrainingSet(plan, frame), FEATURES, LABEL)
+    validation_people = set(TrainingSet(plan, frame).validation.get_column("nhs_number"))
+    held_out = [validation_people - people for people in fitted_on]
+    assert len(held_out) == 5
+    assert all(held_out)  # every fit leaves a fold of V's people out
+    assert set().union(*held_out) == validation_people
+    assert sum(len(h) for h in held_out) == len(validation_people)
+    assert result.model.metadata["plan"]["cold_start"]
+    y = TrainingSet(plan, frame).validation.get_column(LABEL).to_numpy()
+    assert roc_auc_score(y, result.validation_risk) > 0.7
 
 
 def test_training_twice_gives_identical_model_files_and_scores(training_set, training_result):
