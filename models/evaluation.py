@@ -317,17 +317,16 @@ def evaluation_report(
         )
     }
     validation["auroc_uncalibrated"] = round(auroc(y, raw), 4)
-    logistic = predictions.get_column("logistic_risk").to_numpy()
     baselines = {
         "prior_admissions": ranking_metrics(
             y, predictions.get_column("prior_admissions").to_numpy(), seed=seed
         ),
-        "logistic": evaluate_probabilities(y, logistic, seed=seed),
     }
-    if "basic_lightgbm_risk" in predictions.columns:
-        baselines["basic_lightgbm"] = evaluate_probabilities(
-            y, predictions.get_column("basic_lightgbm_risk").to_numpy(), seed=seed
-        )
+    # Fitted baselines exist where the model was trained; an external zone has none.
+    for name in ("logistic", "basic_lightgbm"):
+        if f"{name}_risk" in predictions.columns:
+            scores = predictions.get_column(f"{name}_risk").to_numpy()
+            baselines[name] = evaluate_probabilities(y, scores, seed=seed)
     oracle, ceiling, three_figures = None, None, None
     truth = predictions.get_column("true_risk") if "true_risk" in predictions.columns else None
     if truth is not None and truth.null_count() < truth.len():
