@@ -10,7 +10,8 @@ reused), then runs the pipeline's model path as `model_job` does: `build_trainin
 and figure: AUROC with its 95% bootstrap CI, calibration slope and O/E by list tier.
 
 The seeds reported in docs/model.md (301-303) were used for no choice: every choice was
-made on other seeds (101, 102). Keep zones small on a shared machine: 20,000 people x 36
+made on other seeds (101, 102). `--step-months`, `--max-training-dates` and
+`--min-history-months` try other training plans (models.training.plan_training). Keep zones small on a shared machine: 20,000 people x 36
 months stages in about a minute and trains in a few.
 """
 
@@ -49,14 +50,14 @@ def staged_zone(seed: int, people: int, months: int, work: Path) -> Path:
     return folder
 
 
-def evaluate_zone(folder: Path) -> dict[str, Any]:
+def evaluate_zone(folder: Path, **plan_options: Any) -> dict[str, Any]:
     """The model path on one staged zone: evaluation.json's content."""
     from models.evaluation import evaluation_report
     from models.training import build_training_set, train_and_register
     from warehouse.connection import connect
 
     with connect(folder / "warehouse.duckdb") as connection:
-        training_set = build_training_set(connection)
+        training_set = build_training_set(connection, **plan_options)
     with tempfile.TemporaryDirectory(prefix="model-bench-") as models:
         run = train_and_register(training_set, Path(models), truth=folder / "truth.csv")
     report = evaluation_report(
@@ -121,12 +122,22 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--work", type=Path, default=Path("/tmp/model-bench"))
     parser.add_argument("--json", type=Path, help="also write every report here")
+    parser.add_argument("--step-months", type=int, help="training dates this far apart")
+    parser.add_argument("--max-training-dates", type=int, help="at most this many")
+    parser.add_argument(
+        "--min-history-months", type=int, help="months of history a training date needs"
+    )
     arguments = parser.parse_args()
+    plan_options = {
+        name: getattr(arguments, name)
+        for name in ("step_months", "max_training_dates", "min_history_months")
+        if getattr(arguments, name) is not None
+    }
     reports = {}
     for seed in arguments.seeds:
         started = time.monotonic()
         folder = staged_zone(seed, arguments.people, arguments.months, arguments.work)
-        reports[seed] = evaluate_zone(folder)
+        reports[seed] = evaluate_zone(folder, **plan_options)
         print(
             f"seed {seed}: {time.monotonic() - started:.0f} s, training dates "
             f"{', '.join(reports[seed]['plan']['training_dates'])}, validation "

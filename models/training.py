@@ -294,8 +294,10 @@ def model_validation(connection: duckdb.DuckDBPyConnection) -> str:
     return "validated out of time"
 
 
-def build_training_set(connection: Any) -> TrainingSet:
+def build_training_set(connection: Any, **plan_options: Any) -> TrainingSet:
     """Features and labels at the planned dates, from the warehouse (models.dataset).
+
+    `plan_options` go to `plan_training` (benchmarks/model_benchmark.py compares plans).
 
     Raises EmptyTrainingSet, with the warehouse's row counts at each planned date, when a
     part of the set has no rows or a single outcome.
@@ -304,7 +306,7 @@ def build_training_set(connection: Any) -> TrainingSet:
     from models.feature_catalogue import LABEL
 
     labelled = dataset.labelled_index_dates(connection)
-    plan = plan_training(labelled)
+    plan = plan_training(labelled, **plan_options)
     frame = dataset.feature_frame(connection, plan.all_dates, with_labels=True)
     frame = frame.with_columns(pl.col(LABEL).cast(pl.Int8))
     training_set = TrainingSet(plan=plan, frame=frame)
