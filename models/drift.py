@@ -1,7 +1,10 @@
 """Population drift: the population stability index (PSI) of key features and of the risk score.
 
 Compares a month's scored population with the population the current model learnt from
-(its training index dates) and its validation scores. PSI = sum((a - e) * ln(a / e)) over
+(its refit index dates: the rows the scoring model was fitted on) and its validation
+scores. Not the training dates of the validation model: on a short feed they have only a
+few months of history, so their 12-month counts are truncated and every count "drifts"
+on the very month the model is trained (a 26-month zone: consultations_12m PSI 3.5). PSI = sum((a - e) * ln(a / e)) over
 bins fixed on the reference: under 0.1 stable, 0.1-0.2 moderate, over 0.2 a significant
 shift (the conventional thresholds). Missing values are a bin of their own, so a feed
 that stops filling a column shows as drift rather than vanishing.
@@ -225,11 +228,11 @@ def month_drift(
         reference_scores = load_validation_predictions(connection).get_column("risk").to_numpy()
     except FileNotFoundError:
         return None
-    training = TrainingSet.load(connection).training
+    learnt_from = TrainingSet.load(connection).refit
     features = feature_frame(connection, [index_date(month)], with_labels=False)
     return measure_drift(
         month,
-        training,
+        learnt_from,
         features,
         reference_scores=reference_scores,
         current_scores=current_scores,

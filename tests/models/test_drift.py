@@ -70,3 +70,39 @@ def test_a_drift_report_names_what_drifted_and_is_written_per_month(tmp_path: Pa
     assert written["score"]["stability"] == "stable" and written["drifted"] == ["ltc_count"]
     assert drift.latest_drift(tmp_path / "drift") == written
     assert drift.latest_drift(tmp_path / "drift", before_or_at="2024-04") is None
+
+
+def test_month_drift_compares_with_the_rows_the_scoring_model_learnt_from(
+    tmp_path: Path, monkeypatch
+):
+    # A short feed: the training date's 12-month counts are truncated (a tenth), the refit
+    # date's are whole. The month looks like the refit rows, so nothing has drifted.
+    import datetime
+
+    from models.training import TrainingPlan, TrainingSet, save_validation_predictions
+    from warehouse.connection import connect
+    from warehouse.home import Home
+
+    rng = np.random.default_rng(3)
+    training_date, refit_date = datetime.date(2023, 2, 28), datetime.date(2024, 2, 29)
+    counts = rng.poisson(5.0, 3000).astype(float)
+
+    def rows(day: datetime.date, values: np.ndarray) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"nhs_number": [str(i) for i in range(values.size)], "consultations_12m": values}
+        ).with_columns(pl.lit(day).alias("index_date"))
+
+    home = Home.at(tmp_path / "home")
+    (home.models / "v1").mkdir(parents=True)
+    (home.models / "current.json").write_text('{"version": "v1", "decision": {}}')
+    plan = TrainingPlan((training_date,), refit_date, (refit_date,))
+    frame = pl.concat([rows(training_date, np.floor(counts / 10)), rows(refit_date, counts)])
+    with connect(home.database) as connection:
+        TrainingSet(plan, frame).save(connection)
+        save_validation_predictions(connection, pl.DataFrame({"risk": rng.uniform(0, 1, 3000)}))
+        month = rows(datetime.date(2025, 2, 28), rng.poisson(5.0, 3000).astype(float))
+        monkeypatch.setattr(drift, "feature_frame", lambda *_args, **_kwargs: month)
+        report = drift.month_drift(connection, home, "2025-02", None)
+    assert report is not None
+    assert report.features["consultations_12m"] < 0.1
+    assert report.drifted == []
