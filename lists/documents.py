@@ -77,6 +77,8 @@ class PracticeList:
     moved_down: int = 0
     still_listed: int = 0  # listed both months, same tier
     left_list: int = 0  # on last month's list, not on this one
+    validation: str = "validated out of time"
+    """How the model was validated; "not yet validated out of time" in a cold start."""
 
 
 @dataclass(frozen=True)

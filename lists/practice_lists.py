@@ -38,6 +38,7 @@ from lists.paths import practice_folder
 from lists.quality import practice_data_quality
 from lists.tables import PRACTICE_LISTS, delete_opted_out_scores, ensure_scores_schema
 from lists.tiers import read_tier_policy
+from models.training import model_validation
 from warehouse.connection import transaction
 from warehouse.files import write_json_atomic
 
@@ -91,6 +92,7 @@ def build_practice_lists(
     tier_names, tier_rule = read_tier_policy(connection, month)
     practices = read_practices(connection)
     scored, index_date, model_version = scored_people(connection, month)
+    validation = model_validation(connection)
     if not scored:
         raise ValueError(
             f"No scores for {month}: score the month (risk_scores) before making its lists."
@@ -120,6 +122,7 @@ def build_practice_lists(
                 index_date=index_date,
                 model_version=str(model_version),
                 model_label=model_label,
+                validation=validation,
                 reference=reference,
                 population=patients.height,
                 length_rule=f"{length.describe()} of the practice's scored patients"

@@ -282,7 +282,10 @@ def _about(item: PracticeList) -> list[tuple[str, Any]]:
         ),
         ("Data month", item.month),
         ("Score date", item.index_date.isoformat()),
-        ("Model", f"{item.model_label} (model id {item.model_version}, for audit)"),
+        (
+            "Model",
+            f"{item.model_label}, {item.validation} (model id {item.model_version}, for audit)",
+        ),
         ("List reference", item.reference),
         (
             "People on this list",

@@ -13,9 +13,10 @@ Measurement follows Van Calster et al. (2016, 2019):
 Correction is logistic (Platt) recalibration, `p' = sigmoid(a + b * logit(p))`: two
 parameters, monotone (it never changes the ranking, so AUROC and the risk lists are the
 same), and the model it fits is exactly the one the slope and intercept measure. The
-correction is fitted on the out-of-time window, and its own effect is measured by
-cross-fitting: each fold's people are recalibrated by a fit on the other folds, so the
-"after" figures never come from a calibrator that saw the people it is judged on.
+correction is chosen and fitted on training people held out from the model's fitting
+(models.boosting.tuning_people), never on the validation date, and its own effect is
+measured by cross-fitting: each fold's people are recalibrated by a fit on the other
+folds, so the choice never rests on a calibrator that saw the people it is judged on.
 
 Never fits anything on the people it then reports calibration for, except where a
 function's name says so (`fit_*`).
@@ -144,7 +145,7 @@ def fit_platt(y: np.ndarray, p: np.ndarray) -> Calibrator:
 
 @dataclass(frozen=True)
 class CalibrationChoice:
-    """What the out-of-time window said about calibration and what was done about it."""
+    """What the held-out training people said about calibration and what was done about it."""
 
     calibrator: Calibrator
     out_of_fold: np.ndarray  # calibrated risks, each fitted without that person's fold
@@ -172,11 +173,10 @@ def log_loss(y: np.ndarray, p: np.ndarray) -> float:
 def choose_calibration(
     y: np.ndarray, p: np.ndarray, *, seed: int, folds: int = CALIBRATION_FOLDS
 ) -> CalibrationChoice:
-    """Decide on out-of-time data whether to recalibrate, judged by cross-fitting.
+    """Decide on held-out people's risks whether to recalibrate, judged by cross-fitting.
 
     Platt recalibration is kept when its cross-fitted log loss beats the raw risks';
-    then the calibrator used for scoring is refitted on the whole window. The
-    out-of-fold risks are what evaluation reports, never in-sample ones.
+    then the calibrator used for scoring is refitted on all of them.
     """
     y = np.asarray(y, dtype=np.int64)
     p = np.asarray(p, dtype=np.float64)
@@ -192,12 +192,12 @@ def choose_calibration(
             out_of_fold,
             raw,
             recalibrated,
-            "logistic recalibration lowered the cross-fitted out-of-time log loss",
+            "logistic recalibration lowered the cross-fitted log loss of the held-out training people",
         )
     return CalibrationChoice(
         Calibrator(),
         p.copy(),
         raw,
         recalibrated,
-        "raw risks were as well calibrated out of time as recalibrated ones",
+        "raw risks were as well calibrated on the held-out training people as recalibrated ones",
     )

@@ -1,7 +1,10 @@
 """Population drift: the population stability index (PSI) of key features and of the risk score.
 
 Compares a month's scored population with the population the current model learnt from
-(its training index dates) and its validation scores. PSI = sum((a - e) * ln(a / e)) over
+(its refit index dates: the rows the scoring model was fitted on) and its validation
+scores. Not the training dates of the validation model: on a short feed they have only a
+few months of history, so their 12-month counts are truncated and every count "drifts"
+on the very month the model is trained (a 26-month zone: consultations_12m PSI 3.5). PSI = sum((a - e) * ln(a / e)) over
 bins fixed on the reference: under 0.1 stable, 0.1-0.2 moderate, over 0.2 a significant
 shift (the conventional thresholds). Missing values are a bin of their own, so a feed
 that stops filling a column shows as drift rather than vanishing.
@@ -234,7 +237,11 @@ class Reference:
 def record_reference(
     connection: duckdb.DuckDBPyConnection, training_set: TrainingSet, run: ModellingRun
 ) -> bool:
-    """Make the run's training rows and validation scores the reference, if its model is in use.
+    """Make the rows the run's model learnt from (its refit dates: the model that scores the
+    lists is refitted on them) and its validation scores the reference, if it is in use.
+
+    Not the training dates: on a short feed they hold truncated history, and a month
+    compared with them drifts by construction (PSI 3.5 on consultations_12m at 26 months).
 
     True when recorded. A candidate the registry kept out changes nothing: drift is
     measured against what the model that scores the lists learnt from.
@@ -242,7 +249,7 @@ def record_reference(
     version = run.result.model.version
     if run.model_in_use.version != version:
         return False
-    _write_reference(connection, version, training_set.training, run.predictions)
+    _write_reference(connection, version, training_set.refit, run.predictions)
     return True
 
 
@@ -304,7 +311,7 @@ def _adopt_stored_training_set(
         predictions = load_validation_predictions(connection)
     except FileNotFoundError:
         return
-    _write_reference(connection, version, stored.training, predictions)
+    _write_reference(connection, version, stored.refit, predictions)
 
 
 def month_drift(

@@ -27,6 +27,7 @@ from models.calibration import (
     calibration_slope,
     integrated_calibration_index,
 )
+from models.fairness import poisson_interval
 from models.plotting import calibration_png
 from warehouse.files import write_text_atomic
 
@@ -130,6 +131,38 @@ def calibration_by_decile(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]
     return rows
 
 
+# The lists' default tiers (lists/tiers.py): cumulative top fractions of the population.
+TIERS = (("very high", 0.005), ("high", 0.05), ("rising", 0.20))
+
+
+def calibration_by_tier(y: np.ndarray, p: np.ndarray) -> list[dict[str, Any]]:
+    """Observed against expected admissions in each list tier, O/E with an exact Poisson 95% CI.
+
+    The tiers are who a practice sees, so their calibration matters more than the deciles',
+    where 90% of the population sits below the first tier.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(-p, kind="stable")  # highest first, ties by row order
+    rows, start = [], 0
+    for name, fraction in TIERS:
+        end = math.ceil(fraction * y.size)
+        members = order[start:end]
+        observed, expected = float(y[members].sum()), float(p[members].sum())
+        rows.append(
+            {
+                "tier": name,
+                "people": int(members.size),
+                "observed": int(observed),
+                "expected": round(expected, 2),
+                "observed_to_expected": round(observed / expected, 3) if expected > 0 else None,
+                "observed_to_expected_ci": poisson_interval(observed, expected),
+            }
+        )
+        start = end
+    return rows
+
+
 def ranking_metrics(y: np.ndarray, score: np.ndarray, *, seed: int) -> dict[str, Any]:
     """Metrics that need only an ordering of people (any score, probability or not)."""
     metrics: dict[str, Any] = {
@@ -158,6 +191,7 @@ def probability_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         "ici": round(ici, 5),
         "e90": round(e90, 5),
         "calibration_by_decile": calibration_by_decile(y, p),
+        "calibration_by_tier": calibration_by_tier(y, p),
         "net_benefit": decision_curve(y, p),
     }
 
@@ -171,8 +205,9 @@ def png_markdown(png: bytes, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
-def read_truth(path: Path, index_date: datetime.date) -> pl.DataFrame:
-    """truth.csv's true_risk at one index date: nhs_number (text), true_risk."""
+def read_truth_at(path: Path, index_dates: list[datetime.date]) -> pl.DataFrame:
+    """truth.csv's true_risk at several index dates: nhs_number (text), index_date, true_risk."""
+    wanted = sorted({d.isoformat() for d in index_dates})
     return (
         pl.scan_csv(
             path,
@@ -182,8 +217,8 @@ def read_truth(path: Path, index_date: datetime.date) -> pl.DataFrame:
                 "true_risk": pl.Float64,
             },
         )
-        .filter(pl.col("index_date") == index_date.isoformat())
-        .select("nhs_number", "true_risk")
+        .filter(pl.col("index_date").is_in(wanted))
+        .select("nhs_number", pl.col("index_date").str.to_date("%Y-%m-%d"), "true_risk")
         .collect()
     )
 
@@ -195,6 +230,7 @@ def evaluation_report(
     validation_date: datetime.date | str,
     decision: dict[str, Any] | None = None,
     seed: int = 7,
+    cold_start: bool = False,
 ) -> dict[str, Any]:
     """evaluation.json: the model in use and both baselines on the out-of-time window.
 
@@ -219,14 +255,17 @@ def evaluation_report(
         )
     }
     validation["auroc_uncalibrated"] = round(auroc(y, raw), 4)
-    logistic = predictions.get_column("logistic_risk").to_numpy()
     baselines = {
         "prior_admissions": ranking_metrics(
             y, predictions.get_column("prior_admissions").to_numpy(), seed=seed
         ),
-        "logistic": evaluate_probabilities(y, logistic, seed=seed),
     }
-    oracle = None
+    # Fitted baselines exist where the model was trained; an external zone has none.
+    for name in ("logistic", "basic_lightgbm"):
+        if f"{name}_risk" in predictions.columns:
+            scores = predictions.get_column(f"{name}_risk").to_numpy()
+            baselines[name] = evaluate_probabilities(y, scores, seed=seed)
+    oracle, ceiling, three_figures = None, None, None
     truth = predictions.get_column("true_risk") if "true_risk" in predictions.columns else None
     if truth is not None and truth.null_count() < truth.len():
         known = truth.is_not_null().to_numpy()
@@ -241,16 +280,58 @@ def evaluation_report(
             "mean_true_risk": round(float(true_risk.mean()), 5),
             "brier": round(float(brier_score_loss(y[known], true_risk)), 5),
         }
+        ceiling_column = (
+            predictions.get_column("feature_ceiling_risk")
+            if "feature_ceiling_risk" in predictions.columns
+            else None
+        )
+        if ceiling_column is not None and ceiling_column.null_count() == 0:
+            ceiling = evaluate_probabilities(y, ceiling_column.to_numpy(), seed=seed)
+            three_figures = split_the_gap(
+                y[known], risk[known], ceiling_column.to_numpy()[known], true_risk
+            )
     return {
         "model_version": model_version,
         "validation": validation,
         "baselines": baselines,
         "oracle": oracle,
+        "feature_ceiling": ceiling,
+        "three_figures": three_figures,
         "validation_index_date": str(validation_date),
+        "cold_start": cold_start,
+        "validation_kind": VALIDATION_KINDS[cold_start],
         "registry": decision,
         "methods": METHODS,
     }
 
+
+def split_the_gap(
+    y: np.ndarray, risk: np.ndarray, ceiling: np.ndarray, true_risk: np.ndarray
+) -> dict[str, float]:
+    """Model, feature ceiling and oracle AUROC on the same people, and the two gaps between.
+
+    model -> ceiling is fitting (the features could carry more); ceiling -> oracle is
+    information (latent state the features do not hold).
+    """
+    model_auroc, ceiling_auroc, oracle_auroc = (
+        auroc(y, risk),
+        auroc(y, ceiling),
+        auroc(y, true_risk),
+    )
+    return {
+        "people": int(y.size),
+        "model_auroc": round(model_auroc, 4),
+        "feature_ceiling_auroc": round(ceiling_auroc, 4),
+        "oracle_auroc": round(oracle_auroc, 4),
+        "fitting_gap": round(ceiling_auroc - model_auroc, 4),
+        "information_gap": round(oracle_auroc - ceiling_auroc, 4),
+    }
+
+
+VALIDATION_KINDS = {
+    False: "out of time: trained on dates whose outcomes ended before the validation date",
+    True: "not yet validated out of time: person-grouped 5-fold cross-validation at the latest labelled date (cold start, fewer than 25 months)",
+}
 
 METHODS = {
     "auroc_ci": f"95% percentile bootstrap over people, {BOOTSTRAP_REPLICATES} replicates, fixed seed",
@@ -259,8 +340,10 @@ METHODS = {
     "ici_e90": "mean and 90th percentile of |risk - smoothed observed|; smoothed curve = logistic regression on a cubic spline of logit(risk), knots at quantiles",
     "top_k": "PPV and sensitivity among the top ceil(k*n) by score; ties at the cut-off counted by expectation",
     "net_benefit": "decision curve: TP/n - FP/n * t/(1-t) for acting on risk >= t",
-    "recalibration": "logistic (Platt) recalibration fitted on the out-of-time window; validation figures are cross-fitted (5 folds), never in-sample",
-    "baselines": "prior_admissions ranks by emergency admissions in the last 12 months; logistic: age, age squared, sex, long-term condition count, fitted on the training dates",
+    "protocol": "early stopping and the recalibration choice use a fifth of the training people, held out whole; the validation date is scored once by the finished model and reaches no choice",
+    "recalibration": "logistic (Platt) recalibration, kept when its cross-fitted (5 folds) log loss on the held-out training people beats the raw risks'; fitted on those people",
+    "baselines": "prior_admissions ranks by emergency admissions in the last 12 months; logistic: age, age squared, sex, long-term condition count, fitted on the training dates; basic_lightgbm: LightGBM with default parameters (100 rounds) on 34 basic features, fitted on the latest training date",
+    "feature_ceiling": "with truth.csv only: the same features, learner and parameters fitted to the generator's true_risk (cross_entropy) on the training rows, early stopping on held-out training people, scored at the validation date against the outcome; a diagnostic, never deployed",
 }
 
 
@@ -283,8 +366,18 @@ def headline_metrics(predictions: pl.DataFrame) -> dict[str, Any]:
             auroc(y, predictions.get_column("prior_admissions").to_numpy()), 4
         ),
         "logistic_auroc": round(auroc(y, predictions.get_column("logistic_risk").to_numpy()), 4),
+        "basic_lightgbm_auroc": None,
+        "feature_ceiling_auroc": None,
         "oracle_auroc": None,
     }
+    for column in ("basic_lightgbm", "feature_ceiling"):
+        scores = (
+            predictions.get_column(f"{column}_risk")
+            if f"{column}_risk" in predictions.columns
+            else None
+        )
+        if scores is not None and scores.null_count() == 0:
+            numbers[f"{column}_auroc"] = round(auroc(y, scores.to_numpy()), 4)
     truth = predictions.get_column("true_risk") if "true_risk" in predictions.columns else None
     if truth is not None and truth.null_count() < truth.len():
         known = truth.is_not_null().to_numpy()

@@ -2,16 +2,25 @@
 
 By age band, sex, ethnicity group, IMD quintile and practice:
 - observed / expected admissions (expected = sum of predicted risks), with an exact
-  Poisson 95% interval. A group is flagged when O/E is outside 0.8-1.25 and its expected
-  count is at least `MIN_EXPECTED` (smaller groups are reported as too small to judge:
-  with 5 expected admissions O/E is outside that band by chance alone half the time).
+  Poisson 95% interval. Flagged (`observed_to_expected`) when the interval excludes 1 and
+  the ratio is outside 0.9-1.1: mis-calibration that is both real and large enough to
+  matter. (The earlier 0.8-1.25 band let an O/E of 1.17, CI 1.01-1.35, pass.) Groups
+  with fewer than `MIN_EXPECTED` expected admissions are marked too small to judge, but
+  the interval still lets a clear case be flagged.
 - AUROC within the group.
-- its share of the top 5% by predicted risk against its share of admissions.
+- its share of the top 5% by predicted risk against its share of admissions: flagged
+  (`top_5pct_share`) when below `TOP_SHARE_RATIO` of it, for a group with at least
+  `MIN_ADMISSIONS_FOR_SHARE` admissions. Read it beside the O/E: a group whose
+  admissions are spread thinly over many people (young adults) is rightly rarer in the
+  top 5% than in admissions, so this flag asks a question rather than answers it.
 - the Obermeyer check (Obermeyer et al., Science 2019): at each decile of predicted
   risk, the mean number of long-term conditions (and the mean true risk, when the truth
   file is present) in each group, and each group's average excess over everyone at the
   same decile (`need_at_equal_score`). Equal predicted risk should mean equal need; a
-  group that is sicker at the same score is under-served by the score.
+  group that is sicker at the same score is under-served by the score: flagged
+  (`need_at_equal_score`) when its excess is at least `NEED_LTC_EXCESS` long-term
+  conditions or, with truth, `NEED_TRUE_RISK_EXCESS` true risk, in a group of at least
+  `MIN_PEOPLE_FOR_NEED` people.
 
 Reports groups and counts only: no identifiers ever leave this module.
 """
@@ -30,8 +39,13 @@ from sklearn.metrics import roc_auc_score
 
 from warehouse.files import write_text_atomic
 
-OE_LOW, OE_HIGH = 0.8, 1.25
+OE_LOW, OE_HIGH = 0.9, 1.1
 MIN_EXPECTED = 10.0
+TOP_SHARE_RATIO = 0.8
+MIN_ADMISSIONS_FOR_SHARE = 20
+NEED_LTC_EXCESS = 0.3
+NEED_TRUE_RISK_EXCESS = 0.01
+MIN_PEOPLE_FOR_NEED = 100
 TOP_FRACTION = 0.05
 AGE_BANDS = (
     (0, 17, "0-17"),
@@ -101,8 +115,17 @@ def group_rows(
         risk = members.get_column("risk").to_numpy()
         observed, expected = float(y.sum()), float(risk.sum())
         ratio = observed / expected if expected > 0 else None
-        judged = expected >= MIN_EXPECTED
-        flagged = bool(judged and ratio is not None and not OE_LOW <= ratio <= OE_HIGH)
+        interval = poisson_interval(observed, expected)
+        share_of_admissions = observed / total_admissions if total_admissions else 0.0
+        share_of_top = int(members.get_column("in_top").sum()) / top_count
+        flags = []
+        if ratio is not None and excludes_one(interval) and not OE_LOW <= ratio <= OE_HIGH:
+            flags.append("observed_to_expected")
+        if (
+            observed >= MIN_ADMISSIONS_FOR_SHARE
+            and share_of_top < TOP_SHARE_RATIO * share_of_admissions
+        ):
+            flags.append("top_5pct_share")
         rows.append(
             {
                 "group": str(group),
@@ -110,18 +133,34 @@ def group_rows(
                 "observed": int(observed),
                 "expected": round(expected, 2),
                 "observed_to_expected": None if ratio is None else round(ratio, 3),
-                "observed_to_expected_ci": poisson_interval(observed, expected),
+                "observed_to_expected_ci": interval,
                 "auroc": round(float(roc_auc_score(y, risk)), 4) if 0 < y.sum() < y.size else None,
                 "share_of_population": round(members.height / frame.height, 4),
-                "share_of_admissions": round(observed / total_admissions, 4)
-                if total_admissions
-                else None,
-                "share_of_top_5pct": round(int(members.get_column("in_top").sum()) / top_count, 4),
-                "judged": judged,
-                "flagged": flagged,
+                "share_of_admissions": round(share_of_admissions, 4) if total_admissions else None,
+                "share_of_top_5pct": round(share_of_top, 4),
+                "judged": expected >= MIN_EXPECTED,
+                "flags": flags,
+                "flagged": bool(flags),
             }
         )
     return rows
+
+
+def excludes_one(interval: list[float | None]) -> bool:
+    low, high = interval
+    return low is not None and high is not None and (low > 1 or high < 1)
+
+
+def flag_need(rows: list[dict[str, Any]], excess: dict[str, dict[str, float]]) -> None:
+    """Add the `need_at_equal_score` flag to the rows of groups sicker at the same score."""
+    for row in rows:
+        group = excess.get(row["group"], {})
+        sicker = group.get("ltc_count_excess", 0.0) >= NEED_LTC_EXCESS or (
+            group.get("true_risk_excess", 0.0) >= NEED_TRUE_RISK_EXCESS
+        )
+        if sicker and row["people"] >= MIN_PEOPLE_FOR_NEED:
+            row["flags"].append("need_at_equal_score")
+            row["flagged"] = True
 
 
 def obermeyer_table(frame: pl.DataFrame, attribute: str) -> list[dict[str, Any]]:
@@ -184,12 +223,18 @@ def audit(predictions: pl.DataFrame) -> dict[str, Any]:
     total_admissions = int(frame.get_column("admitted").sum())
     groups = {a: group_rows(frame, a, total_admissions, top_count) for a in attributes}
     obermeyer = {a: obermeyer_table(frame, a) for a in attributes if a != "practice"}
+    need = {a: need_at_equal_score(frame, a) for a in obermeyer}
+    for attribute, excess in need.items():
+        flag_need(groups[attribute], excess)
     flagged = [
         {
             "attribute": a,
             "group": r["group"],
+            "flags": r["flags"],
             "observed_to_expected": r["observed_to_expected"],
             "observed_to_expected_ci": r["observed_to_expected_ci"],
+            "share_of_admissions": r["share_of_admissions"],
+            "share_of_top_5pct": r["share_of_top_5pct"],
         }
         for a, rows in groups.items()
         for r in rows
@@ -200,15 +245,23 @@ def audit(predictions: pl.DataFrame) -> dict[str, Any]:
         "admissions": total_admissions,
         "observed_to_expected_band": [OE_LOW, OE_HIGH],
         "minimum_expected_to_judge": MIN_EXPECTED,
+        "rules": RULES,
         "groups": groups,
         "flagged": flagged,
         "obermeyer": {
             "by_risk_decile": obermeyer,
-            "need_at_equal_score": {a: need_at_equal_score(frame, a) for a in obermeyer},
+            "need_at_equal_score": need,
             "truth_present": "true_risk" in frame.columns
             and frame.get_column("true_risk").null_count() < frame.height,
         },
     }
+
+
+RULES = {
+    "observed_to_expected": f"the exact Poisson 95% CI of observed/expected excludes 1 and the ratio is outside {OE_LOW}-{OE_HIGH}",
+    "top_5pct_share": f"the group's share of the top 5% by risk is below {TOP_SHARE_RATIO} x its share of admissions (groups with {MIN_ADMISSIONS_FOR_SHARE}+ admissions)",
+    "need_at_equal_score": f"at the same risk decile the group has {NEED_LTC_EXCESS}+ more long-term conditions, or {NEED_TRUE_RISK_EXCESS}+ more true risk, than everyone (groups of {MIN_PEOPLE_FOR_NEED}+ people)",
+}
 
 
 def write_audit(report: dict[str, Any], folder: Path) -> Path:

@@ -195,11 +195,6 @@ def _activity() -> tuple[Feature, ...]:
             "{value:.0f} A&E attendances in the last 12 months",
         ),
         count(
-            "ae_attendances_24m",
-            "A&E attendances in the last 24 months.",
-            "{value:.0f} A&E attendances in the last 24 months",
-        ),
-        count(
             "ambulance_arrivals_12m",
             "A&E attendances arriving by ambulance, last 12 months.",
             "{value:.0f} ambulance arrivals at A&E in the last 12 months",
@@ -231,19 +226,15 @@ def _activity() -> tuple[Feature, ...]:
             "{value:.0f} emergency admissions in the last 12 months",
         ),
         count(
-            "emergency_admissions_24m",
-            "Emergency admissions in the last 24 months.",
-            "{value:.0f} emergency admissions in the last 24 months",
-        ),
-        count(
             "bed_days_12m",
-            "Nights in hospital (any spell) within the last 12 months, counted only up to the "
-            "index date; a spell not discharged by the index date counts up to it.",
+            "Nights in hospital in spells admitted in the last 12 months, counted only up to "
+            "the index date; a spell not discharged by the index date counts up to it.",
             "{value:.0f} days in hospital in the last 12 months",
         ),
         count(
             "days_since_emergency_admission",
-            "Days from the latest emergency admission on or before the index date; null if none.",
+            "Days from the latest emergency admission in the last 12 months; null if none "
+            "(capped so a young feed and an old one see the same window).",
             "emergency admission {value:.0f} days ago",
         ),
     )
@@ -255,7 +246,8 @@ def _social_care() -> tuple[Feature, ...]:
             "social_care_active",
             "flag",
             "social_care",
-            "An adult social care service started on or before the index date and not ended by it.",
+            "An adult social care service started in the last 12 months and not ended by the "
+            "index date (the look-back every training date has).",
             "receives adult social care",
         ),
         Feature(
@@ -274,28 +266,28 @@ def _observations() -> tuple[Feature, ...]:
             "bmi",
             "numeric",
             "observation",
-            "Latest body mass index (kg/m2) recorded on or before the index date.",
+            "Latest body mass index (kg/m2) recorded in the last 12 months.",
             "BMI {value:.1f}",
         ),
         Feature(
             "systolic_bp",
             "numeric",
             "observation",
-            "Latest systolic blood pressure (mmHg) on or before the index date.",
+            "Latest systolic blood pressure (mmHg) in the last 12 months.",
             "systolic blood pressure {value:.0f} mmHg",
         ),
         Feature(
             "hba1c",
             "numeric",
             "observation",
-            "Latest HbA1c (mmol/mol) on or before the index date.",
+            "Latest HbA1c (mmol/mol) in the last 12 months.",
             "HbA1c {value:.0f} mmol/mol",
         ),
         Feature(
             "smoking_status",
             "categorical",
             "observation",
-            "Latest smoking status on or before the index date: current, ex, never, not recorded.",
+            "Latest smoking status recorded in the last 12 months: current, ex, never, not recorded.",
             "smoking status: {value}",
         ),
     )

@@ -308,8 +308,14 @@ def register(
     label: str,
     *,
     tolerance: float = AUROC_TOLERANCE,
+    cold_start: bool = False,
 ) -> Decision:
-    """Save the candidate and make it current unless it is worse out of time than the current one."""
+    """Save the candidate and make it current unless it is worse out of time than the current one.
+
+    A cold-start candidate (models.training.cold_start_plan) trained on the validation date
+    itself, so no comparison there is fair: it replaces the current model, having learnt
+    from more months.
+    """
     from sklearn.metrics import roc_auc_score
 
     save(candidate, models_dir)
@@ -319,6 +325,29 @@ def register(
     )
     current = current_version(models_dir)
     current_auroc: float | None = None
+    existing = (
+        load(models_dir, current) if current is not None and current != candidate.version else None
+    )
+    if existing is not None and (cold_start or existing.metadata.get("plan", {}).get("cold_start")):
+        # A cold start is validated on months it trained on: no comparison with it is fair.
+        reason = (
+            "cold start: not yet validated out of time, so not compared on a window it "
+            "trained on; the candidate learnt from more months and replaces the current model"
+            if cold_start
+            else "the current model was a cold start, never validated out of time; replaced "
+            "by one that is"
+        )
+        decision = Decision(candidate.version, current, True, reason, candidate_auroc, None)
+    else:
+        if existing is not None and set(existing.encoding.names) <= set(validation_frame.columns):
+            scores = existing.raw_risk(validation_frame, validation=True)
+            current_auroc = round(float(roc_auc_score(outcome, scores)), 4)
+        decision = decide(candidate.version, candidate_auroc, current, current_auroc, tolerance)
+    in_use = candidate.version if decision.replaced or current is None else current
+    write_atomic(
+        models_dir / CURRENT_FILE, dumps({"version": in_use, "decision": decision.to_dict()})
+    )
+    return decision
     if current is not None and current != candidate.version:
         existing = load(models_dir, current)
         if set(existing.encoding.names) <= set(validation_frame.columns):

@@ -3,6 +3,8 @@
 Retrain when there is no current model, when `every_months` new labelled index dates
 exist beyond the latest one the current model learnt from (default 3: quarterly), or
 when the latest drift report for the current model found a PSI past its threshold.
+A cold-start model (13-24 months of data) is also replaced as soon as the history
+supports out-of-time validation: the planner asks `current_is_cold_start`.
 Otherwise the current model scores the month. Plain code: never imports dagster.
 """
 
@@ -40,6 +42,15 @@ def learnt_up_to(models_dir: Path) -> tuple[str, datetime.date] | None:
     ]
     latest = max(datetime.date.fromisoformat(d) for d in dates if d)
     return version, latest
+
+
+def current_is_cold_start(models_dir: Path) -> bool:
+    """Whether the model in use was a cold start (not yet validated out of time)."""
+    version = current_version(models_dir)
+    if version is None:
+        return False
+    metadata = json.loads((models_dir / version / METADATA_FILE).read_text())
+    return bool(metadata.get("plan", {}).get("cold_start", False))
 
 
 def retraining_decision(

@@ -15,7 +15,12 @@ follow-up) ending at V, the latest:
   months of history before V-12 falls back to V-12 alone, and the plan says so.
 - refit dates: the same offsets moved forward 12 months (V, V-3, ...), the latest
   labelled data, for the model that scores the current month. It is trained for the
-  number of rounds early stopping chose on the validation window.
+  number of rounds early stopping chose for the validation model.
+
+The protocol is honest: every choice (early stopping's rounds, recalibration or not) is
+made on a fifth of the training people, held out whole (`tuning_people`); the validation
+model is then trained on all training rows for the chosen rounds and scores V once. V's
+outcomes reach no choice, so the figures reported from V are not optimistic.
 
 LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, a fixed thread
 count, recorded in the parameters): the same inputs give byte-identical model files. It
@@ -23,8 +28,8 @@ trains on one thread: on the shared 2-core machine two threads were never faster
 six times slower under load (docs/model.md, "Threads"). More threads are deterministic too
 (`train(..., parameters={"num_threads": n})`, tested) but give a different model, since
 histograms are summed in a different order. Predictions use every core. Categorical features are
-LightGBM's native categoricals. Calibration is checked on the validation window and
-corrected there if that helps (models.calibration). Never trains on truth.csv; never
+LightGBM's native categoricals. Calibration is checked on the held-out training people
+and corrected if that helps there (models.calibration). Never trains on truth.csv; never
 writes an NHS number to a log.
 
 The training frame and the validation predictions hold every person's NHS number beside
@@ -47,15 +52,23 @@ import duckdb
 import lightgbm as lgb
 import numpy as np
 import polars as pl
+from sklearn.model_selection import GroupKFold
 
-from models.baselines import fit_logistic_baseline, prior_admissions_score
+from models.baselines import fit_basic_lightgbm, fit_logistic_baseline, prior_admissions_score
+from models.boosting import (
+    MAX_BIN,
+    SEED,
+    early_stopping_rounds,
+    lightgbm_dataset,
+    tuning_people,
+)
 from models.calibration import CalibrationChoice, choose_calibration
+from models.ceiling import feature_ceiling_risk
 from models.registry import PREDICTION_THREADS, RiskModel, fit_encoding
 from warehouse.connection import transaction
 from warehouse.home import Home
 from warehouse.months import FOLLOW_UP_MONTHS, months_between
 
-SEED = 7
 # One thread, measured (docs/model.md, "Threads"): on a shared 2-core box two threads took
 # 11.8 s against 8.3 s at a load average of 2-3, and 91.6 s against 15.7 s at 6-8 (OpenMP
 # threads wait at every histogram barrier for a thread the box has descheduled).
@@ -72,7 +85,7 @@ PARAMETERS: dict[str, Any] = {
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 5.0,
-    "max_bin": 255,
+    "max_bin": MAX_BIN,
     "min_data_per_group": 50,
     "cat_smooth": 10.0,
     "seed": SEED,
@@ -81,11 +94,11 @@ PARAMETERS: dict[str, Any] = {
     "num_threads": TRAINING_THREADS,
     "verbosity": -1,
 }
-MAX_ROUNDS = 2000
-EARLY_STOPPING_ROUNDS = 50
 STEP_MONTHS = 3
 MAX_TRAINING_DATES = 4
 MIN_HISTORY_MONTHS = 12
+MAX_COLD_START_DATES = 12
+CROSS_VALIDATION_FOLDS = 5
 IDENTIFIERS = ("nhs_number", "index_date", "practice_code")
 
 
@@ -95,6 +108,9 @@ class TrainingPlan:
     validation_date: datetime.date
     refit_dates: tuple[datetime.date, ...]
     notes: tuple[str, ...] = ()
+    cold_start: bool = False
+    """Fewer than 25 months: trained on every date with complete follow-up (V among them)
+    and validated by person-grouped cross-validation at V, not out of time."""
 
     @property
     def all_dates(self) -> list[datetime.date]:
@@ -106,6 +122,7 @@ class TrainingPlan:
             "validation_date": self.validation_date.isoformat(),
             "refit_dates": [d.isoformat() for d in self.refit_dates],
             "notes": list(self.notes),
+            "cold_start": self.cold_start,
         }
 
     @classmethod
@@ -116,11 +133,12 @@ class TrainingPlan:
             validation_date=dates(data["validation_date"]),
             refit_dates=tuple(dates(d) for d in data["refit_dates"]),
             notes=tuple(data.get("notes", ())),
+            cold_start=bool(data.get("cold_start", False)),
         )
 
 
 class NotEnoughHistory(ValueError):
-    """The feed is too short to train out of time."""
+    """The feed is too short to train at all (fewer than 13 months: no complete label)."""
 
 
 class EmptyTrainingSet(ValueError):
@@ -136,6 +154,8 @@ def plan_training(
     *,
     history_start: datetime.date | None = None,
     max_training_dates: int = MAX_TRAINING_DATES,
+    step_months: int = STEP_MONTHS,
+    min_history_months: int = MIN_HISTORY_MONTHS,
 ) -> TrainingPlan:
     """Choose training, validation and refit index dates (see the module docstring).
 
@@ -155,18 +175,14 @@ def plan_training(
     training = [
         by_offset[offset]
         for offset in range(
-            FOLLOW_UP_MONTHS, FOLLOW_UP_MONTHS + STEP_MONTHS * max_training_dates, STEP_MONTHS
+            FOLLOW_UP_MONTHS, FOLLOW_UP_MONTHS + step_months * max_training_dates, step_months
         )
-        if offset in by_offset and history(by_offset[offset]) >= MIN_HISTORY_MONTHS
+        if offset in by_offset and history(by_offset[offset]) >= min_history_months
     ]
     notes = []
     if not training:
         if FOLLOW_UP_MONTHS not in by_offset:
-            raise NotEnoughHistory(
-                f"Out-of-time training needs a labelled index date 12 months before the latest "
-                f"({validation.isoformat()}); the feed has labelled dates from {dates[0].isoformat()} "
-                f"only. It needs at least 25 months of extracts."
-            )
+            return cold_start_plan(dates)
         training = [by_offset[FOLLOW_UP_MONTHS]]
         notes.append(
             f"short feed: the only training date {training[0].isoformat()} has "
@@ -174,6 +190,32 @@ def plan_training(
         )
     refit = [by_offset[months_between(d, validation) - FOLLOW_UP_MONTHS] for d in training]
     return TrainingPlan(tuple(sorted(training)), validation, tuple(sorted(refit)), tuple(notes))
+
+
+COLD_START_NOTE = "not yet validated out of time"
+
+
+def cold_start_plan(dates: Sequence[datetime.date]) -> TrainingPlan:
+    """13 to 24 months of extracts: every labelled date (the latest 12 at most), V among them.
+
+    No date is 12 months before V, so nothing can be validated out of time: the model is
+    validated by cross-validation that holds out whole people at V, and says so.
+    """
+    training = tuple(sorted(dates)[-MAX_COLD_START_DATES:])
+    validation = training[-1]
+    return TrainingPlan(
+        training,
+        validation,
+        training,
+        (
+            f"cold start: {COLD_START_NOTE}. With {len(dates)} labelled index date(s), "
+            f"none 12 months before {validation.isoformat()}, so the "
+            f"model trains on {len(training)} date(s) with complete follow-up and is "
+            f"validated by {CROSS_VALIDATION_FOLDS}-fold cross-validation holding out whole "
+            "people; out-of-time validation takes over once 25 months are delivered",
+        ),
+        cold_start=True,
+    )
 
 
 @dataclass
@@ -236,8 +278,24 @@ class TrainingSet:
         }
 
 
-def build_training_set(connection: Any) -> TrainingSet:
+def model_validation(connection: duckdb.DuckDBPyConnection) -> str:
+    """How the model in use was validated, in words for a list: from the stored training plan.
+
+    The registry always lets a model validated out of time replace a cold-start one, so the
+    latest plan is a cold start exactly when the model in use is one.
+    """
+    if not TrainingSet.stored(connection):
+        return "validated out of time"
+    [(plan,)] = connection.execute(f"SELECT plan FROM {TRAINING_PLAN}").fetchall()
+    if json.loads(plan).get("cold_start", False):
+        return f"{COLD_START_NOTE}: validated by cross-validation on its own months"
+    return "validated out of time"
+
+
+def build_training_set(connection: Any, **plan_options: Any) -> TrainingSet:
     """Features and labels at the planned dates, from the warehouse (models.dataset).
+
+    `plan_options` go to `plan_training` (benchmarks/model_benchmark.py compares plans).
 
     Raises EmptyTrainingSet, with the warehouse's row counts at each planned date, when a
     part of the set has no rows or a single outcome.
@@ -246,7 +304,7 @@ def build_training_set(connection: Any) -> TrainingSet:
     from models.feature_catalogue import LABEL
 
     labelled = dataset.labelled_index_dates(connection)
-    plan = plan_training(labelled)
+    plan = plan_training(labelled, **plan_options)
     frame = dataset.feature_frame(connection, plan.all_dates, with_labels=True)
     frame = frame.with_columns(pl.col(LABEL).cast(pl.Int8))
     training_set = TrainingSet(plan=plan, frame=frame)
@@ -299,21 +357,10 @@ class TrainingResult:
     model: RiskModel
     calibration: CalibrationChoice
     validation_raw: np.ndarray  # validation booster's raw risks on the validation window
-    validation_risk: np.ndarray  # cross-fitted calibrated risks: what evaluation reports
+    validation_risk: (
+        np.ndarray
+    )  # the calibrated risks on the validation window: what evaluation reports
     baseline_scores: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def lightgbm_dataset(
-    matrix: np.ndarray, outcome: np.ndarray, categorical: list[int], **kwargs: Any
-) -> lgb.Dataset:
-    return lgb.Dataset(
-        matrix,
-        label=outcome,
-        categorical_feature=categorical or "auto",
-        params={"verbosity": -1, "max_bin": PARAMETERS["max_bin"], "seed": SEED},
-        free_raw_data=True,
-        **kwargs,
-    )
 
 
 def train(
@@ -324,55 +371,59 @@ def train(
     parameters: dict[str, Any] | None = None,
     seed: int = SEED,
 ) -> TrainingResult:
-    """Train, validate out of time, calibrate and refit; fit the baselines on the same split."""
+    """Train, calibrate, validate out of time once, and refit; fit the baselines on the same split.
+
+    Every choice (the rounds, by early stopping; recalibration or not) is made on the
+    training people held out by `tuning_people`. The validation date V only scores the
+    finished validation model, once: its outcomes reach no choice, so its figures are not
+    optimistic.
+    """
     check_training_set(training_set, label)
     parameters = {**PARAMETERS, **(parameters or {}), "seed": seed}
     training, validation, refit = training_set.training, training_set.validation, training_set.refit
     encoding = fit_encoding([training, validation, refit], features)
     categorical = encoding.categorical_indices
 
-    train_data = lightgbm_dataset(
-        encoding.matrix(training), training.get_column(label).to_numpy(), categorical
+    tuning = tuning_people(training, seed)
+    training_matrix = encoding.matrix(training)
+    training_outcome = training.get_column(label).to_numpy()
+    best_iteration, tuning_raw = early_stopping_rounds(
+        parameters, training_matrix, training_outcome, tuning, categorical
     )
-    validation_matrix = encoding.matrix(validation)
-    validation_outcome = validation.get_column(label).to_numpy()
-    validation_data = lightgbm_dataset(
-        validation_matrix, validation_outcome, categorical, reference=train_data
-    )
+    # Chosen on the held-out training people, never on V: V is scored once, below.
+    calibration = choose_calibration(training_outcome[tuning], tuning_raw, seed=seed)
     validation_booster = lgb.train(
         parameters,
-        train_data,
-        num_boost_round=MAX_ROUNDS,
-        valid_sets=[validation_data],
-        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+        lightgbm_dataset(training_matrix, training_outcome, categorical),
+        num_boost_round=best_iteration,
     )
-    best_iteration = int(
-        validation_booster.best_iteration or validation_booster.current_iteration()
-    )
-    # Keep only the trees early stopping chose, so the saved file is the model that was validated.
-    validation_booster = lgb.Booster(
-        model_str=validation_booster.model_to_string(num_iteration=best_iteration)
-    )
-    del train_data, validation_data
+    del training_matrix
 
-    validation_raw = np.asarray(
-        validation_booster.predict(validation_matrix, num_threads=PREDICTION_THREADS)
-    )
-    calibration = choose_calibration(validation_outcome, validation_raw, seed=seed)
-
-    refit_data = lightgbm_dataset(
-        encoding.matrix(refit), refit.get_column(label).to_numpy(), categorical
-    )
-    booster = lgb.train(parameters, refit_data, num_boost_round=best_iteration)
-    del refit_data
-
-    logistic = fit_logistic_baseline(training, label)
+    if training_set.plan.cold_start:
+        # V is a training date: it is scored by models that never saw the person.
+        validation_raw, baseline_scores = cross_validated_scores(
+            training, validation, label, features, encoding, parameters, best_iteration
+        )
+        booster = validation_booster  # the refit dates are the training dates
+    else:
+        validation_raw = np.asarray(
+            validation_booster.predict(encoding.matrix(validation), num_threads=PREDICTION_THREADS)
+        )
+        baseline_scores = out_of_time_baseline_scores(training_set, label, features)
+        refit_data = lightgbm_dataset(
+            encoding.matrix(refit), refit.get_column(label).to_numpy(), categorical
+        )
+        booster = lgb.train(parameters, refit_data, num_boost_round=best_iteration)
+        del refit_data
     metadata = {
         "outcome": label,
         "plan": training_set.plan.to_dict(),
         "training_rows": training.height,
         "refit_rows": refit.height,
         "validation_rows": validation.height,
+        "tuning_people": int(
+            training.filter(pl.Series(tuning)).get_column("nhs_number").n_unique()
+        ),
         "parameters": parameters,
         "best_iteration": best_iteration,
         "calibration": calibration.summary(),
@@ -383,12 +434,58 @@ def train(
         model=model,
         calibration=calibration,
         validation_raw=validation_raw,
-        validation_risk=calibration.out_of_fold,
-        baseline_scores={
-            "prior_admissions": prior_admissions_score(validation),
-            "logistic": logistic.predict(validation),
-        },
+        validation_risk=calibration.calibrator.apply(validation_raw),
+        baseline_scores=baseline_scores,
     )
+
+
+def out_of_time_baseline_scores(
+    training_set: TrainingSet, label: str, features: Sequence[Any]
+) -> dict[str, np.ndarray]:
+    """The baselines fitted on the training dates (the basic one on the latest), scored at V."""
+    validation = training_set.validation
+    basic = fit_basic_lightgbm(
+        training_set.at([max(training_set.plan.training_dates)]), label, features
+    )
+    return {
+        "prior_admissions": prior_admissions_score(validation),
+        "logistic": fit_logistic_baseline(training_set.training, label).predict(validation),
+        "basic_lightgbm": basic.predict(validation),
+    }
+
+
+def cross_validated_scores(
+    training: pl.DataFrame,
+    validation: pl.DataFrame,
+    label: str,
+    features: Sequence[Any],
+    encoding: Any,
+    parameters: dict[str, Any],
+    rounds: int,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Cold start: the model's and baselines' risks at V, each fold of people scored by fits
+    on every row (every date) of the other people, never their own."""
+    people = validation.get_column("nhs_number")
+    raw, logistic, basic = (np.empty(validation.height) for _ in range(3))
+    folds = GroupKFold(n_splits=CROSS_VALIDATION_FOLDS)
+    for _, held in folds.split(np.zeros(validation.height), groups=people.to_numpy()):
+        fitting = training.filter(~pl.col("nhs_number").is_in(people.gather(held).implode()))
+        part = validation[held]
+        data = lightgbm_dataset(
+            encoding.matrix(fitting),
+            fitting.get_column(label).to_numpy(),
+            encoding.categorical_indices,
+        )
+        booster = lgb.train(parameters, data, num_boost_round=rounds)
+        raw[held] = booster.predict(encoding.matrix(part), num_threads=PREDICTION_THREADS)
+        logistic[held] = fit_logistic_baseline(fitting, label).predict(part)
+        latest = fitting.filter(pl.col("index_date") == pl.col("index_date").max())
+        basic[held] = fit_basic_lightgbm(latest, label, features).predict(part)
+    return raw, {
+        "prior_admissions": prior_admissions_score(validation),
+        "logistic": logistic,
+        "basic_lightgbm": basic,
+    }
 
 
 def score(model: RiskModel, frame: pl.DataFrame) -> pl.DataFrame:
@@ -440,7 +537,7 @@ def train_and_register(
     with `save_validation_predictions`, where the evaluation and fairness audit read them.
     """
     from models import registry
-    from models.evaluation import read_truth
+    from models.evaluation import read_truth_at
 
     if features is None or label is None:
         from models.feature_catalogue import FEATURES, LABEL
@@ -448,7 +545,9 @@ def train_and_register(
         features, label = features or FEATURES, label or LABEL
     result = train(training_set, features, label, seed=seed)
     validation = training_set.validation
-    decision = registry.register(result.model, models_dir, validation, label)
+    decision = registry.register(
+        result.model, models_dir, validation, label, cold_start=training_set.plan.cold_start
+    )
     in_use = (
         result.model
         if decision.version_in_use == result.model.version
@@ -467,12 +566,39 @@ def train_and_register(
         pl.Series("risk_uncalibrated", raw, dtype=pl.Float64),
         pl.Series("prior_admissions", result.baseline_scores["prior_admissions"], dtype=pl.Float64),
         pl.Series("logistic_risk", result.baseline_scores["logistic"], dtype=pl.Float64),
+        pl.Series(
+            "basic_lightgbm_risk", result.baseline_scores["basic_lightgbm"], dtype=pl.Float64
+        ),
     )
-    if truth is not None:
-        truth_frame = read_truth(truth, training_set.plan.validation_date).with_columns(
-            pl.col("nhs_number").cast(predictions.schema["nhs_number"])
+    plan = training_set.plan
+    truth_frame = (
+        read_truth_at(truth, [*plan.training_dates, plan.validation_date])
+        if truth is not None
+        else None
+    )
+    ceiling = None
+    if truth_frame is not None and not plan.cold_start:
+        # A cold start trains on V itself: no ceiling could be judged there honestly.
+        ceiling = feature_ceiling_risk(
+            training_set.training,
+            validation,
+            truth_frame,
+            result.model.encoding,
+            result.model.metadata["parameters"],
+            seed=seed,
         )
-        predictions = predictions.join(truth_frame, on="nhs_number", how="left")
+    predictions = predictions.with_columns(
+        pl.Series("feature_ceiling_risk", ceiling, dtype=pl.Float64)
+        if ceiling is not None
+        else pl.lit(None, dtype=pl.Float64).alias("feature_ceiling_risk")
+    )
+    if truth_frame is not None:
+        at_validation = truth_frame.filter(pl.col("index_date") == plan.validation_date).select(
+            pl.col("nhs_number").cast(predictions.schema["nhs_number"]), "true_risk"
+        )
+        predictions = predictions.join(
+            at_validation, on="nhs_number", how="left", maintain_order="left"
+        )
     else:
         predictions = predictions.with_columns(pl.lit(None, dtype=pl.Float64).alias("true_risk"))
     return ModellingRun(

@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=command_run)
 
+    add_evaluate_command(commands)
+
     demo = commands.add_parser(
         "demo", help="generate 50,000 people over 36 months and run everything"
     )
@@ -380,6 +382,57 @@ def command_users_list(arguments: argparse.Namespace) -> int:
         print(user.describe())
     if not users:
         print("No accounts yet: add one with `riskstrat users add`.")
+    return 0
+
+
+def add_evaluate_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score another landing zone with the home's current model, without training",
+    )
+    evaluate.add_argument("--landing", type=Path, required=True, help="the other landing zone")
+    evaluate.add_argument(
+        "--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}"
+    )
+    evaluate.add_argument(
+        "--truth", type=Path, default=None, help="default: truth.csv beside the landing folder"
+    )
+    evaluate.add_argument(
+        "--out", type=Path, default=None, help="default HOME/reports/external/<zone folder name>"
+    )
+    evaluate.set_defaults(handler=command_evaluate)
+
+
+def command_evaluate(arguments: argparse.Namespace) -> int:
+    """External validation: the current model, unchanged, on another zone (models.external)."""
+    from models.external import evaluate_landing_zone
+    from models.registry import current_version
+    from models.training import NotEnoughHistory
+    from warehouse.home import Home
+
+    home = Home.at(resolve_home(arguments.home))
+    landing = arguments.landing.resolve()
+    if not (landing / "extracts").is_dir():
+        raise RunStopped(f"{landing} is not a landing zone: it has no extracts/ folder.")
+    if current_version(home.models) is None:
+        raise RunStopped(f"{home.models} has no current model: run riskstrat run first.")
+    truth = arguments.truth or landing.parent / "truth.csv"
+    out = arguments.out or home.reports / "external" / landing.parent.name
+    try:
+        report = evaluate_landing_zone(
+            landing, home.models, out.resolve(), truth=truth if truth.is_file() else None
+        )
+    except NotEnoughHistory as error:
+        raise RunStopped(str(error)) from None
+    validation, oracle = report["validation"], report["oracle"]
+    low, high = validation["auroc_ci"]
+    print(
+        f"Model {report['model_version']} on {landing} at {report['validation_index_date']}: "
+        f"AUROC {validation['auroc']:.3f} ({low:.3f}-{high:.3f}), calibration slope "
+        f"{validation['calibration_slope']:.2f}"
+        + (f", oracle {oracle['auroc']:.3f}" if oracle else "")
+        + f".\n  reports {out}"
+    )
     return 0
 
 

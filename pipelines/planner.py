@@ -8,9 +8,10 @@ delivered on a schedule and a month run from the command line take the same deci
   them (so the keyed feeds are judged oldest first, as on a first load);
 - `month_runs`: how to run those months: one run over each stretch of consecutive month
   partitions (a first load, a backfill, a restaging), not one run a month;
-- `after_loading`: whether to train first (history long enough, then the retraining
-  policy of `models.retraining`: no model yet, quarterly, or drift), and which month to
-  list (the latest loaded month, once a model exists or is about to).
+- `after_loading`: whether to train first (13 months, so one index date with complete
+  follow-up, then the retraining policy of `models.retraining`: no model yet, quarterly,
+  drift, or out-of-time validation taking over from a cold-start model at 25 months),
+  and which month to list (the latest loaded month, once a model exists or is about to).
 
 Plain code: never imports dagster, never writes anything. It reads the warehouse read-only
 and tolerates a home that does not exist yet.
@@ -24,8 +25,8 @@ from pathlib import Path
 
 from models.dataset import labelled_index_dates
 from models.registry import current_version
-from models.retraining import DEFAULT_RETRAIN_EVERY, retraining_decision
-from models.training import NotEnoughHistory, plan_training
+from models.retraining import DEFAULT_RETRAIN_EVERY, current_is_cold_start, retraining_decision
+from models.training import NotEnoughHistory, TrainingPlan, plan_training
 from warehouse.deliveries import (
     RecordedDelivery,
     extract_months,
@@ -121,9 +122,11 @@ def after_loading(home: Home, *, retrain_every_months: int = DEFAULT_RETRAIN_EVE
         return NextSteps(False, "no month is loaded yet", None, "no month is loaded yet")
     latest = loaded[-1]
     has_model = current_version(home.models) is not None
-    history = _history_too_short(home)
-    if history is not None:
-        train, train_reason = False, f"not enough history to train: {history}"
+    plan = _plan(home)
+    if isinstance(plan, str):
+        train, train_reason = False, f"not enough history to train: {plan}"
+    elif not plan.cold_start and current_is_cold_start(home.models):
+        train, train_reason = True, OUT_OF_TIME_TAKES_OVER
     else:
         decision = retraining_decision(home.root, latest, every_months=retrain_every_months)
         train, train_reason = decision.retrain, decision.reason
@@ -132,14 +135,19 @@ def after_loading(home: Home, *, retrain_every_months: int = DEFAULT_RETRAIN_EVE
     return NextSteps(train, train_reason, None, "no model has been trained in this home yet")
 
 
-def _history_too_short(home: Home) -> str | None:
-    """Why the warehouse cannot support out-of-time training yet, or None when it can."""
+OUT_OF_TIME_TAKES_OVER = (
+    "25 months: out-of-time validation takes over from the cold-start model, which was "
+    "not yet validated out of time"
+)
+
+
+def _plan(home: Home) -> TrainingPlan | str:
+    """The training plan the warehouse supports now, or why it supports none (under 13 months)."""
     with home.connect(read_only=True) as connection:
         try:
-            plan_training(labelled_index_dates(connection))
+            return plan_training(labelled_index_dates(connection))
         except NotEnoughHistory as error:
             return str(error)
-    return None
 
 
 def _recorded(home: Home) -> dict[str, RecordedDelivery]:

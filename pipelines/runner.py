@@ -67,6 +67,7 @@ class RunSummary:
     people: int = 0
     rows_quarantined: int = 0
     auroc: float | None = None
+    validated_out_of_time: bool = True
     data_docs: Path | None = None
     model_card: Path | None = None
     practice_list: Path | None = None
@@ -79,7 +80,8 @@ class RunSummary:
             f"{' .. ' + self.months[-1] if len(self.months) > 1 else ''}; "
             f"{self.rows_loaded:,} rows loaded; {self.files_rejected} file(s) rejected.",
             f"  {self.people:,} people; {self.rows_quarantined:,} row(s) quarantined"
-            + (f"; model AUROC {self.auroc:.3f}" if self.auroc is not None else "; no model yet"),
+            + (f"; model AUROC {self.auroc:.3f}" if self.auroc is not None else "; no model yet")
+            + ("" if self.validated_out_of_time else " (not yet validated out of time)"),
         ]
         if incomplete:
             lines.append(
@@ -312,7 +314,9 @@ def summarise(home: Path, months: list[str]) -> RunSummary:
     summary.people, summary.rows_quarantined = totals.people, totals.rows_quarantined
     evaluation = paths.model_reports / "evaluation.json"
     if evaluation.is_file():
-        summary.auroc = float(json.loads(evaluation.read_text())["validation"]["auroc"])
+        report = json.loads(evaluation.read_text())
+        summary.auroc = float(report["validation"]["auroc"])
+        summary.validated_out_of_time = not report.get("cold_start", False)
     data_docs = paths.data_docs / "index.html"
     summary.data_docs = data_docs if data_docs.is_file() else None
     card = paths.model_reports / "model_card.md"

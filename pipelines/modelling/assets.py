@@ -39,6 +39,7 @@ FLAGGED_GROUPS = dg.TableSchema(
     columns=[
         dg.TableColumn("attribute", "string"),
         dg.TableColumn("group", "string"),
+        dg.TableColumn("flags", "string", description="the rules the group broke"),
         dg.TableColumn(
             "observed_to_expected", "float", description="observed / expected admissions"
         ),
@@ -139,12 +140,14 @@ def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
         model_version=version,
         validation_date=metadata["plan"]["validation_date"],
         decision=decision,
+        cold_start=bool(metadata["plan"].get("cold_start", False)),
     )
     path = write_evaluation(report, warehouse.paths.model_reports)
     validation, baselines, oracle = report["validation"], report["baselines"], report["oracle"]
     return dg.MaterializeResult(
         metadata={
             "model_version": report["model_version"],
+            "validation_kind": report["validation_kind"],
             "auroc": validation["auroc"],
             "auroc_ci": f"{validation['auroc_ci'][0]:.3f}-{validation['auroc_ci'][1]:.3f}",
             "calibration_slope": validation["calibration_slope"],
@@ -184,9 +187,10 @@ def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
                         {
                             "attribute": str(f["attribute"]),
                             "group": str(f["group"]),
-                            "observed_to_expected": float(f["observed_to_expected"]),
-                            "ci_low": float(f["observed_to_expected_ci"][0]),
-                            "ci_high": float(f["observed_to_expected_ci"][1]),
+                            "flags": ", ".join(f["flags"]),
+                            "observed_to_expected": float(f["observed_to_expected"] or 0.0),
+                            "ci_low": float(f["observed_to_expected_ci"][0] or 0.0),
+                            "ci_high": float(f["observed_to_expected_ci"][1] or 0.0),
                         }
                     )
                     for f in report["flagged"]

@@ -26,8 +26,9 @@ from lists.rendering import (
     render_federation_html,
     render_practice_html,
 )
-from tests.lists.conftest import TEST_KEY, publish_months
-from tests.lists.population import SCORE_MONTH
+from lists.scores import score_month
+from tests.lists.conftest import TEST_KEY, TEST_POLICY, publish_months
+from tests.lists.population import SCORE_MONTH, StandInModel, stand_in_explain
 from warehouse.connection import connect
 from warehouse.home import Home
 
@@ -259,3 +260,27 @@ def test_the_federation_names_the_model_by_its_dates(published_home: Home, tmp_p
         [summary, *_] = build_federation_summaries(connection, SCORE_MONTH, TEST_KEY, tmp_path)
     assert summary.model_label == "model of February 2024, trained on data to February 2023"
     assert "model of February 2024" in render_federation_html(summary)
+
+
+def test_a_list_from_a_cold_start_model_says_it_is_not_yet_validated_out_of_time(
+    staged_home: Home,
+) -> None:
+    import datetime
+
+    import polars as pl
+
+    from models.training import TrainingPlan, TrainingSet, cold_start_plan
+
+    with connect(staged_home.database) as connection:
+        plan = cold_start_plan([datetime.date(2023, 12, 31)])
+        TrainingSet(plan, pl.DataFrame({"nhs_number": ["0"]})).save(connection)
+        score_month(connection, SCORE_MONTH, StandInModel(), explain=stand_in_explain)
+        publish_practice_lists(connection, staged_home.outbox, SCORE_MONTH, TEST_POLICY)
+        folder = staged_home.outbox / "FED01" / "A81001" / SCORE_MONTH
+        assert "not yet validated out of time" in (folder / "risk_list.html").read_text()
+        out_of_time = TrainingPlan(plan.training_dates, plan.validation_date, plan.refit_dates)
+        TrainingSet(out_of_time, pl.DataFrame({"nhs_number": ["0"]})).save(connection)
+        publish_practice_lists(connection, staged_home.outbox, SCORE_MONTH, TEST_POLICY)
+        html = (folder / "risk_list.html").read_text()
+    assert "not yet validated out of time" not in html
+    assert "(validated out of time)" in html

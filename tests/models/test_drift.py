@@ -106,7 +106,7 @@ def test_the_reference_follows_the_model_in_use_not_a_rejected_candidate(
     kept = drift.model_reference(connection, models_dir)
     assert kept is not None and kept.version == first.model_in_use.version
     assert kept.training.equals(reference.training)
-    assert kept.training.height == training_set.training.height
+    assert kept.training.height == training_set.refit.height
     assert np.array_equal(kept.scores, first.predictions.get_column("risk").to_numpy())
 
 
@@ -143,3 +143,44 @@ def test_a_home_trained_before_the_reference_adopts_its_stored_training_set(
     assert adopted.version == run.model_in_use.version
     assert adopted.training.equals(recorded.training)
     assert np.array_equal(adopted.scores, recorded.scores)
+
+
+def test_month_drift_compares_with_the_rows_the_scoring_model_learnt_from(
+    tmp_path: Path, monkeypatch
+):
+    # A short feed: the training date's 12-month counts are truncated (a tenth), the refit
+    # date's are whole. The month looks like the refit rows, so nothing has drifted.
+    import datetime
+
+    from models.training import TrainingPlan, TrainingSet, save_validation_predictions
+    from warehouse.connection import connect
+    from warehouse.home import Home
+
+    rng = np.random.default_rng(3)
+    training_date, refit_date = datetime.date(2023, 2, 28), datetime.date(2024, 2, 29)
+    counts = rng.poisson(5.0, 3000).astype(float)
+
+    def rows(day: datetime.date, values: np.ndarray) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"nhs_number": [str(i) for i in range(values.size)], "consultations_12m": values}
+        ).with_columns(pl.lit(day).alias("index_date"))
+
+    home = Home.at(tmp_path / "home")
+    (home.models / "v1").mkdir(parents=True)
+    (home.models / "current.json").write_text('{"version": "v1", "decision": {}}')
+    plan = TrainingPlan((training_date,), refit_date, (refit_date,))
+    frame = pl.concat([rows(training_date, np.floor(counts / 10)), rows(refit_date, counts)])
+    with connect(home.database) as connection:
+        stored = TrainingSet(plan, frame)
+        stored.save(connection)
+        predictions = rows(refit_date, counts).select(
+            "nhs_number", "index_date", pl.Series("risk", rng.uniform(0, 1, 3000))
+        )
+        save_validation_predictions(connection, predictions)
+        drift._write_reference(connection, "v1", stored.refit, predictions)
+        month = rows(datetime.date(2025, 2, 28), rng.poisson(5.0, 3000).astype(float))
+        monkeypatch.setattr(drift, "feature_frame", lambda *_args, **_kwargs: month)
+        report = drift.month_drift(connection, home, "2025-02", None)
+    assert report is not None
+    assert report.features["consultations_12m"] < 0.1
+    assert report.drifted == []

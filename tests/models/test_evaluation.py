@@ -123,3 +123,53 @@ def test_oracle_is_null_without_truth():
         predictions_frame(truth=False), model_version="m", validation_date="2024-12-31"
     )
     assert report["oracle"] is None
+
+
+def test_three_figures_split_the_gap_into_fitting_and_information():
+    frame = predictions_frame()
+    rng = np.random.default_rng(5)
+    true_logit = np.log(frame["true_risk"] / (1 - frame["true_risk"])).to_numpy()
+    ceiling = 1 / (1 + np.exp(-(true_logit + rng.normal(0, 0.35, frame.height))))
+    frame = frame.with_columns(pl.Series("feature_ceiling_risk", ceiling))
+    report = evaluation_report(frame, model_version="m", validation_date="2024-12-31")
+    y = frame["admitted"].to_numpy()
+    figures = report["three_figures"]
+    assert figures["model_auroc"] == round(roc_auc_score(y, frame["risk"]), 4)
+    assert figures["feature_ceiling_auroc"] == round(roc_auc_score(y, ceiling), 4)
+    assert figures["oracle_auroc"] == round(roc_auc_score(y, frame["true_risk"]), 4)
+    assert figures["model_auroc"] < figures["feature_ceiling_auroc"] < figures["oracle_auroc"]
+    assert figures["fitting_gap"] == round(
+        roc_auc_score(y, ceiling) - roc_auc_score(y, frame["risk"]), 4
+    )
+    assert report["feature_ceiling"]["auroc"] == figures["feature_ceiling_auroc"]
+    assert (
+        evaluation_report(
+            predictions_frame(truth=False).with_columns(
+                pl.lit(None, dtype=pl.Float64).alias("feature_ceiling_risk")
+            ),
+            model_version="m",
+            validation_date="2024-12-31",
+        )["three_figures"]
+        is None
+    )
+
+
+def test_calibration_by_tier_counts_each_list_tier_once():
+    from models.evaluation import calibration_by_tier
+
+    people = 2000  # tiers: top 10, next 90, next 300
+    p = np.linspace(0.9, 0.01, people)
+    y = np.zeros(people)
+    y[:5] = 1  # very high: 5 observed against 0.9..0.896 * 10 expected
+    y[10:100:2] = 1  # high: 45 observed
+    tiers = calibration_by_tier(y, p)
+    assert [t["tier"] for t in tiers] == ["very high", "high", "rising"]
+    assert [t["people"] for t in tiers] == [10, 90, 300]
+    assert [t["observed"] for t in tiers] == [5, 45, 0]
+    assert tiers[0]["expected"] == round(p[:10].sum(), 2)
+    assert tiers[0]["observed_to_expected"] == round(5 / p[:10].sum(), 3)
+    low, high = tiers[0]["observed_to_expected_ci"]
+    assert low < tiers[0]["observed_to_expected"] < high
+    # Row order must not matter: the tiers follow the risks.
+    shuffled = np.random.default_rng(1).permutation(people)
+    assert calibration_by_tier(y[shuffled], p[shuffled]) == tiers

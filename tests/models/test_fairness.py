@@ -69,3 +69,70 @@ def test_a_fair_model_has_no_flags_and_small_groups_are_not_judged():
 def test_audit_reports_no_identifiers():
     frame = biased_predictions(n=2000).with_columns(pl.lit("9434765919").alias("nhs_number"))
     assert "9434765919" not in str(audit(frame))
+
+
+def constructed(groups: dict[str, tuple[int, float, int]]) -> pl.DataFrame:
+    """Per group (people, everyone's risk, admissions): the first `admissions` are admitted."""
+    parts = []
+    for name, (people, risk, admissions) in groups.items():
+        admitted = np.zeros(people, dtype=np.int8)
+        admitted[:admissions] = 1
+        parts.append(
+            pl.DataFrame(
+                {
+                    "ethnicity_group": [name] * people,
+                    "admitted": admitted,
+                    "risk": np.full(people, risk),
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
+def flags_of(report, attribute="ethnicity_group"):
+    return {r["group"]: r["flags"] for r in report["groups"][attribute]}
+
+
+def test_observed_to_expected_is_flagged_when_its_interval_excludes_one_and_it_is_outside_the_band():
+    report = audit(
+        constructed(
+            {
+                "Asian": (3_000, 0.05, 176),  # O/E 1.17, CI about 1.01-1.36: flagged
+                "White": (60_000, 0.05, 3_150),  # O/E 1.05, CI excludes 1, inside 0.9-1.1
+                "Other": (100, 0.05, 7),  # O/E 1.4, CI includes 1: could be chance
+                "Black": (3_000, 0.05, 150),  # O/E 1.00
+            }
+        )
+    )
+    rows = {r["group"]: r for r in report["groups"]["ethnicity_group"]}
+    assert rows["Asian"]["observed_to_expected_ci"][0] > 1
+    # (Every risk ties here, so the top 5% is arbitrary: only the O/E rule is judged.)
+    calibration_flagged = [
+        f["group"] for f in report["flagged"] if "observed_to_expected" in f["flags"]
+    ]
+    assert calibration_flagged == ["Asian"]
+    assert rows["White"]["observed_to_expected_ci"][0] > 1
+
+
+def test_a_group_far_rarer_in_the_top_five_percent_than_in_admissions_is_flagged():
+    rng = np.random.default_rng(8)
+    people = 10_000
+    group = np.where(np.arange(people) % 2 == 0, "A", "B")
+    true_risk = rng.uniform(0.01, 0.3, people)
+    admitted = (rng.random(people) < true_risk).astype(np.int8)
+    # B's risks are squeezed towards the mean: calibrated on average, never near the top.
+    risk = np.where(group == "B", 0.5 * true_risk + 0.5 * true_risk.mean(), true_risk)
+    report = audit(pl.DataFrame({"ethnicity_group": group, "admitted": admitted, "risk": risk}))
+    rows = {r["group"]: r for r in report["groups"]["ethnicity_group"]}
+    assert rows["B"]["share_of_top_5pct"] < 0.8 * rows["B"]["share_of_admissions"]
+    assert "top_5pct_share" in flags_of(report)["B"]
+    assert "top_5pct_share" not in flags_of(report)["A"]
+
+
+def test_a_group_sicker_at_the_same_score_is_flagged():
+    report = audit(biased_predictions())
+    assert "need_at_equal_score" in flags_of(report)["B"]
+    assert "need_at_equal_score" not in flags_of(report)["A"]
+    flagged = {(f["attribute"], f["group"]): f["flags"] for f in report["flagged"]}
+    assert "need_at_equal_score" in flagged[("ethnicity_group", "B")]
+    assert set(report["rules"]) == {"observed_to_expected", "top_5pct_share", "need_at_equal_score"}

@@ -12,12 +12,13 @@ from models.training import (
     PARAMETERS,
     EmptyTrainingSet,
     NotEnoughHistory,
+    TrainingPlan,
     TrainingSet,
     plan_training,
     score,
     train,
 )
-from tests.models.conftest import FEATURES, LABEL, index_dates
+from tests.models.conftest import FEATURES, LABEL, index_dates, synthetic_frame
 
 
 def test_plan_trains_quarterly_twelve_months_before_validation_with_twelve_months_of_history():
@@ -46,13 +47,53 @@ def test_plan_falls_back_on_a_short_feed_and_says_so():
     plan = plan_training(index_dates(18))
     assert plan.training_dates == (datetime.date(2023, 6, 30),)
     assert "short feed" in plan.notes[0]
+    assert not plan.cold_start
     with pytest.raises(NotEnoughHistory):
-        plan_training(index_dates(12))
+        plan_training([])
+
+
+@pytest.mark.parametrize("labelled", [1, 12])
+def test_under_25_months_is_a_cold_start_on_every_labelled_date(labelled):
+    # 13 months of extracts label one date; 24 label twelve. None is 12 months before V.
+    dates = index_dates(labelled)
+    plan = plan_training(dates)
+    assert plan.cold_start
+    assert plan.training_dates == plan.refit_dates == tuple(dates)
+    assert plan.validation_date == dates[-1]
+    assert "not yet validated out of time" in plan.notes[0]
+    assert TrainingPlan.from_dict(plan.to_dict()) == plan
+
+
+def test_a_cold_start_scores_each_person_at_v_by_fits_without_them(monkeypatch):
+    from models import training
+
+    frame = synthetic_frame(people=2000, dates=index_dates(6))
+    plan = plan_training(index_dates(6))
+    fitted_on: list[set[str]] = []
+    fit = training.fit_logistic_baseline
+
+    def spy(rows, label):
+        fitted_on.append(set(rows.get_column("nhs_number")))
+        return fit(rows, label)
+
+    monkeypatch.setattr(training, "fit_logistic_baseline", spy)
+    result = train(TrainingSet(plan, frame), FEATURES, LABEL)
+    validation_people = set(TrainingSet(plan, frame).validation.get_column("nhs_number"))
+    held_out = [validation_people - people for people in fitted_on]
+    assert len(held_out) == 5
+    assert all(held_out)  # every fit leaves a fold of V's people out
+    assert set().union(*held_out) == validation_people
+    assert sum(len(h) for h in held_out) == len(validation_people)
+    assert result.model.metadata["plan"]["cold_start"]
+    y = TrainingSet(plan, frame).validation.get_column(LABEL).to_numpy()
+    assert roc_auc_score(y, result.validation_risk) > 0.7
 
 
 def test_training_twice_gives_identical_model_files_and_scores(training_set, training_result):
     again = train(training_set, FEATURES, LABEL)
-    assert again.model.files() == training_result.model.files()
+    for name in ("validation_model.txt", "calibrator.json"):
+        assert again.model.files()[name] == training_result.model.files()[name], name
+    np.testing.assert_array_equal(again.validation_risk, training_result.validation_risk)
     assert again.model.version == training_result.model.version
     validation = training_set.validation
     np.testing.assert_array_equal(
@@ -191,3 +232,62 @@ def test_multi_threaded_training_twice_saves_byte_identical_files(training_set, 
     for name in files:
         assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
     assert first_predictions.tobytes() == predicted.tobytes()
+
+
+def test_the_validation_date_reaches_no_choice(training_set, training_result):
+    # Poison V's outcomes (shuffled, so both still occur): early stopping's rounds, the
+    # calibration choice and the validation model must not move. (The refit, the model
+    # that scores the current month, learns from V by design.)
+    plan = training_set.plan
+    at_validation = pl.col("index_date") == plan.validation_date
+    validation_labels = training_set.validation.get_column(LABEL).to_numpy()
+    shuffled = np.random.default_rng(3).permutation(validation_labels)
+    poisoned_labels = np.concatenate(
+        [
+            training_set.frame.filter(pl.col("index_date") < plan.validation_date)
+            .get_column(LABEL)
+            .to_numpy(),
+            shuffled,
+            training_set.frame.filter(pl.col("index_date") > plan.validation_date)
+            .get_column(LABEL)
+            .to_numpy(),
+        ]
+    )
+    frame = training_set.frame.sort("index_date", maintain_order=True)
+    assert frame.equals(training_set.frame)
+    poisoned = TrainingSet(
+        plan, frame.with_columns(pl.Series(LABEL, poisoned_labels, dtype=pl.Int8))
+    )
+    assert not poisoned.validation.get_column(LABEL).equals(
+        training_set.validation.get_column(LABEL)
+    )
+    assert poisoned.frame.filter(~at_validation).equals(training_set.frame.filter(~at_validation))
+    again = train(poisoned, FEATURES, LABEL)
+    chosen, original = again.model.metadata, training_result.model.metadata
+    assert chosen["best_iteration"] == original["best_iteration"]
+    assert chosen["calibration"] == original["calibration"]
+    for name in ("validation_model.txt", "calibrator.json"):
+        assert again.model.files()[name] == training_result.model.files()[name], name
+    np.testing.assert_array_equal(again.validation_risk, training_result.validation_risk)
+
+
+def test_early_stopping_holds_out_whole_training_people(training_set):
+    from models.boosting import tuning_people
+
+    training = training_set.training
+    held_out = tuning_people(training, seed=7)
+    people = training.get_column("nhs_number")
+    assert 0.15 < held_out.mean() < 0.25
+    assert set(people.filter(pl.Series(held_out))).isdisjoint(people.filter(pl.Series(~held_out)))
+
+
+def test_the_basic_baseline_sees_only_basic_features_at_one_date(training_set):
+    from models.baselines import BASIC_FEATURES, fit_basic_lightgbm
+
+    latest = max(training_set.plan.training_dates)
+    basic = fit_basic_lightgbm(training_set.at([latest]), LABEL, FEATURES)
+    assert set(basic.encoding.names) == {f.name for f in FEATURES} & set(BASIC_FEATURES)
+    assert "latest_hba1c" not in basic.encoding.names
+    assert basic.booster.num_trees() == 100
+    y = training_set.validation.get_column(LABEL).to_numpy()
+    assert roc_auc_score(y, basic.predict(training_set.validation)) > 0.6

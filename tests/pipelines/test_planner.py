@@ -42,6 +42,7 @@ class Case:
     name: str
     loaded: int  # months loaded from 2023-01
     model_learnt_up_to: str | None = None  # the current model's latest index date
+    model_cold_start: bool = False  # the current model was trained on under 25 months
     drifted_in_latest: bool = False
     redelivered: str | None = None  # a month whose manifest changed since it was loaded
     new_months: int = 0  # months delivered but not loaded yet
@@ -51,8 +52,23 @@ class Case:
 
 
 CASES = [
-    Case("short history, no model", loaded=13),
-    Case("24 months are one short of out-of-time training", loaded=24),
+    Case("12 months: no index date has a complete follow-up yet", loaded=12),
+    Case("13 months, no model yet: a cold start", loaded=13, expect_train=True, expect_list=True),
+    Case(
+        "24 months, a cold-start model current: score with it",
+        loaded=24,
+        model_learnt_up_to="2023-12-31",
+        model_cold_start=True,
+        expect_list=True,
+    ),
+    Case(
+        "25 months, a cold-start model current: out-of-time validation takes over",
+        loaded=25,
+        model_learnt_up_to="2023-12-31",
+        model_cold_start=True,
+        expect_train=True,
+        expect_list=True,
+    ),
     Case("enough history, no model yet: train", loaded=25, expect_train=True, expect_list=True),
     Case(
         "a new month, model current: score it",
@@ -122,7 +138,12 @@ def lay_out(case: Case, root: Path) -> tuple[Home, Path]:
         folder = home.models / "v1"
         folder.mkdir(parents=True)
         (home.models / "current.json").write_text(json.dumps({"version": "v1", "decision": {}}))
-        plan = {"training_dates": [], "validation_date": case.model_learnt_up_to, "refit_dates": []}
+        plan = {
+            "training_dates": [],
+            "validation_date": case.model_learnt_up_to,
+            "refit_dates": [],
+            "cold_start": case.model_cold_start,
+        }
         (folder / "metadata.json").write_text(json.dumps({"plan": plan}))
     if case.drifted_in_latest:
         home.drift_reports.mkdir(parents=True)

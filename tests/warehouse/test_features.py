@@ -101,13 +101,14 @@ def test_a_spell_over_the_index_date_counts_bed_days_only_up_to_it(connection):
     assert (one["emergency_admissions_3m"], one["emergency_admissions_12m"]) == (1, 1)
     assert person(frame, "2")["bed_days_12m"] == 5
     three = person(frame, "3")
-    # 2022-06-30 .. 2022-07-05 inside the window, plus the elective spell's 3 nights.
-    assert three["bed_days_12m"] == 5 + 3
+    # The spell admitted before the 12-month look-back is invisible, though it ran into the
+    # window: a training date whose feed began after it could not see it either.
+    assert three["bed_days_12m"] == 3
     assert three["elective_admissions_12m"] == 1
-    assert (three["emergency_admissions_12m"], three["emergency_admissions_24m"]) == (0, 1)
-    assert three["days_since_emergency_admission"] == (T - D(2022, 6, 20)).days
+    assert three["emergency_admissions_12m"] == 0
+    assert three["days_since_emergency_admission"] is None
     four = person(frame, "4")
-    assert (four["bed_days_12m"], four["emergency_admissions_24m"]) == (0, 0)
+    assert (four["bed_days_12m"], four["emergency_admissions_12m"]) == (0, 0)
     assert four["days_since_emergency_admission"] is None
 
 
@@ -346,3 +347,36 @@ def test_index_dates_must_be_month_ends(connection):
 def test_emergency_methods_are_the_specs():
     methods = [*(str(n) for n in range(21, 29)), "2A", "2B", "2C", "2D"]
     assert list(EMERGENCY_ADMISSION_METHODS) == methods
+
+
+def test_latest_active_and_days_since_look_back_twelve_months_only(connection):
+    # Recorded 13 months before T: a training date 12 months into a feed could never see
+    # them, so the scoring date must not either (docs/features.md, "Look-back").
+    register(connection, "p", MONTHS)
+    old = D(2022, 5, 31)
+    insert(
+        connection,
+        "observations",
+        practice_code="A10001",
+        nhs_number="p",
+        observation_date=old,
+        snomed_code="60621009",
+        value=31.0,
+    )
+    insert(
+        connection,
+        "services",
+        service_id="SC9",
+        nhs_number="p",
+        service_type="nursing",
+        start_date=old,
+        end_date=None,
+    )
+    spell(connection, "p", old, None)  # still open at T
+
+    p = person(feature_frame(connection, [T], with_labels=False), "p")
+
+    assert p["bmi"] is None and p["smoking_status"] == "not recorded"
+    assert (p["social_care_active"], p["social_care_started_12m"]) == (0, 0)
+    assert (p["bed_days_12m"], p["days_since_emergency_admission"]) == (0, None)
+    assert p["frailty_deficits"] == 0

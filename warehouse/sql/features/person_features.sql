@@ -10,6 +10,11 @@
 -- only removes people.
 --
 -- Windows: "_Nm" counts events dated in (last_day($index_date - N months), $index_date].
+-- Look-back: nothing reads further back than 12 months (start_12m), "latest", "active" and
+-- "days since" included, so no feature depends on how old the feed is: a training date
+-- with 12 months of history sees what the scoring date sees (docs/features.md). Only the
+-- conditions snapshot (a full record, delivered whole each month) and registration
+-- details reach further.
 -- Parameters: $index_date DATE; $condition_names, $condition_codes VARCHAR[] (same order);
 -- $emergency_methods, $elective_methods, $attended_statuses, $did_not_attend_statuses
 -- VARCHAR[]; $bmi_code, $systolic_bp_code, $hba1c_code VARCHAR; $smoking_codes VARCHAR[]
@@ -20,8 +25,7 @@ bounds AS (
         CAST($index_date AS DATE) AS index_date,
         strftime(CAST($index_date AS DATE), '%Y-%m') AS index_month,
         last_day(CAST($index_date AS DATE) - INTERVAL 3 MONTH) AS start_3m,
-        last_day(CAST($index_date AS DATE) - INTERVAL 12 MONTH) AS start_12m,
-        last_day(CAST($index_date AS DATE) - INTERVAL 24 MONTH) AS start_24m
+        last_day(CAST($index_date AS DATE) - INTERVAL 12 MONTH) AS start_12m
 ),
 
 -- Eligibility: registered at T in the snapshot of T's month (the registration active at T
@@ -141,13 +145,10 @@ ae_features AS (
     SELECT
         a.nhs_number,
         count(*) FILTER (WHERE a.arrival_date > b.start_3m) AS ae_attendances_3m,
-        count(*) FILTER (WHERE a.arrival_date > b.start_12m) AS ae_attendances_12m,
-        count(*) AS ae_attendances_24m,
-        count(*) FILTER (
-            WHERE a.arrival_date > b.start_12m AND a.arrived_by_ambulance
-        ) AS ambulance_arrivals_12m
+        count(*) AS ae_attendances_12m,
+        count(*) FILTER (WHERE a.arrived_by_ambulance) AS ambulance_arrivals_12m
     FROM staged.ae_attendances AS a, bounds AS b
-    WHERE a.arrival_date > b.start_24m AND a.arrival_date <= b.index_date
+    WHERE a.arrival_date > b.start_12m AND a.arrival_date <= b.index_date
     GROUP BY a.nhs_number
 ),
 outpatient_features AS (
@@ -177,21 +178,19 @@ spells AS (
         END AS discharge_by_index_date,
         b.index_date,
         b.start_3m,
-        b.start_12m,
-        b.start_24m
+        b.start_12m
     FROM staged.admissions AS s, bounds AS b
-    WHERE s.admission_date <= b.index_date
+    -- Spells admitted within the look-back only: an older spell still open at T is
+    -- invisible at a training date whose history starts after its admission.
+    WHERE s.admission_date > b.start_12m AND s.admission_date <= b.index_date
 ),
 admission_features AS (
     SELECT
         nhs_number,
-        count(*) FILTER (WHERE elective AND admission_date > start_12m) AS elective_admissions_12m,
+        count(*) FILTER (WHERE elective) AS elective_admissions_12m,
         count(*) FILTER (WHERE emergency AND admission_date > start_3m) AS emergency_admissions_3m,
-        count(*) FILTER (WHERE emergency AND admission_date > start_12m) AS emergency_admissions_12m,
-        count(*) FILTER (WHERE emergency AND admission_date > start_24m) AS emergency_admissions_24m,
-        sum(greatest(
-            0, date_diff('day', greatest(admission_date, start_12m), discharge_by_index_date)
-        )) AS bed_days_12m,
+        count(*) FILTER (WHERE emergency) AS emergency_admissions_12m,
+        sum(date_diff('day', admission_date, discharge_by_index_date)) AS bed_days_12m,
         date_diff(
             'day', max(admission_date) FILTER (WHERE emergency), any_value(index_date)
         ) AS days_since_emergency_admission
@@ -208,14 +207,16 @@ service_features AS (
             (s.end_date IS NULL OR s.end_date > b.index_date)
             AND s.service_type IN ('residential', 'nursing')
         ) AS residential_care_active,
-        count(*) FILTER (WHERE s.start_date > b.start_12m) AS social_care_started_12m
+        count(*) AS social_care_started_12m
     FROM staged.services AS s, bounds AS b
-    WHERE s.start_date <= b.index_date
+    -- Active means started within the look-back and not ended by T (an older service is
+    -- invisible at a training date whose history starts after it began).
+    WHERE s.start_date > b.start_12m AND s.start_date <= b.index_date
     GROUP BY s.nhs_number
 ),
 
--- Latest observations on or before T; on one day the highest value, and for smoking the
--- status listed first in $smoking_codes (current before ex before never).
+-- Latest observations within the 12-month look-back; on one day the highest value, and for
+-- smoking the status listed first in $smoking_codes (current before ex before never).
 latest_observations AS (
     SELECT
         o.nhs_number,
@@ -224,7 +225,7 @@ latest_observations AS (
         o.snomed_code,
         o.value
     FROM staged.observations AS o, bounds AS b
-    WHERE o.observation_date <= b.index_date
+    WHERE o.observation_date > b.start_12m AND o.observation_date <= b.index_date
       AND (
           list_contains($smoking_codes, o.snomed_code)
           OR (o.snomed_code IN ($bmi_code, $systolic_bp_code, $hba1c_code) AND o.value IS NOT NULL)
@@ -306,14 +307,12 @@ assembled AS (
         coalesce(m.bnf_sections_12m, 0) AS bnf_sections_12m,
         coalesce(ae.ae_attendances_3m, 0) AS ae_attendances_3m,
         coalesce(ae.ae_attendances_12m, 0) AS ae_attendances_12m,
-        coalesce(ae.ae_attendances_24m, 0) AS ae_attendances_24m,
         coalesce(ae.ambulance_arrivals_12m, 0) AS ambulance_arrivals_12m,
         coalesce(op.outpatient_attendances_12m, 0) AS outpatient_attendances_12m,
         coalesce(op.outpatient_dnas_12m, 0) AS outpatient_dnas_12m,
         coalesce(a.elective_admissions_12m, 0) AS elective_admissions_12m,
         coalesce(a.emergency_admissions_3m, 0) AS emergency_admissions_3m,
         coalesce(a.emergency_admissions_12m, 0) AS emergency_admissions_12m,
-        coalesce(a.emergency_admissions_24m, 0) AS emergency_admissions_24m,
         coalesce(a.bed_days_12m, 0) AS bed_days_12m,
         a.days_since_emergency_admission,
         coalesce(sc.social_care_active, FALSE) AS social_care_active,
@@ -394,14 +393,12 @@ SELECT
     CAST(bnf_sections_12m AS DOUBLE) AS bnf_sections_12m,
     CAST(ae_attendances_3m AS DOUBLE) AS ae_attendances_3m,
     CAST(ae_attendances_12m AS DOUBLE) AS ae_attendances_12m,
-    CAST(ae_attendances_24m AS DOUBLE) AS ae_attendances_24m,
     CAST(ambulance_arrivals_12m AS DOUBLE) AS ambulance_arrivals_12m,
     CAST(outpatient_attendances_12m AS DOUBLE) AS outpatient_attendances_12m,
     CAST(outpatient_dnas_12m AS DOUBLE) AS outpatient_dnas_12m,
     CAST(elective_admissions_12m AS DOUBLE) AS elective_admissions_12m,
     CAST(emergency_admissions_3m AS DOUBLE) AS emergency_admissions_3m,
     CAST(emergency_admissions_12m AS DOUBLE) AS emergency_admissions_12m,
-    CAST(emergency_admissions_24m AS DOUBLE) AS emergency_admissions_24m,
     CAST(bed_days_12m AS DOUBLE) AS bed_days_12m,
     CAST(days_since_emergency_admission AS DOUBLE) AS days_since_emergency_admission,
     CAST(social_care_active AS TINYINT) AS social_care_active,
