@@ -25,7 +25,7 @@ from pipelines.resources import RunSettings, Warehouse
 from pipelines.validation.assets import staged_key
 from warehouse.features import purge_opted_out
 
-GROUP = "lists"
+GROUP = "monitoring"
 POPULATION_STABLE = "population_drift_within_threshold"
 PSI_TABLE = dg.TableSchema(
     columns=[
