@@ -24,7 +24,7 @@ import duckdb
 from pipelines import planner
 from pipelines.definitions import build_definitions
 from pipelines.errors import RunInterrupted, RunStopped
-from pipelines.partitions import EXTRACT_MONTHS
+from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS
 from pipelines.progress import RunProgress, as_run_progress
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.run_history import skip_disk_sync_for_run_history
@@ -260,6 +260,8 @@ def run_locked(
                         home, retrain_every_months=settings.retrain_every_months
                     ).list_month
             if list_month is not None:
+                if not instance.has_dynamic_partition(LIST_MONTHS, list_month):
+                    instance.add_dynamic_partitions(LIST_MONTHS, [list_month])
                 execute(definitions, "lists_job", instance, list_month, watch)
         except RunStopped:
             update_data_docs(home.root)  # the month's results, up to the failing step

@@ -15,11 +15,11 @@ from lists.audit import (
     nhs_numbers_in_federation_files,
 )
 from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
-from pipelines.partitions import extract_months
+from pipelines.partitions import list_months
 from pipelines.resources import Warehouse
 
 
-@dg.asset_check(asset=practice_risk_lists, partitions_def=extract_months, blocking=True)
+@dg.asset_check(asset=practice_risk_lists, partitions_def=list_months, blocking=True)
 def practice_risk_lists_hold_only_registered_patients(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> dg.AssetCheckResult:
@@ -61,7 +61,7 @@ def practice_risk_lists_hold_only_registered_patients(
     )
 
 
-@dg.asset_check(asset=practice_risk_lists, partitions_def=extract_months)
+@dg.asset_check(asset=practice_risk_lists, partitions_def=list_months)
 def practice_risk_lists_verify_against_manifests(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> dg.AssetCheckResult:
@@ -72,7 +72,7 @@ def practice_risk_lists_verify_against_manifests(
     )
 
 
-@dg.asset_check(asset=federation_summaries, partitions_def=extract_months)
+@dg.asset_check(asset=federation_summaries, partitions_def=list_months)
 def federation_summaries_hold_no_nhs_number(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> dg.AssetCheckResult:
@@ -98,7 +98,7 @@ FROM (SELECT *, count(*) OVER () AS people_in_area FROM scores.risk_scores
 """
 
 
-@dg.asset_check(asset=risk_scores, partitions_def=extract_months, blocking=True, pool="warehouse")
+@dg.asset_check(asset=risk_scores, partitions_def=list_months, blocking=True, pool="warehouse")
 def risk_scores_are_probabilities_ranked_once(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse
 ) -> dg.AssetCheckResult:

@@ -20,7 +20,7 @@ from lists.scores import read_scores
 from models import drift
 from models.training import adopt_retired_files
 from pipelines.lists.assets import risk_scores
-from pipelines.partitions import MONTH_RANGE, extract_months
+from pipelines.partitions import MONTH_RANGE, extract_months, list_months
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.validation.assets import staged_key
 from warehouse.features import purge_opted_out
@@ -68,7 +68,7 @@ def type1_opt_out_purge(warehouse: Warehouse) -> dg.MaterializeResult:
 @dg.asset(
     group_name=GROUP,
     kinds={"json"},
-    partitions_def=extract_months,
+    partitions_def=list_months,
     deps=[risk_scores],
     pool="warehouse",
     check_specs=[

@@ -41,6 +41,16 @@ def test_every_asset_has_an_owner_tags_and_a_code_version(graph: dg.AssetGraph) 
     assert graph.get(dg.AssetKey("population_drift")).group_name == "monitoring"
 
 
+def test_only_listed_months_are_partitions_of_the_list_assets(graph: dg.AssetGraph) -> None:
+    """Scores, lists, summaries and drift exist only for months a model listed: partitioned by
+    those months, not by every extract month (which showed as "35 missing partitions")."""
+    for name in ("risk_scores", "practice_risk_lists", "federation_summaries", "population_drift"):
+        partitions = graph.get(dg.AssetKey(name)).partitions_def
+        assert isinstance(partitions, dg.DynamicPartitionsDefinition)
+        assert partitions.name == "list_months", name
+    assert graph.get(dg.AssetKey("deliveries")).partitions_def.name == "extract_months"
+
+
 def test_an_asset_missing_from_the_catalogue_stops_the_definitions() -> None:
     @dg.asset
     def unowned() -> None: ...

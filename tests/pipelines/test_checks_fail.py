@@ -47,7 +47,7 @@ from pipelines.modelling.checks import (
     model_evaluation_model_beats_baselines,
     training_set_one_row_per_person_and_date,
 )
-from pipelines.partitions import EXTRACT_MONTHS, extract_months
+from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS, extract_months
 from pipelines.resources import Warehouse
 from pipelines.validation import assets as validation_assets
 from pipelines.validation.assets import staged_reference
@@ -88,6 +88,7 @@ def context_for(month: str) -> dg.AssetExecutionContext:
     """A context for calling a partitioned check directly on `month`."""
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(EXTRACT_MONTHS, [month])
+    instance.add_dynamic_partitions(LIST_MONTHS, [month])
     return dg.build_asset_context(partition_key=month, instance=instance)
 
 
@@ -304,7 +305,7 @@ def test_a_bug_in_the_list_sql_is_caught_by_the_blocking_check_and_stops_the_sum
     score_a_patient_at_the_wrong_practice(monkeypatch)
     break_list_population_sql(monkeypatch)
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(EXTRACT_MONTHS, [SCORE_MONTH])
+    instance.add_dynamic_partitions(LIST_MONTHS, [SCORE_MONTH])
 
     result = dg.materialize(
         [

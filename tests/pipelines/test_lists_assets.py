@@ -20,7 +20,7 @@ from lists.pseudonyms import key_file
 from models import scoring
 from pipelines.lists import checks
 from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
-from pipelines.partitions import EXTRACT_MONTHS
+from pipelines.partitions import LIST_MONTHS
 from tests.lists.population import (
     SCORE_MONTH,
     StandInModel,
@@ -47,7 +47,7 @@ def materialise(
     home: Path, month: str, run_config: dict | None = None
 ) -> dg.ExecuteInProcessResult:
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(EXTRACT_MONTHS, [month])
+    instance.add_dynamic_partitions(LIST_MONTHS, [month])
     return dg.materialize(
         [
             risk_scores,

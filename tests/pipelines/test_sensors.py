@@ -93,3 +93,19 @@ def test_a_month_without_its_manifest_yields_nothing(landing: Path):
 
 def test_an_empty_landing_zone_yields_nothing(tmp_path: Path):
     assert isinstance(tick(tmp_path / "landing", None), dg.SkipReason)
+
+
+def test_a_lists_request_adds_its_month_to_the_list_months():
+    """The list assets are partitioned by the months listed, so a month the sensors list joins
+    them first (and the UI never shows the months before a model as missing lists)."""
+    from pipelines.operations.sensors import lists_request
+    from pipelines.partitions import LIST_MONTHS
+
+    instance = dg.DagsterInstance.ephemeral()
+
+    request = lists_request("2024-02", "run-1", instance)
+    again = lists_request("2024-02", "run-2", instance)
+
+    assert (request.job_name, request.partition_key) == ("lists_job", "2024-02")
+    assert again.run_key != request.run_key
+    assert instance.get_dynamic_partitions(LIST_MONTHS) == ["2024-02"]
