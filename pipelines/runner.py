@@ -170,13 +170,12 @@ def run_pipeline(
 
 def check_landing_zone(landing: Path) -> None:
     """Stop before the home is made (a mistyped --landing leaves nothing behind) when
-    `landing` is not a landing zone: no reference/ or extracts/ folder, or no month in it."""
-    missing = [name for name in ("reference", "extracts") if not (landing / name).is_dir()]
-    if missing:
+    `landing` is not a landing zone: no extracts/ folder, or no month folder in it."""
+    if not (landing / "extracts").is_dir():
         raise RunStopped(
-            f"{landing} is not a landing zone: it holds no {' and no '.join(f'{m}/' for m in missing)} "
-            "folder. A landing zone holds reference/ (practices.csv, lsoa_imd.csv) and "
-            "extracts/<YYYY-MM>/ month folders (docs/landing-zone.md). Nothing was written."
+            f"{landing} is not a landing zone: it holds no extracts/ folder. A landing zone "
+            "holds reference/ (practices.csv, lsoa_imd.csv) and extracts/<YYYY-MM>/ month "
+            "folders (docs/landing-zone.md). Nothing was written."
         )
     if not months_in_landing(landing):
         raise RunStopped(

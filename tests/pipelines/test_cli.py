@@ -156,7 +156,7 @@ def no_home_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.parametrize(
     ("zone", "problem"),
     [
-        ((), "is not a landing zone: it holds no reference/ and no extracts/ folder"),
+        ((), "is not a landing zone: it holds no extracts/ folder"),
         (("reference",), "is not a landing zone: it holds no extracts/ folder"),
         (("reference", "extracts"), "extracts holds no YYYY-MM month folders: nothing to load"),
     ],
