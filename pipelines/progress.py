@@ -53,11 +53,10 @@ class RunProgress:
 
     # --- what the runner says ------------------------------------------------------------
 
-    def expect(self, steps: int, *, settled: bool = False) -> None:
-        """One more job of `steps` steps is planned; `settled`: no job will be added after it."""
+    def expect(self, steps: int) -> None:
+        """One more job of `steps` steps is planned."""
         self.jobs_planned += 1
         self.steps_planned += steps
-        self.plan_settled = self.plan_settled or settled
         self.refresh()
 
     def settle(self) -> None:

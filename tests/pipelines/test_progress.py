@@ -38,7 +38,8 @@ def drive(progress: RunProgress, clock: Clock) -> None:
     progress.job_finished("reference_job", True, 20.0)
     progress.warning("2024-01/sus/admissions.csv rejected:\n  sha256 differs from the manifest")
     progress.note("plan: train (no model yet)")
-    progress.expect(4, settled=True)
+    progress.expect(4)
+    progress.settle()
     progress.job_started("monthly_job for 2024-01", 4)
     progress.step_started("deliveries")
     clock.now += 10
@@ -73,7 +74,8 @@ def test_a_failed_job_counts_its_skipped_steps_as_done() -> None:
     clock = Clock()
     progress = LineProgress(lines.append, clock)
     progress.expect(3)
-    progress.expect(3, settled=True)
+    progress.expect(3)
+    progress.settle()
     progress.job_started("monthly_job", 3)
     progress.step_started("deliveries")
     clock.now += 30
@@ -135,7 +137,8 @@ def test_warnings_an_asset_logs_reach_the_display_as_one_line_without_the_run_id
     result = dg.materialize([population_drift], instance=instance)
     lines: list[str] = []
     progress = LineProgress(lines.append)
-    progress.expect(1, settled=True)
+    progress.expect(1)
+    progress.settle()
     progress.job_started("lists_job", 1)
 
     RunEvents(instance, result.run_id, progress).read()
