@@ -107,6 +107,9 @@ class RunProgress:
         """Something a data team should read (a rejected file, drift): one line."""
         self.show(f"warning: {' '.join(line.split())}")
 
+    def tick(self) -> None:
+        """Told twice a second while a job runs: a display may show that time passes."""
+
     def close(self) -> None:
         """The run has ended, one way or the other."""
 
@@ -135,6 +138,11 @@ class RunProgress:
         return self.elapsed() / self.steps_done * (self.steps_planned - self.steps_done)
 
 
+HEARTBEAT_SECONDS = 60.0
+"""Plain lines repeat the step under way after this long without a line, so a log shows a
+long step (a large month's staging, training) as alive, not hung."""
+
+
 class LineProgress(RunProgress):
     """Plain lines, each told to `write` (print, a list's append): for logs, CI and pipes."""
 
@@ -143,9 +151,18 @@ class LineProgress(RunProgress):
     ) -> None:
         super().__init__(clock)
         self.write = write
+        self.last_line = self.clock()
 
     def show(self, line: str, *, live: bool = False) -> None:
         self.write(line)
+        self.last_line = self.clock()
+
+    def tick(self) -> None:
+        if self.step and self.clock() - self.last_line >= HEARTBEAT_SECONDS:
+            self.show(
+                f"{self.counter()} {self.job}: still on step {self.step_number} of "
+                f"{self.job_steps}, {self.step} (elapsed {clock_time(self.elapsed())})"
+            )
 
 
 class TimesColumn(ProgressColumn):

@@ -453,6 +453,7 @@ def execute(
         while worker.is_alive():
             worker.join(0.5)
             events.read()
+            watch.tick()
     except (RunInterrupted, KeyboardInterrupt) as interrupt:
         mark_interrupted(instance, run_id, interrupt)
         raise

@@ -69,6 +69,24 @@ def test_off_a_terminal_each_event_is_one_plain_line_with_counts_elapsed_and_tim
     ]
 
 
+def test_off_a_terminal_a_long_step_repeats_itself_every_minute() -> None:
+    lines: list[str] = []
+    clock = Clock()
+    progress = LineProgress(lines.append, clock)
+    progress.expect(2)
+    progress.settle()
+    progress.job_started("model_job", 2)
+    progress.step_started("admission_risk_model")
+    for _ in range(250):  # 125 s of the runner's half-second ticks
+        clock.now += 0.5
+        progress.tick()
+
+    assert lines[2:] == [
+        "[1/1] model_job: still on step 1 of 2, admission_risk_model (elapsed 0:01:00)",
+        "[1/1] model_job: still on step 1 of 2, admission_risk_model (elapsed 0:02:00)",
+    ]
+
+
 def test_a_failed_job_counts_its_skipped_steps_as_done() -> None:
     lines: list[str] = []
     clock = Clock()
