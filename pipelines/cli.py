@@ -138,7 +138,9 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
-def add_zone_arguments(command: argparse.ArgumentParser, *, fewest_months: int) -> None:
+def add_zone_arguments(
+    command: argparse.ArgumentParser, *, fewest_months: int, for_lists: str
+) -> None:
     """--people, --months and --seed: the size and randomness of a generated zone."""
     command.add_argument(
         "--people",
@@ -153,7 +155,7 @@ def add_zone_arguments(command: argparse.ArgumentParser, *, fewest_months: int) 
         default=36,
         metavar="M",
         help=f"extract months to generate, at least {fewest_months} (default 36); the model "
-        "trains once 25 months are loaded, so lists need 26 or more",
+        f"trains once 25 months are loaded, so {for_lists}",
     )
     command.add_argument(
         "--seed",
@@ -182,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="writes DIR/landing/ and DIR/truth.csv (and DIR/faults.json with --faults)",
     )
-    add_zone_arguments(generate, fewest_months=1)
+    add_zone_arguments(generate, fewest_months=1, for_lists="a list needs 25 or more")
     generate.add_argument(
         "--start",
         type=extract_month,
@@ -254,7 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"where everything goes (default $RISKSTRAT_HOME, else ./{DEFAULT_HOME})",
     )
-    add_zone_arguments(demo, fewest_months=3)
+    add_zone_arguments(
+        demo,
+        fewest_months=3,
+        for_lists="two months' lists need 27 or more (the last month arrives incomplete)",
+    )
     demo.set_defaults(handler=command_demo)
     return parser
 
