@@ -28,24 +28,22 @@ from models.training import (
     save_validation_predictions,
     train_and_register,
 )
-from pipelines.metadata import table
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.validation.assets import MONTHLY_FEEDS, staged_key
 from warehouse.features import FeatureBuildError
 
 GROUP = "modelling"
-FLAGGED_GROUPS = {
-    "attribute": "string",
-    "group": "string",
-    "observed_to_expected": "float",
-    "ci_low": "float",
-    "ci_high": "float",
-}
-FLAGGED_DESCRIPTIONS = {
-    "observed_to_expected": "observed / expected admissions",
-    "ci_low": "95% CI, lower",
-    "ci_high": "95% CI, upper",
-}
+FLAGGED_GROUPS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("attribute", "string"),
+        dg.TableColumn("group", "string"),
+        dg.TableColumn(
+            "observed_to_expected", "float", description="observed / expected admissions"
+        ),
+        dg.TableColumn("ci_low", "float", description="95% CI, lower"),
+        dg.TableColumn("ci_high", "float", description="95% CI, upper"),
+    ]
+)
 
 
 @dg.asset(
@@ -170,19 +168,20 @@ def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
         metadata={
             "people": report["people"],
             "groups_flagged": len(report["flagged"]),
-            "flagged": table(
-                (
-                    {
-                        "attribute": str(f["attribute"]),
-                        "group": str(f["group"]),
-                        "observed_to_expected": float(f["observed_to_expected"]),
-                        "ci_low": float(f["observed_to_expected_ci"][0]),
-                        "ci_high": float(f["observed_to_expected_ci"][1]),
-                    }
+            "flagged": dg.MetadataValue.table(
+                records=[
+                    dg.TableRecord(
+                        {
+                            "attribute": str(f["attribute"]),
+                            "group": str(f["group"]),
+                            "observed_to_expected": float(f["observed_to_expected"]),
+                            "ci_low": float(f["observed_to_expected_ci"][0]),
+                            "ci_high": float(f["observed_to_expected_ci"][1]),
+                        }
+                    )
                     for f in report["flagged"]
-                ),
-                FLAGGED_GROUPS,
-                descriptions=FLAGGED_DESCRIPTIONS,
+                ],
+                schema=FLAGGED_GROUPS,
             ),
             "report": dg.MetadataValue.path(str(path)),
         }
