@@ -1,7 +1,8 @@
 # riskstrat: two commands on a fresh machine (Python 3.11 and make).
 #   make demo   install, generate a synthetic landing zone, run the whole pipeline
-#   make test   install and run the lint checks and the test suite
-#   make test-fast   the same without the tests marked slow (the large end-to-end runs)
+#   make test   install and run the lint checks and the test suite (under 5 minutes on 2 cores)
+#   make test-slow   the tests marked slow: end-to-end runs, browser pages, the kill harness
+#                    (CI runs both: .ci/run)
 
 PYTHON ?= python3
 UV_VERSION := 0.13.8
@@ -10,7 +11,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test test-fast lint benchmark clean browser
+.PHONY: setup demo test test-slow test-fast lint benchmark clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,10 +32,13 @@ lint: setup
 	$(VENV)/bin/mypy
 
 test: lint browser
-	$(VENV)/bin/pytest -n 2 --dist loadfile
-
-test-fast: lint browser
 	$(VENV)/bin/pytest -n 2 --dist loadfile -m "not slow"
+
+test-slow: setup browser
+	$(VENV)/bin/pytest -n 2 --dist load -m slow
+
+# Kept for habit: the same as make test.
+test-fast: test
 
 # Headless Chromium for the risk_list.html browser test (Debian's package; installing needs
 # root, as in CI). Without it the test is skipped locally, but fails when CI is set; so, for a

@@ -29,6 +29,8 @@ print(json.dumps({
     "seconds": seconds,
     "rows": sum(count for kind, count in summary.rows.items() if kind != "truth"),
     "truth_rows": summary.rows["truth"],
+    "people_ever_registered": summary.people_ever_registered,
+    "nhs_numbers_outside_test_range": summary.nhs_numbers_outside_test_range,
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "cpu_seconds": resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_SELF).ru_stime,
 }))
@@ -59,15 +61,17 @@ def main() -> int:
     sizes = arguments.people or [100_000, 1_000_000]
     print(
         "| people | months | wall time (s) | CPU time (s) | landing-zone rows | truth rows "
-        "| written (GB) | peak RSS (MB) |"
+        "| written (GB) | peak RSS (MB) | people ever registered | NHS numbers outside 999 |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for people in sizes:
         figures = measure(people, arguments.months)
         print(
             f"| {people:,} | {arguments.months} | {figures['seconds']:.1f} | {figures['cpu_seconds']:.1f} "
             f"| {int(figures['rows']):,} "
-            f"| {int(figures['truth_rows']):,} | {figures['gigabytes']:.2f} | {figures['peak_mb']:,.0f} |",
+            f"| {int(figures['truth_rows']):,} | {figures['gigabytes']:.2f} | {figures['peak_mb']:,.0f} "
+            f"| {int(figures['people_ever_registered']):,} "
+            f"| {int(figures['nhs_numbers_outside_test_range']):,} |",
             flush=True,
         )
     return 0

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/plain_baseline.py --landing DIR/landing [--out DIR]
 
-It reads the landing zone directly (docs: ../shared/spec/extract-feed.md): every CSV of
+It reads the landing zone directly (docs/landing-zone.md): every CSV of
 `reference/` and of every `extracts/<YYYY-MM>/` folder, with no manifest checks, no
 contracts, no quarantine, no warehouse. Then, at index dates that are month ends:
   - training date T = latest month - 24, validation date V = latest month - 12;

@@ -50,6 +50,9 @@ STAGED_DTYPES = {
     "INTEGER": ["Int32", "Int64", "int32", "int64"],
     "DOUBLE": ["float64", "Float64"],
 }
+# The suites Data Docs show, by the contract severities they hold: a critical suite fails
+# only on a blocking rule, so a warning never reads as a failure (``severity_suites``).
+SUITE_GROUPS = {"critical": ("error",), "warnings": ("warning", "ignore")}
 # Rules checked outside the staged frame; see the module docstring.
 RULES_WITHOUT_EXPECTATION = ("practice_folder_known",)
 
@@ -73,7 +76,48 @@ class ExpectColumnValuesToBeValidNhsNumbers(ColumnMapExpectation):
 
 
 def expectation_suite(contract: Contract) -> gx.ExpectationSuite:
-    """One expectation per contract rule (file and row), named by the rule in its meta."""
+    """One expectation per contract rule (file and row), named by the rule in its meta.
+
+    This is the suite a validation runs (one run reads every rule); its results are stored
+    and shown split by severity, as ``severity_suites`` names them.
+    """
+    # Built whole rather than with add_expectation, which needs a data context.
+    return gx.ExpectationSuite(
+        name=f"{contract.feed}_contract", expectations=_expectations(contract)
+    )
+
+
+def severity_suites(contract: Contract) -> dict[str, gx.ExpectationSuite]:
+    """The contract's rules as the suites Data Docs show, keyed by group (see SUITE_GROUPS).
+
+    ``<feed>.critical`` fails only when a blocking (error) rule fails: the staged layer
+    then breaks its contract. ``<feed>.warnings`` holds the rules whose failure blocks
+    nothing (warning and ignore severity): rows breaking them were staged all the same, as
+    the data-quality report's "warned (staged)" says. A feed without such rules has no
+    warnings suite.
+    """
+    suites = {}
+    for group, severities in SUITE_GROUPS.items():
+        expectations = [
+            e for e in _expectations(contract) if (e.meta or {}).get("severity") in severities
+        ]
+        if expectations:
+            suites[group] = gx.ExpectationSuite(
+                name=severity_suite_name(contract.feed, group), expectations=expectations
+            )
+    return suites
+
+
+def severity_suite_name(feed: str, group: str) -> str:
+    return f"{feed}.{group}"
+
+
+def severity_group(severity: str) -> str:
+    """The suite group a rule of this contract severity belongs to."""
+    return next(group for group, severities in SUITE_GROUPS.items() if severity in severities)
+
+
+def _expectations(contract: Contract) -> list[gx.expectations.Expectation]:
     expectations = []
     for rule in contract.rules:
         if rule.check in RULES_WITHOUT_EXPECTATION:
@@ -89,8 +133,7 @@ def expectation_suite(contract: Contract) -> gx.ExpectationSuite:
         }
         expectation.severity = SEVERITY_TO_GX[rule.severity]
         expectations.append(expectation)
-    # Built whole rather than with add_expectation, which needs a data context.
-    return gx.ExpectationSuite(name=f"{contract.feed}_contract", expectations=expectations)
+    return expectations
 
 
 def suite_parameters(

@@ -133,6 +133,7 @@ class Contract:
     rules: tuple[Rule, ...]
     snapshot: bool
     event_date_column: str | None
+    version: str  # the contract's own version (ODCS `version`), shown in the auditors' reports
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -245,6 +246,7 @@ def _contract_from_model(feed: str, model: OpenDataContractStandard) -> Contract
         rules=tuple(rules),
         snapshot=bool(settings.get("snapshot", False)),
         event_date_column=settings.get("eventDateColumn"),
+        version=_required_text(model.version, "version"),
     )
     unique_columns = tuple(str(item.name) for item in properties if item.unique)
     _check_consistency(contract, unique_columns)

@@ -126,7 +126,7 @@ def delivery_problems(outbox: Path, month: str) -> list[str]:
             problems.append(f"{where}: no manifest.csv")
             continue
         problems += [f"{where}/{problem}" for problem in verify_manifest(folder)]
-        for path in [folder, *folder.iterdir()]:
+        for path in [folder, *sorted(folder.rglob("*"))]:
             if path.stat().st_mode & 0o077:
                 problems.append(f"{path.relative_to(outbox)}: readable by others")
     return problems
@@ -151,7 +151,8 @@ def nhs_numbers_in_federation_files(
     }
     found = {}
     for folder in sorted(outbox.glob(f"*/{SUMMARY_FOLDER}/{check_month(month)}")):
-        for path in sorted(folder.iterdir()):
+        # Files in subfolders too: the manifests of earlier summaries are federation files.
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             count = nhs_numbers_in_text(path.read_text(encoding="utf-8", errors="replace"), known)
             if count:
                 found[str(path.relative_to(outbox))] = count

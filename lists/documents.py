@@ -60,6 +60,7 @@ class PracticeList:
     month: str
     index_date: datetime.date
     model_version: str
+    model_label: str  # the model in words a GP reads, e.g. "model of June 2025, trained on data to June 2024"
     reference: str  # list fingerprint: the same scores give the same reference
     population: int  # the practice's scored, listable patients
     length_rule: str
@@ -72,6 +73,10 @@ class PracticeList:
     changed_tier: int
     first_list: bool
     data_quality: str
+    moved_up: int = 0  # listed both months, in a higher tier than last month
+    moved_down: int = 0
+    still_listed: int = 0  # listed both months, same tier
+    left_list: int = 0  # on last month's list, not on this one
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,7 @@ class FederationSummary:
     tier_names: tuple[str, ...]
     tier_rule: str
     practices: list[dict[str, Any]]
+    model_label: str  # the model by its dates, as on the practice lists
     totals: dict[str, Any]
     pseudonymised: pl.DataFrame = field(repr=False)
 
@@ -151,8 +157,8 @@ class FederationSummary:
             *(tier_column(t) for t in self.tier_names),
             "people_listed",
             "new_to_list",
-            "expected_emergency_admissions_12m",
-            "observed_emergency_admissions_12m",
+            "expected_people_admitted_next_12m",
+            "observed_people_admitted_last_12m",
             "data_quality",
         ]
 
@@ -166,6 +172,6 @@ class PublishedSummary:
     practices: int
     people_scored: int
     people_per_tier: dict[str, int]
-    expected_emergency_admissions_12m: float
-    observed_emergency_admissions_12m: int
+    expected_people_admitted_next_12m: float  # sum of risks
+    observed_people_admitted_last_12m: int  # people with at least one admission
     files: dict[str, int]  # name -> rows

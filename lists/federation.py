@@ -2,10 +2,10 @@
 
 Written to ``outbox/<federation_code>/summary/<YYYY-MM>/``:
 - ``practice_summary.csv`` and ``.html``: per practice, the registered list size, people
-  scored and per tier, people on the practice list and new to it, expected emergency
-  admissions in the next 12 months (the sum of risks: the expected number of people
-  admitted), observed emergency admissions in the last 12 months (among the people
-  scored), and the month's data-quality status;
+  scored and per tier, people on the practice list and new to it, the people expected to
+  have at least one emergency admission in the next 12 months (the sum of their risks)
+  beside the people who had at least one in the last 12 months (a count of people, not of
+  admissions, so the two compare like with like), and the month's data-quality status;
 - ``risk_tiers_pseudonymised.csv``: one row per person above the lowest tier, identified
   only by a keyed pseudonym (``pseudonyms``), for following caseloads month to month;
 - ``manifest.csv``.
@@ -24,10 +24,12 @@ import polars as pl
 
 from lists.documents import FederationSummary, PublishedSummary, tier_column
 from lists.inputs import (
+    describe_model,
     list_counts,
     list_members,
     list_reference,
     listable_scores,
+    made_from,
     read_practices,
     registered_list_sizes,
 )
@@ -43,8 +45,12 @@ def build_federation_summaries(
     connection: duckdb.DuckDBPyConnection,
     month: str,
     key: bytes,
+    models_dir: Path | None = None,
 ) -> list[FederationSummary]:
-    """Every federation's summary of `month`. Reads only; see `publish_federation_summaries`."""
+    """Every federation's summary of `month`. Reads only; see `publish_federation_summaries`.
+
+    `models_dir` (the registry) lets the summary name the model by its dates, not its id.
+    """
     ensure_scores_schema(connection)
     tier_names, tier_rule = read_tier_policy(connection, month)
     practices = read_practices(connection)
@@ -53,6 +59,7 @@ def build_federation_summaries(
         raise ValueError(f"No listable scores for {month}: score the month before summarising it.")
     index_date = population.get_column("index_date")[0]
     model_version = str(population.get_column("model_version")[0])
+    model_label = describe_model(models_dir, model_version)
     sizes = registered_list_sizes(connection, month, index_date)
     listed, new = list_counts(connection, month)
     quality = practice_data_quality(connection, month, [p.code for p in practices])
@@ -62,7 +69,7 @@ def build_federation_summaries(
         .agg(
             pl.len().alias("people_scored"),
             pl.col("risk").sum().alias("expected"),
-            pl.col("emergency_admissions_12m").fill_null(0).sum().alias("observed"),
+            (pl.col("emergency_admissions_12m").fill_null(0) > 0).sum().alias("observed"),
             *((pl.col("tier") == tier).sum().alias(tier_column(tier)) for tier in tier_names),
         )
         .iter_rows(named=True)
@@ -85,10 +92,10 @@ def build_federation_summaries(
                     **{tier_column(t): int(counts.get(tier_column(t), 0)) for t in tier_names},
                     "people_listed": listed.get(practice.code, 0),
                     "new_to_list": None if new is None else new.get(practice.code, 0),
-                    "expected_emergency_admissions_12m": round(
+                    "expected_people_admitted_next_12m": round(
                         float(counts.get("expected", 0.0)), 1
                     ),
-                    "observed_emergency_admissions_12m": int(counts.get("observed", 0)),
+                    "observed_people_admitted_last_12m": int(counts.get("observed", 0)),
                     "data_quality": quality.get(practice.code, "unknown"),
                 }
             )
@@ -99,11 +106,11 @@ def build_federation_summaries(
                 "people_scored",
                 *(tier_column(t) for t in tier_names),
                 "people_listed",
-                "observed_emergency_admissions_12m",
+                "observed_people_admitted_last_12m",
             )
         }
-        totals["expected_emergency_admissions_12m"] = round(
-            sum(row["expected_emergency_admissions_12m"] for row in rows), 1
+        totals["expected_people_admitted_next_12m"] = round(
+            sum(row["expected_people_admitted_next_12m"] for row in rows), 1
         )
         codes = [row["practice_code"] for row in rows]
         pseudonymised = (
@@ -132,6 +139,7 @@ def build_federation_summaries(
                 tier_names=tuple(tier_names),
                 tier_rule=tier_rule,
                 practices=rows,
+                model_label=model_label,
                 totals=totals,
                 pseudonymised=pseudonymised,
             )
@@ -144,6 +152,7 @@ def publish_federation_summaries(
     outbox: Path,
     month: str,
     key: bytes,
+    models_dir: Path | None = None,
 ) -> list[PublishedSummary]:
     """Write every federation's summary folder for `month`.
 
@@ -151,11 +160,16 @@ def publish_federation_summaries(
     are checked before the first file is written.
     """
     delete_opted_out_scores(connection)
-    summaries = build_federation_summaries(connection, month, key)
+    summaries = build_federation_summaries(connection, month, key, models_dir)
     folders = {
         s.federation_code: federation_folder(outbox, s.federation_code, month) for s in summaries
     }
     return [
-        write_federation_delivery(outbox, folders[summary.federation_code], summary)
+        write_federation_delivery(
+            outbox,
+            folders[summary.federation_code],
+            summary,
+            made_from(connection, month, summary.model_version),
+        )
         for summary in summaries
     ]

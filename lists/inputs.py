@@ -1,4 +1,5 @@
-"""What the lists are made from, read from the warehouse: practices, scores and earlier lists.
+"""What the lists are made from, read from the warehouse: practices, scores and earlier lists,
+and from the model registry: the dates that name a model for a GP.
 
 Read only: nothing here writes or deletes a row. Practice and federation codes are
 checked (``paths``) as they are read, before any can become a folder name. The listable
@@ -9,13 +10,20 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
+from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from lists.documents import Practice
+from lists.manifest import MadeFrom
 from lists.paths import check_federation_code, check_practice_code
 from lists.tables import PRACTICE_LISTS, RISK_SCORES, fetch_one
+from models.registry import read_metadata
+from warehouse.deliveries import deliveries_in_force
+from warehouse.months import FOLLOW_UP_MONTHS, add_months
 from warehouse.sql_files import read_sql
 
 
@@ -64,6 +72,12 @@ def list_reference(scores: pl.DataFrame) -> str:
     ).iter_rows():
         digest.update(repr(row).encode() + b"\n")
     return "L" + digest.hexdigest()[:12]
+
+
+def made_from(connection: duckdb.DuckDBPyConnection, month: str, model_version: str) -> MadeFrom:
+    """The model and the delivery in force of every loaded month up to `month`: the months
+    whose rows the features, and so the scores, of `month` can read."""
+    return MadeFrom(model_version, tuple(deliveries_in_force(connection, month)))
 
 
 def registered_list_sizes(
@@ -146,3 +160,30 @@ def list_members(connection: duckdb.DuckDBPyConnection, month: str) -> list[str]
             {"m": month},
         ).fetchall()
     ]
+
+
+def describe_model(models_dir: Path | None, version: str) -> str:
+    """The model as a GP can read it: "model of June 2025, trained on data to June 2024".
+
+    A model learns from people as they were at its index dates and what happened to them in
+    the 12 months after, so it can be made only once those months are in: "of" is the
+    latest index date plus the follow-up, "data to" the latest index date. Without the
+    registry's record of `version` (a stand-in model), the id is all there is to say.
+    """
+    plan: dict[str, Any] = {}
+    if models_dir is not None:
+        try:
+            plan = read_metadata(models_dir, version).get("plan", {})
+        except (OSError, json.JSONDecodeError):
+            plan = {}
+    named = [
+        *plan.get("training_dates", []),
+        plan.get("validation_date"),
+        *plan.get("refit_dates", []),
+    ]
+    dates = [datetime.date.fromisoformat(d) for d in named if d]
+    if not dates:
+        return f"model {version}"
+    learnt_to = max(dates)
+    made = add_months(learnt_to, FOLLOW_UP_MONTHS)
+    return f"model of {made:%B %Y}, trained on data to {learnt_to:%B %Y}"

@@ -1,8 +1,10 @@
 """Write the lists' files into the outbox: one delivery folder per practice and per federation.
 
 Each file is written atomically (temporary name, then rename) with mode 0600 into a folder
-made owner-only (0700), and ``manifest.csv`` is written last. Folder paths come from
-``paths``, which checks every code. The same document gives the same bytes.
+made owner-only (0700), and ``manifest.csv`` is written last, naming the model and the
+deliveries the files were made from (``manifest``); the manifests of earlier publications
+of the folder stay in its ``manifests/``. Folder paths come from ``paths``, which checks
+every code. The same document gives the same bytes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from lists.documents import (
     PublishedSummary,
     tier_column,
 )
-from lists.manifest import DeliveredFile, write_manifest
+from lists.manifest import DeliveredFile, MadeFrom, write_manifest
 from lists.paths import make_private_folder
 from lists.rendering import render_federation_html, render_practice_html, render_practice_workbook
 from warehouse.csv_safety import csv_text
@@ -31,7 +33,9 @@ SUMMARY_CSV, SUMMARY_HTML = "practice_summary.csv", "practice_summary.html"
 PSEUDONYMS_CSV = "risk_tiers_pseudonymised.csv"
 
 
-def write_practice_delivery(outbox: Path, folder: Path, item: PracticeList) -> PublishedList:
+def write_practice_delivery(
+    outbox: Path, folder: Path, item: PracticeList, made_from: MadeFrom
+) -> PublishedList:
     """risk_list.csv, .xlsx, .html, then manifest.csv, each atomically with mode 0600."""
     make_private_folder(folder, outbox)
     contents = {
@@ -41,7 +45,7 @@ def write_practice_delivery(outbox: Path, folder: Path, item: PracticeList) -> P
     }
     for name, content in contents.items():
         write_bytes_atomic(folder / name, content)
-    write_manifest(folder, [DeliveredFile(name, len(item.rows)) for name in contents])
+    write_manifest(folder, [DeliveredFile(name, len(item.rows)) for name in contents], made_from)
     return PublishedList(
         practice_code=item.practice.code,
         federation_code=item.practice.federation_code,
@@ -57,7 +61,7 @@ def write_practice_delivery(outbox: Path, folder: Path, item: PracticeList) -> P
 
 
 def write_federation_delivery(
-    outbox: Path, folder: Path, summary: FederationSummary
+    outbox: Path, folder: Path, summary: FederationSummary, made_from: MadeFrom
 ) -> PublishedSummary:
     """practice_summary.csv, .html, risk_tiers_pseudonymised.csv, then manifest.csv."""
     make_private_folder(folder, outbox)
@@ -69,7 +73,9 @@ def write_federation_delivery(
     for name, (content, _rows) in contents.items():
         write_bytes_atomic(folder / name, content)
     write_manifest(
-        folder, [DeliveredFile(name, rows) for name, (_content, rows) in contents.items()]
+        folder,
+        [DeliveredFile(name, rows) for name, (_content, rows) in contents.items()],
+        made_from,
     )
     return PublishedSummary(
         federation_code=summary.federation_code,
@@ -77,10 +83,10 @@ def write_federation_delivery(
         practices=len(summary.practices),
         people_scored=int(summary.totals["people_scored"]),
         people_per_tier={t: int(summary.totals[tier_column(t)]) for t in summary.tier_names},
-        expected_emergency_admissions_12m=float(
-            summary.totals["expected_emergency_admissions_12m"]
+        expected_people_admitted_next_12m=float(
+            summary.totals["expected_people_admitted_next_12m"]
         ),
-        observed_emergency_admissions_12m=int(summary.totals["observed_emergency_admissions_12m"]),
+        observed_people_admitted_last_12m=int(summary.totals["observed_people_admitted_last_12m"]),
         files={name: rows for name, (_content, rows) in contents.items()},
     )
 

@@ -25,8 +25,10 @@ import polars as pl
 
 from lists.documents import PracticeList, PublishedLists
 from lists.inputs import (
+    describe_model,
     list_reference,
     listable_scores,
+    made_from,
     previous_lists,
     read_practices,
     scored_people,
@@ -78,10 +80,12 @@ def build_practice_lists(
     connection: duckdb.DuckDBPyConnection,
     month: str,
     policy: ListPolicy = ListPolicy(),
+    models_dir: Path | None = None,
 ) -> tuple[list[PracticeList], int]:
     """Every practice's list for `month` and the number of scores dropped as not listable.
 
     Reads only; `publish_practice_lists` first deletes the rows of anyone since opted out.
+    `models_dir` (the registry) lets the lists name the model by its dates, not its id.
     """
     ensure_scores_schema(connection)
     tier_names, tier_rule = read_tier_policy(connection, month)
@@ -92,6 +96,7 @@ def build_practice_lists(
             f"No scores for {month}: score the month (risk_scores) before making its lists."
         )
     assert index_date is not None  # risk_scores.index_date is NOT NULL
+    model_label = describe_model(models_dir, str(model_version))
     population = listable_scores(connection, month)
     reference = list_reference(population)
     quality = practice_data_quality(connection, month, [p.code for p in practices])
@@ -107,12 +112,14 @@ def build_practice_lists(
         rows = []
         for rank, person in enumerate(chosen.iter_rows(named=True), start=1):
             rows.append(_list_row(rank, person, earlier, previous_tiers, tier_names))
+        changes = [r["change"] for r in rows if r["new_to_list"] == "N"]
         lists.append(
             PracticeList(
                 practice=practice,
                 month=month,
                 index_date=index_date,
                 model_version=str(model_version),
+                model_label=model_label,
                 reference=reference,
                 population=patients.height,
                 length_rule=f"{length.describe()} of the practice's scored patients"
@@ -130,6 +137,10 @@ def build_practice_lists(
                 changed_tier=sum(r["change"].startswith(("up", "down")) for r in rows),
                 first_list=earlier is None,
                 data_quality=quality.get(practice.code, "unknown"),
+                moved_up=sum(c.startswith("up") for c in changes),
+                moved_down=sum(c.startswith("down") for c in changes),
+                still_listed=sum(c == "" for c in changes),
+                left_list=len((earlier or set()) - {r["nhs_number"] for r in rows}),
             )
         )
     return lists, scored - population.height
@@ -141,27 +152,30 @@ def publish_practice_lists(
     month: str,
     policy: ListPolicy = ListPolicy(),
     list_reports: Path | None = None,
+    models_dir: Path | None = None,
 ) -> PublishedLists:
     """Write every practice's delivery for `month` and record who is on each list.
 
     First deletes every score and list row of anyone who has since opted out. All codes
     are checked before the first file is written. With `list_reports` (``Home.list_reports``),
-    also writes <list_reports>/<month>.json (counts and digests, no NHS numbers).
+    also writes <list_reports>/<month>.json (counts and digests, no NHS numbers). With
+    `models_dir` (``Home.models``), the lists name the model by its dates.
     """
     delete_opted_out_scores(connection)
-    lists, dropped = build_practice_lists(connection, month, policy)
+    lists, dropped = build_practice_lists(connection, month, policy, models_dir)
     folders = {
         item.practice.code: practice_folder(
             outbox, item.practice.federation_code, item.practice.code, month
         )
         for item in lists
     }
-    published = [
-        write_practice_delivery(outbox, folders[item.practice.code], item) for item in lists
-    ]
-    record_list_members(connection, month, lists)
     model_version = lists[0].model_version if lists else ""
     reference = lists[0].reference if lists else ""
+    inputs = made_from(connection, month, model_version)
+    published = [
+        write_practice_delivery(outbox, folders[item.practice.code], item, inputs) for item in lists
+    ]
+    record_list_members(connection, month, lists)
     result = PublishedLists(month, model_version, reference, published, dropped)
     if list_reports is not None:
         write_json_atomic(list_reports / f"{month}.json", result.report())

@@ -27,12 +27,34 @@ TIER_COLOURS = {  # background, text: readable in print and for colour-blind rea
     "low": ("#e9ecef", "#212529"),
 }
 SEX_LABELS = {"male": "M", "female": "F", "indeterminate": "I", "not known": "X"}
+# The workbook is for reading: plain-English headers. risk_list.csv keeps the machine names.
+WORKBOOK_HEADERS = {
+    "nhs_number": "NHS number",
+    "rank": "Rank",
+    "risk_score": "Risk",
+    "tier": "Tier",
+    "new_to_list": "New to the list",
+    "tier_last_month": "Tier last month",
+    "change": "Since last month",
+    "age": "Age",
+    "sex": "Sex",
+    "reason_1": "Reason 1",
+    "reason_2": "Reason 2",
+    "reason_3": "Reason 3",
+    "long_term_conditions": "Long-term conditions",
+    "ltc_count": "Number of long-term conditions",
+    "last_emergency_admission": "Last emergency admission",
+    "emergency_admissions_12m": "Emergency admissions, last 12 months",
+    "ae_attendances_12m": "A&E attendances, last 12 months",
+    "care_home": "Care home",
+}
+YES_NO = {"Y": "yes", "N": "no"}
 
 
 @cache
 def environment() -> jinja2.Environment:
     folder = resources.files("lists").joinpath("templates")
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -40,6 +62,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["thousands"] = thousands
+    return env
 
 
 def format_nhs_number(nhs_number: str) -> str:
@@ -48,6 +72,36 @@ def format_nhs_number(nhs_number: str) -> str:
         f"{nhs_number[:3]} {nhs_number[3:6]} {nhs_number[6:]}"
         if len(nhs_number) == 10
         else nhs_number
+    )
+
+
+def thousands(value: int | float) -> str:
+    """1234 -> '1,234': counts a reader takes in at a glance."""
+    return f"{value:,}"
+
+
+def change_label(row: dict[str, Any], first_list: bool) -> str:
+    """What changed for a listed person since last month, in words.
+
+    On a practice's first list everyone is new by definition, which says nothing: blank.
+    Listed both months in the same tier reads "still listed" rather than a blank that
+    could mean "not known".
+    """
+    if first_list:
+        return ""
+    if row["change"] == "new":
+        return f"new (was {row['tier_last_month']})" if row["tier_last_month"] else "new"
+    return str(row["change"]) or "still listed"
+
+
+def since_last_month(item: PracticeList) -> str:
+    """The month's changes in one line, e.g. '3 new, 1 moved up a tier, ...'."""
+    if item.first_list:
+        return "first list: no earlier month to compare"
+    return (
+        f"{item.new_to_list:,} new, {item.moved_up:,} moved up a tier, "
+        f"{item.moved_down:,} moved down a tier, {item.still_listed:,} still listed in the "
+        f"same tier; {item.left_list:,} on last month's list are no longer on it"
     )
 
 
@@ -67,6 +121,7 @@ def render_practice_html(item: PracticeList) -> str:
             "risk_percent": f"{row['risk_score'] * 100:.1f}%",
             "tier_class": tier_class(row["tier"]),
             "reasons": [row[f"reason_{i}"] for i in (1, 2, 3) if row[f"reason_{i}"]],
+            "change_label": change_label(row, item.first_list),
             "last_admission": row["last_emergency_admission"].isoformat()
             if row["last_emergency_admission"]
             else "",
@@ -86,8 +141,8 @@ def render_practice_html(item: PracticeList) -> str:
                 {
                     "name": t,
                     "class": tier_class(t),
-                    "listed": item.listed_per_tier.get(t, 0),
-                    "population": item.population_per_tier.get(t, 0),
+                    "listed": thousands(item.listed_per_tier.get(t, 0)),
+                    "population": thousands(item.population_per_tier.get(t, 0)),
                 }
                 for t in item.tier_names
             ],
@@ -136,7 +191,7 @@ def render_practice_workbook(item: PracticeList, columns: Sequence[str]) -> byte
             "subject": "Risk stratification: identifiable, for the registered practice only",
             "author": "riskstrat",
             "company": item.practice.federation_name,
-            "comments": f"model {item.model_version}; list reference {item.reference}",
+            "comments": f"{item.model_label} (id {item.model_version}); list reference {item.reference}",
             "created": datetime.datetime.combine(item.index_date, datetime.time()),
         }
     )
@@ -155,13 +210,13 @@ def render_practice_workbook(item: PracticeList, columns: Sequence[str]) -> byte
     }
     sheet = workbook.add_worksheet("Risk list")
     widths = {
-        "nhs_number": 13,
+        "nhs_number": 14,
         "rank": 6,
         "risk_score": 9,
         "tier": 10,
         "new_to_list": 8,
         "tier_last_month": 11,
-        "change": 16,
+        "change": 19,
         "age": 5,
         "sex": 8,
         "reason_1": 38,
@@ -176,16 +231,19 @@ def render_practice_workbook(item: PracticeList, columns: Sequence[str]) -> byte
     }
     for index, column in enumerate(columns):
         sheet.set_column(index, index, widths.get(column, 12))
-        sheet.write_string(0, index, column, header)
+        sheet.write_string(0, index, WORKBOOK_HEADERS.get(column, column), header)
     for line, row in enumerate(item.rows, start=1):
         for index, column in enumerate(columns):
             value = row[column]
+            if column == "change":
+                value = change_label(row, item.first_list)
+            elif column in ("new_to_list", "care_home"):
+                value = YES_NO.get(str(value), value)
             if value is None or value == "":
                 sheet.write_blank(line, index, None, top)
             elif column == "nhs_number":
-                sheet.write_string(
-                    line, index, str(value), top
-                )  # text: keeps it exact, no 9.99E+09
+                # Text, spaced 3 3 4 as NHS style reads: exact, never 9.99E+09.
+                sheet.write_string(line, index, format_nhs_number(str(value)), top)
             elif column == "risk_score":
                 sheet.write_number(line, index, round(float(value), 4), risk)
             elif column == "tier":
@@ -224,11 +282,13 @@ def _about(item: PracticeList) -> list[tuple[str, Any]]:
         ),
         ("Data month", item.month),
         ("Score date", item.index_date.isoformat()),
-        ("Model version", item.model_version),
+        ("Model", f"{item.model_label} (model id {item.model_version}, for audit)"),
         ("List reference", item.reference),
-        ("People on this list", f"{len(item.rows)} ({item.length_rule}; {item.population} scored)"),
-        ("New since last month", "first list" if item.first_list else str(item.new_to_list)),
-        ("Changed tier", str(item.changed_tier)),
+        (
+            "People on this list",
+            f"{len(item.rows):,} ({item.length_rule}; {item.population:,} scored)",
+        ),
+        ("Since last month", since_last_month(item)),
         ("Tiers", item.tier_rule),
         ("Data quality", item.data_quality),
         (

@@ -23,8 +23,16 @@ import numpy as np
 import polars as pl
 
 from models.dataset import feature_frame
-from models.registry import current_version
-from models.training import TrainingSet, load_validation_predictions
+from models.registry import current_version, read_metadata
+from models.training import (
+    ModellingRun,
+    TrainingSet,
+    load_validation_predictions,
+    read_table,
+    table_exists,
+    write_table,
+)
+from warehouse.connection import transaction
 from warehouse.files import write_text_atomic
 from warehouse.home import Home
 from warehouse.months import index_date
@@ -206,6 +214,99 @@ def latest_drift(folder: Path, before_or_at: str | None = None) -> dict[str, obj
     return data
 
 
+DRIFT_REFERENCE = "models.drift_reference"
+"""The model in use's reference population: its training rows' key features (part
+'training') and its own validation scores (part 'validation'), with its version. Written
+only when a training run puts its model in use, so a rejected candidate leaves the
+reference of the model that still scores. Record-level, with NHS numbers, so it stays in
+the warehouse and Type 1 opt-outs are purged from it with the rest of `models`."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The population a model learnt from: its training rows and its own validation scores."""
+
+    version: str
+    training: pl.DataFrame
+    scores: np.ndarray
+
+
+def record_reference(
+    connection: duckdb.DuckDBPyConnection, training_set: TrainingSet, run: ModellingRun
+) -> bool:
+    """Make the run's training rows and validation scores the reference, if its model is in use.
+
+    True when recorded. A candidate the registry kept out changes nothing: drift is
+    measured against what the model that scores the lists learnt from.
+    """
+    version = run.result.model.version
+    if run.model_in_use.version != version:
+        return False
+    _write_reference(connection, version, training_set.training, run.predictions)
+    return True
+
+
+def _write_reference(
+    connection: duckdb.DuckDBPyConnection,
+    version: str,
+    training: pl.DataFrame,
+    predictions: pl.DataFrame,
+) -> None:
+    keys = ["nhs_number", "index_date"]
+    features = [name for name in KEY_FEATURES if name in training.columns]
+    frame = pl.concat(
+        [
+            training.select(
+                *keys, *(pl.col(name).cast(pl.Float64) for name in features)
+            ).with_columns(
+                pl.lit("training").alias("part"), pl.lit(None, dtype=pl.Float64).alias(SCORE)
+            ),
+            predictions.select(*keys, pl.col(SCORE).cast(pl.Float64)).with_columns(
+                pl.lit("validation").alias("part")
+            ),
+        ],
+        how="diagonal",
+    ).select(pl.lit(version).alias("model_version"), "part", *keys, *features, SCORE)
+    with transaction(connection):
+        write_table(connection, DRIFT_REFERENCE, frame)
+
+
+def model_reference(connection: duckdb.DuckDBPyConnection, models_dir: Path) -> Reference | None:
+    """The reference of the model in use; None before a model, or if its reference is unknown.
+
+    A home trained before the reference was recorded adopts its stored training set once,
+    when that set is the one the model in use was trained on (the same plan).
+    """
+    version = current_version(models_dir)
+    if version is None:
+        return None
+    if not table_exists(connection, DRIFT_REFERENCE):
+        _adopt_stored_training_set(connection, models_dir, version)
+        if not table_exists(connection, DRIFT_REFERENCE):
+            return None
+    stored = read_table(connection, DRIFT_REFERENCE).filter(pl.col("model_version") == version)
+    training = stored.filter(pl.col("part") == "training").drop("model_version", "part", SCORE)
+    scores = stored.filter(pl.col("part") == "validation").get_column(SCORE).to_numpy()
+    if training.is_empty():
+        return None
+    return Reference(version=version, training=training, scores=scores)
+
+
+def _adopt_stored_training_set(
+    connection: duckdb.DuckDBPyConnection, models_dir: Path, version: str
+) -> None:
+    if not TrainingSet.stored(connection):
+        return
+    stored = TrainingSet.load(connection)
+    if stored.plan.to_dict() != read_metadata(models_dir, version).get("plan"):
+        return
+    try:
+        predictions = load_validation_predictions(connection)
+    except FileNotFoundError:
+        return
+    _write_reference(connection, version, stored.training, predictions)
+
+
 def month_drift(
     connection: duckdb.DuckDBPyConnection,
     home: Home,
@@ -214,25 +315,20 @@ def month_drift(
     *,
     threshold: float = DRIFT_THRESHOLD,
 ) -> DriftReport | None:
-    """The month's eligible population (and its scores) against the current model's training data.
+    """The month's eligible population (and its scores) against the model in use's reference.
 
-    None when the home has no current model or the warehouse no training set to compare with.
+    None when the home has no current model or the warehouse no reference for it.
     """
-    version = current_version(home.models)
-    if version is None or not TrainingSet.stored(connection):
+    reference = model_reference(connection, home.models)
+    if reference is None:
         return None
-    try:
-        reference_scores = load_validation_predictions(connection).get_column("risk").to_numpy()
-    except FileNotFoundError:
-        return None
-    training = TrainingSet.load(connection).training
     features = feature_frame(connection, [index_date(month)], with_labels=False)
     return measure_drift(
         month,
-        training,
+        reference.training,
         features,
-        reference_scores=reference_scores,
+        reference_scores=reference.scores,
         current_scores=current_scores,
         threshold=threshold,
-        model_version=version,
+        model_version=reference.version,
     )

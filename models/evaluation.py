@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import io
 import json
 import math
 from pathlib import Path
@@ -27,9 +26,9 @@ from models.calibration import (
     calibration_intercept,
     calibration_slope,
     integrated_calibration_index,
-    smoothed_observed,
 )
-from warehouse.files import write_bytes_atomic, write_text_atomic
+from models.plotting import calibration_png
+from warehouse.files import write_text_atomic
 
 TOP_FRACTIONS = (0.005, 0.01, 0.02, 0.05, 0.10)
 NET_BENEFIT_THRESHOLDS = (0.05, 0.10, 0.20, 0.30)
@@ -167,67 +166,6 @@ def evaluate_probabilities(y: np.ndarray, p: np.ndarray, *, seed: int) -> dict[s
     return {**ranking_metrics(y, p, seed=seed), **probability_metrics(y, p)}
 
 
-def calibration_plot_png(
-    y: np.ndarray, p: np.ndarray, title: str = "Calibration, out of time"
-) -> bytes:
-    """Deciles (points) and the smoothed curve (line) against the diagonal, as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    deciles = calibration_by_decile(y, p)
-    order = np.argsort(p, kind="stable")
-    curve = smoothed_observed(np.asarray(y)[order], np.asarray(p)[order])
-    figure, axis = plt.subplots(figsize=(4.5, 4.5), dpi=100)
-    top = max(max(d["expected"] for d in deciles), max(d["observed"] for d in deciles)) * 1.1
-    axis.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1, label="perfect")
-    axis.plot(np.asarray(p)[order], curve, color="tab:blue", linewidth=1.5, label="smoothed")
-    axis.scatter(
-        [d["expected"] for d in deciles],
-        [d["observed"] for d in deciles],
-        color="tab:orange",
-        zorder=3,
-        label="deciles",
-    )
-    axis.set_xlim(0, top)
-    axis.set_ylim(0, top)
-    axis.set_xlabel("predicted 12-month risk")
-    axis.set_ylabel("observed emergency admission rate")
-    axis.set_title(title)
-    axis.legend(loc="upper left")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def decision_curve_png(y: np.ndarray, p: np.ndarray) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    thresholds = np.linspace(0.01, 0.5, 50)
-    prevalence = float(np.mean(y))
-    figure, axis = plt.subplots(figsize=(5, 3.5), dpi=100)
-    axis.plot(thresholds, [net_benefit(y, p, t) for t in thresholds], label="model")
-    axis.plot(
-        thresholds, prevalence - (1 - prevalence) * thresholds / (1 - thresholds), label="treat all"
-    )
-    axis.axhline(0, color="grey", linewidth=1, label="treat none")
-    axis.set_ylim(-0.01, max(prevalence, 0.01) * 1.1)
-    axis.set_xlabel("risk threshold")
-    axis.set_ylabel("net benefit")
-    axis.legend()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
-
-
 def png_markdown(png: bytes, alt: str) -> str:
     """A PNG embedded in markdown as a data URI (for Dagster metadata and the model card)."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
@@ -326,21 +264,11 @@ METHODS = {
 }
 
 
-def write_evaluation(
-    report: dict[str, Any], predictions: pl.DataFrame, folder: Path
-) -> dict[str, Path]:
-    """evaluation.json, calibration.png and decision_curve.png under `folder` (reports/model), 0600."""
-    y = predictions.get_column("admitted").to_numpy()
-    risk = predictions.get_column("risk").to_numpy()
-    paths = {
-        "evaluation": folder / "evaluation.json",
-        "calibration_plot": folder / "calibration.png",
-        "decision_curve": folder / "decision_curve.png",
-    }
-    write_text_atomic(paths["evaluation"], json.dumps(report, indent=2, sort_keys=False) + "\n")
-    write_bytes_atomic(paths["calibration_plot"], calibration_plot_png(y, risk))
-    write_bytes_atomic(paths["decision_curve"], decision_curve_png(y, risk))
-    return paths
+def write_evaluation(report: dict[str, Any], folder: Path) -> Path:
+    """evaluation.json under `folder` (reports/model), 0600. The plots are the model card's."""
+    path = folder / "evaluation.json"
+    write_text_atomic(path, json.dumps(report, indent=2, sort_keys=False) + "\n")
+    return path
 
 
 def headline_metrics(predictions: pl.DataFrame) -> dict[str, Any]:
@@ -363,5 +291,5 @@ def headline_metrics(predictions: pl.DataFrame) -> dict[str, Any]:
         numbers["oracle_auroc"] = round(auroc(y[known], truth.to_numpy()[known]), 4)
     return {
         "numbers": numbers,
-        "calibration_plot": png_markdown(calibration_plot_png(y, risk), "calibration, out of time"),
+        "calibration_plot": png_markdown(calibration_png(y, risk), "calibration, out of time"),
     }

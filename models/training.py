@@ -222,9 +222,7 @@ class TrainingSet:
 
     @staticmethod
     def stored(connection: duckdb.DuckDBPyConnection) -> bool:
-        return _table_exists(connection, TRAINING_FRAME) and _table_exists(
-            connection, TRAINING_PLAN
-        )
+        return table_exists(connection, TRAINING_FRAME) and table_exists(connection, TRAINING_PLAN)
 
     def summary(self, label: str) -> dict[str, Any]:
         parts = {"training": self.training, "validation": self.validation, "refit": self.refit}
@@ -498,7 +496,7 @@ def save_validation_predictions(
 
 def load_validation_predictions(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """models.validation_predictions, in the order they were saved (FileNotFoundError if none)."""
-    if not _table_exists(connection, VALIDATION_PREDICTIONS):
+    if not table_exists(connection, VALIDATION_PREDICTIONS):
         raise FileNotFoundError(
             f"The warehouse holds no validation predictions ({VALIDATION_PREDICTIONS}): "
             "train a model first."
@@ -519,7 +517,7 @@ def adopt_retired_files(connection: duckdb.DuckDBPyConnection, home: Home) -> li
     if files_hold_a_set and not TrainingSet.stored(connection):
         plan = TrainingPlan.from_dict(json.loads((folder / "plan.json").read_text()))
         TrainingSet(plan, pl.read_parquet(folder / "frame.parquet")).save(connection)
-    if predictions.is_file() and not _table_exists(connection, VALIDATION_PREDICTIONS):
+    if predictions.is_file() and not table_exists(connection, VALIDATION_PREDICTIONS):
         save_validation_predictions(connection, pl.read_parquet(predictions))
     return home.remove_retired_record_files()
 
@@ -540,7 +538,7 @@ def read_table(connection: duckdb.DuckDBPyConnection, table: str) -> pl.DataFram
     return frame.drop(ROW_ORDER)
 
 
-def _table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+def table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, name = qualified.split(".")
     [(count,)] = connection.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",

@@ -22,3 +22,12 @@ list_months = dg.DynamicPartitionsDefinition(name=LIST_MONTHS)
 drift. A month joins when it is first listed (`riskstrat run`, the sensors), so the Dagster
 UI shows the listed months filled, rather than every loaded month before a model existed as
 "missing", inviting a backfill that could never run (no model can score those months)."""
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+"""The tags that make a run cover a range of months (what a single-run backfill sets)."""
+
+
+def range_tags(months: list[str]) -> dict[str, str]:
+    """Tags of one run over `months`, consecutive partitions oldest first."""
+    return {RANGE_START: months[0], RANGE_END: months[-1]}

@@ -6,6 +6,8 @@ delivered on a schedule and a month run from the command line take the same deci
 - `months_to_load`: the month folders whose delivery the warehouse does not hold yet (new,
   re-delivered with a new manifest, or now complete), and every month after the first of
   them (so the keyed feeds are judged oldest first, as on a first load);
+- `month_runs`: how to run those months: one run over each stretch of consecutive month
+  partitions (a first load, a backfill, a restaging), not one run a month;
 - `after_loading`: whether to train first (history long enough, then the retraining
   policy of `models.retraining`: no model yet, quarterly, or drift), and which month to
   list (the latest loaded month, once a model exists or is about to).
@@ -16,6 +18,7 @@ and tolerates a home that does not exist yet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +76,28 @@ def months_to_load(home: Home, landing: Path, *, reload: bool = False) -> list[M
         if reason is not None:
             wanted.append(MonthToLoad(month, digest, reason))
     return wanted
+
+
+def month_runs(
+    months: Sequence[str], partition_order: Sequence[str], *, one_run: bool = True
+) -> list[str | list[str]]:
+    """The runs that load `months` (oldest first): a list of months is one run over that
+    range of partitions, a string a run of one month.
+
+    A range run selects partitions by their order in Dagster (`partition_order`), so it
+    covers a stretch of months only when they are consecutive there: a month folder
+    delivered after later ones sits at the end of the order and runs alone. Outputs are the
+    same either way (tests/pipelines/test_month_ranges.py); `one_run=False` asks for one run
+    a month.
+    """
+    position = {key: index for index, key in enumerate(partition_order)}
+    runs: list[list[str]] = []
+    for month in months:
+        if one_run and runs and position[month] == position[runs[-1][-1]] + 1:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return [run if len(run) > 1 else run[0] for run in runs]
 
 
 def _load_reason(recorded: RecordedDelivery | None, digest: str | None, reload: bool) -> str | None:

@@ -24,7 +24,7 @@ import duckdb
 from pipelines import planner
 from pipelines.definitions import build_definitions
 from pipelines.errors import RunInterrupted, RunStopped
-from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS
+from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS, RANGE_END, RANGE_START, range_tags
 from pipelines.progress import RunProgress, as_run_progress
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.run_history import skip_disk_sync_for_run_history
@@ -36,7 +36,6 @@ from warehouse.home import Home, owner_only_files
 from warehouse.run_lock import HomeBusyError, run_lock
 from warehouse.totals import warehouse_totals
 
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """Dagster's console logger says nothing: warnings reach the person through the progress
 display, as one line without a run id (`RunEvents`), and a failure as `RunStopped`."""
@@ -390,19 +389,10 @@ def summarise(home: Path, months: list[str]) -> RunSummary:
 def month_runs(
     months: list[str], instance: dg.DagsterInstance, *, one_run: bool = True
 ) -> list[str | list[str]]:
-    """The monthly runs that load `months`: one run over the whole range when the months are
-    consecutive partitions of the instance (a first load, a backfill), else one run a month
-    (a month folder delivered late sits after later months in the partition order)."""
-    if not months:
-        return []
-    order = {
-        key: index for index, key in enumerate(instance.get_dynamic_partitions(EXTRACT_MONTHS))
-    }
-    positions = [order[month] for month in months]
-    consecutive = positions == list(range(positions[0], positions[0] + len(positions)))
-    if one_run and consecutive and len(months) > 1:
-        return [months]
-    return list(months)
+    """The monthly runs that load `months`, in the instance's partition order (planner)."""
+    return planner.month_runs(
+        months, instance.get_dynamic_partitions(EXTRACT_MONTHS), one_run=one_run
+    )
 
 
 def execute(
@@ -419,7 +409,7 @@ def execute(
     run_id = str(uuid.uuid4())
     tags = {RUNNER_TAG: f"pid {os.getpid()} on {socket.gethostname()}"}
     if isinstance(partition, list):
-        tags |= {RANGE_START: partition[0], RANGE_END: partition[-1]}
+        tags |= range_tags(partition)
         where = f" for {partition[0]}..{partition[-1]} ({len(partition)} months)"
     else:
         where = f" for {partition}" if partition else ""

@@ -1,7 +1,7 @@
 """What the three feed writers share: when extracts are made, the spec's column formats,
 and the two draws every feed makes.
 
-Columns come out exactly as extract-feed.md writes them: ISO dates, codes from a fixed
+Columns come out exactly as docs/landing-zone.md writes them: ISO dates, codes from a fixed
 list, `Y`/`N` flags, empty for null. Nothing here knows which feed it is writing.
 """
 

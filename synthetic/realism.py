@@ -276,9 +276,9 @@ def measure(landing: Path) -> list[Figure]:
     return figures
 
 
-def truth_calibration(landing: Path, truth: Path) -> tuple[float, float, int]:
-    """Mean true_risk and realised 12-month emergency-admission rate, over index dates
-    with a full year of follow-up in the landing zone; and the number of person-dates."""
+def _followed_up(landing: Path, truth: Path) -> pl.DataFrame:
+    """truth.csv's person-index dates with a full year of follow-up in the landing zone,
+    each with `admitted` (1 when an emergency admission fell in its 12 months)."""
     frame = pl.read_csv(truth, schema_overrides={"nhs_number": pl.String, "index_date": pl.Date})
     admissions = (
         _scan(landing, "*/sus/admissions.csv")
@@ -298,10 +298,50 @@ def truth_calibration(landing: Path, truth: Path) -> tuple[float, float, int]:
         )
         .select("nhs_number", "index_date")
         .unique()
+        .with_columns(admitted=pl.lit(1, dtype=pl.Int8))
     )
+    return frame.join(admitted, on=["nhs_number", "index_date"], how="left").with_columns(
+        pl.col("admitted").fill_null(0)
+    )
+
+
+def truth_calibration(landing: Path, truth: Path) -> tuple[float, float, int]:
+    """Mean true_risk and realised 12-month emergency-admission rate, over index dates
+    with a full year of follow-up in the landing zone; and the number of person-dates."""
+    frame = _followed_up(landing, truth)
     if frame.height == 0:
         return float("nan"), float("nan"), 0
-    return float(frame["true_risk"].mean()), admitted.height / frame.height, frame.height  # type: ignore[arg-type]
+    return float(frame["true_risk"].mean()), float(frame["admitted"].mean()), frame.height  # type: ignore[arg-type]
+
+
+def truth_deciles(landing: Path, truth: Path) -> pl.DataFrame:
+    """By decile of true_risk (1 lowest): person-dates, mean true_risk, realised rate."""
+    frame = _followed_up(landing, truth).sort("true_risk", "nhs_number", "index_date")
+    decile = (pl.int_range(pl.len()) * 10 // pl.len() + 1).alias("decile")
+    return (
+        frame.with_columns(decile)
+        .group_by("decile")
+        .agg(
+            person_dates=pl.len(),
+            predicted=pl.col("true_risk").mean(),
+            realised=pl.col("admitted").mean(),
+        )
+        .sort("decile")
+    )
+
+
+def render_deciles(deciles: pl.DataFrame) -> str:
+    """Markdown table of `truth_deciles`."""
+    lines = [
+        "| decile of true_risk | person-dates | mean true_risk | realised rate |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for row in deciles.iter_rows(named=True):
+        lines.append(
+            f"| {row['decile']} | {row['person_dates']:,} | {row['predicted']:.4f} "
+            f"| {row['realised']:.4f} |"
+        )
+    return "\n".join(lines)
 
 
 def render(figures: list[Figure]) -> str:
@@ -351,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             f"\ntruth.csv: mean true_risk {predicted:.4f}, realised 12-month emergency-admission "
             f"rate {observed:.4f} ({count:,} person-index dates with a full year of follow-up)."
         )
+        print("\n" + render_deciles(truth_deciles(summary.landing, summary.truth)))
     return 0
 
 

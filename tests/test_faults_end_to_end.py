@@ -122,8 +122,17 @@ def test_only_faulty_rows_are_quarantined(run):
 
 def test_reports_have_the_documented_shape(run):
     for month, report in run["reports"].items():
-        assert list(report) == ["month", "status", "files", "missing_practices", "warnings"]
+        assert list(report) == [
+            "month",
+            "manifest_sha256",
+            "status",
+            "files",
+            "missing_practices",
+            "warnings",
+        ]
         assert report["month"] == month
+        # The delivery the report is of; a month without its manifest delivered nothing yet.
+        assert (report["manifest_sha256"] is None) == (report["status"] == "incomplete")
         for file in report["files"]:
             assert list(file) == [
                 "path",

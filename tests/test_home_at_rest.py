@@ -73,6 +73,18 @@ def readings(path: Path) -> Iterator[tuple[str, bytes]]:
         yield "gunzipped", gzip.decompress(data)
 
 
+def is_binary(path: Path) -> bool:
+    """SQLite, parquet, or any file that is not UTF-8 text (a vendored web font, an image)."""
+    data = path.read_bytes()
+    if data[:16] == SQLITE_HEADER or data.startswith(b"PAR1"):
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def nhs_numbers_in(data: bytes) -> set[str]:
     """Valid NHS numbers (mod-11 check digit), written 10 digits or spaced 3-3-4."""
     found = set()
@@ -88,9 +100,10 @@ def nhs_numbers_at_rest(
 ) -> dict[str, set[str]]:
     """Where each valid NHS number lies under `home` outside the allowed places ("file: how read").
 
-    The raw bytes of a binary file (SQLite, parquet) hold digit runs that are not text,
-    and about one in eleven passes the check digit by chance (a Dagster index page once
-    gave 0458454230): there, with `population`, only the population's numbers count. Their
+    The raw bytes of a binary file (SQLite, parquet, a font: anything not UTF-8 text) hold
+    digit runs that are not text, and about one in eleven passes the check digit by chance
+    (a Dagster index page once gave 0458454230, the vendored Font Awesome font 7671671673):
+    there, with `population`, only the population's numbers count. Their
     decoded tables and columns are scanned for every valid number.
     """
     findings: dict[str, set[str]] = {}
@@ -98,9 +111,7 @@ def nhs_numbers_at_rest(
         relative = path.relative_to(home)
         if not path.is_file() or (allowed_place(relative) and not everywhere):
             continue
-        with path.open("rb") as handle:
-            head = handle.read(16)
-        binary = head == SQLITE_HEADER or head.startswith(b"PAR1")
+        binary = is_binary(path)
         for how, data in readings(path):
             numbers = nhs_numbers_in(data)
             if population is not None and binary and how == "bytes":

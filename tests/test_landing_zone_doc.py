@@ -1,68 +1,94 @@
-"""docs/landing-zone.md, the project's own copy of the landing-zone spec, and what rests on it.
+"""docs/landing-zone.md, the project's supplier spec, agrees with the code that rests on it.
 
-The copy was written from the shared extract-feed specification agreed with the
-suppliers (../shared/spec/extract-feed.md, which CI lays beside the repository). When
-that file is there, every fact the tests parse must be the same in both documents; a
-clone of the repository alone has only its own copy, and skips the comparison. This is
-the one test that reads ../shared.
+The contracts are checked against it in tests/data_contracts/test_contracts.py; here, the
+layout, the manifest, and the generator's own constants and output. Everything read is in
+this repository: nothing skips.
 """
 
 from __future__ import annotations
 
+import csv
+import re
 from pathlib import Path
 
 import pytest
 
+import synthetic
 from tests.data_contracts.spec_tables import (
-    REPOSITORY,
-    SPEC_PATH,
     layout,
     long_term_condition_codes,
-    long_term_conditions,
     manifest_columns,
     spec_feeds,
 )
 from tests.synthetic import spec
-
-SHARED_SPEC = REPOSITORY.parent / "shared" / "spec" / "extract-feed.md"
-
-
-def spec_facts(path: Path) -> dict[str, object]:
-    """Every fact the tests read from a spec: each table's columns, types, code lists."""
-    feeds = {
-        feed: (heading, [(c.name, c.spec_type, c.required, c.codes) for c in columns])
-        for feed, (heading, columns) in spec_feeds(path).items()
-    }
-    return {
-        **{f"file {heading}": columns for heading, columns in feeds.values()},
-        "files": [heading for heading, _ in feeds.values()],
-        "manifest.csv columns": manifest_columns(path),
-        "long-term conditions": long_term_conditions(path),
-        "layout": layout(path),
-    }
+from warehouse.deliveries import MANIFEST_COLUMNS
 
 
-def test_the_project_copy_states_the_shared_specs_facts() -> None:
-    if not SHARED_SPEC.is_file():
-        pytest.skip(f"no shared spec beside the repository ({SHARED_SPEC}): nothing to compare")
-    ours, shared = spec_facts(SPEC_PATH), spec_facts(SHARED_SPEC)
-    assert list(ours) == list(shared)
-    for fact, value in shared.items():
-        assert ours[fact] == value, fact
-
-
-def test_every_file_in_the_layout_has_its_own_section() -> None:
+def layout_files() -> list[str]:
+    """Each file of the layout block, as a path pattern under <landing>/."""
     files, folders = [], []
     for line in layout():
         depth = (len(line) - len(line.lstrip())) // 2
         folders[depth:] = [line.strip()]
         if line.endswith(".csv"):
-            files.append(
-                "".join(folders).removeprefix("<landing>/").removeprefix("extracts/<YYYY-MM>/")
-            )
+            files.append("".join(folders).removeprefix("<landing>/"))
+    return files
+
+
+def test_every_file_in_the_layout_has_its_own_section() -> None:
+    files = [path.removeprefix("extracts/<YYYY-MM>/") for path in layout_files()]
     assert sorted(files) == sorted(
         [heading for heading, _ in spec_feeds().values()] + ["manifest.csv"]
     )
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A tiny generated landing zone: two months of 40 people."""
+    folder = tmp_path_factory.mktemp("zone")
+    synthetic.generate(folder, people=40, months=2, seed=3, start="2024-01")
+    return folder / "landing"
+
+
+def test_the_generator_writes_the_layouts_files_and_no_other(generated: Path) -> None:
+    patterns = [
+        re.compile(
+            re.escape(path)
+            .replace(re.escape("<YYYY-MM>"), r"\d{4}-\d{2}")
+            .replace(re.escape("<practice_code>"), r"[A-Z]\d{5}")
+            + "$"
+        )
+        for path in layout_files()
+    ]
+    written = sorted(
+        p.relative_to(generated).as_posix() for p in generated.rglob("*") if p.is_file()
+    )
+    assert written
+    for path in written:
+        assert any(pattern.match(path) for pattern in patterns), f"{path} is not in the layout"
+    for pattern in patterns:
+        assert any(pattern.match(path) for path in written), f"no file {pattern.pattern}"
+
+
+def test_the_manifest_columns_are_the_loaders_and_the_generators(generated: Path) -> None:
+    assert manifest_columns() == MANIFEST_COLUMNS
+    for manifest in sorted(generated.glob("extracts/*/manifest.csv")):
+        with manifest.open(newline="") as handle:
+            assert tuple(next(csv.reader(handle))) == manifest_columns(), manifest
+
+
+def test_the_generator_writes_each_files_columns_in_the_specs_order(generated: Path) -> None:
+    expected = {
+        heading: [column.name for column in columns] for heading, columns in spec_feeds().values()
+    }
+    for path in sorted(generated.rglob("*.csv")):
+        if path.name == "manifest.csv":
+            continue
+        relative = path.relative_to(generated).as_posix()
+        heading = re.sub(r"^extracts/\d{4}-\d{2}/", "", relative)
+        heading = re.sub(r"^gp/[A-Z]\d{5}/", "gp/<practice_code>/", heading)
+        with path.open(newline="", encoding="utf-8") as handle:
+            assert next(csv.reader(handle)) == expected[heading], relative
 
 
 def test_the_generator_tests_constants_are_the_docs() -> None:

@@ -11,7 +11,10 @@ for each row. This module must never:
   closed, text after a closing quote) when the rest of it parses: the line is recorded in
   raw.malformed_lines (file, data row, what is wrong, never its content) and counts as
   delivered, and staging quarantines it under the rule ``malformed_line``;
-- keep rows of an earlier delivery of a month once that month is delivered again;
+- keep rows of an earlier delivery of a month once that month is delivered again, or
+  forget that the earlier delivery was made: every delivery's manifest digest stays in
+  raw.delivery_history, marked superseded by the one that replaced it, and its report stays
+  in reports/deliveries/history/ (``warehouse.report_history``);
 - read anything through a symbolic link, or any path resolving outside its month folder:
   a linked file or folder (or a pipe, socket or device) in a month folder is recorded as a
   rejected file with its reason, and a linked month folder or manifest.csv rejects the
@@ -25,6 +28,8 @@ import hashlib
 import io
 import os
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,10 +40,11 @@ from data_contracts import Contract, contract_for_path, load_contracts, practice
 from warehouse.connection import transaction
 from warehouse.csv_records import MalformedLine, Records, split_records
 from warehouse.errors import InputError
-from warehouse.files import sha256_of_file
+from warehouse.files import json_bytes, sha256_of_file
+from warehouse.months import MONTH_PATTERN
+from warehouse.report_history import write_month_report
 from warehouse.sql_files import read_sql
 
-MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "rows", "sha256")
 UNKNOWN_FOLDER_RULE = "practice_folder_known"
@@ -79,6 +85,11 @@ class MonthOutcome:
     @property
     def rejected_files(self) -> int:
         return sum(outcome.status == "rejected" for outcome in self.files)
+
+    @property
+    def listed_files(self) -> int:
+        """Files the manifest lists (a file present but not listed is not part of the delivery)."""
+        return sum(outcome.manifest_sha256 is not None for outcome in self.files)
 
 
 def extract_months(landing: Path) -> list[str]:
@@ -133,6 +144,7 @@ def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the raw tables: one per feed (all text) and the delivery bookkeeping tables."""
     connection.execute(read_sql("raw/delivery_months.sql"))
     connection.execute(read_sql("raw/delivery_files.sql"))
+    connection.execute(read_sql("raw/delivery_history.sql"))
     connection.execute(read_sql("raw/malformed_lines.sql"))
     for contract in load_contracts().values():
         columns = ",\n    ".join(f"{quote(name)} VARCHAR" for name in contract.column_names)
@@ -392,6 +404,7 @@ def load_month(
     known = set(known_practices)
     outcomes: list[FileOutcome] = []
     tables: dict[str, list[pa.Table]] = {}
+    to_read: list[tuple[FileOutcome, Contract]] = []
     for relative in sorted(set(manifest) | present | set(refused)):
         rows, digest = manifest.get(relative, (None, None))
         contract = contract_for_path(relative)
@@ -423,17 +436,57 @@ def load_month(
         if not inside_folder(month_dir / relative, month_dir):
             outcome.reject("resolves outside its month folder: not read")
             continue
-        parsed = verify_and_parse(connection, month_dir / relative, outcome, contract)
-        if parsed is not None:
-            table, line_numbers = parsed
-            tables.setdefault(contract.feed, []).append(
-                add_provenance(table, month, relative, line_numbers)
-            )
+        to_read.append((outcome, contract))
+    for (_outcome, contract), table in zip(
+        to_read, read_files(connection, month_dir, month, to_read), strict=True
+    ):
+        if table is not None:
+            tables.setdefault(contract.feed, []).append(table)
 
     missing = missing_practices(known_practices, manifest)
     result = MonthOutcome(month, "loaded", None, manifest_sha256, missing, outcomes)
     replace_month(connection, result, tables)
     return result
+
+
+def read_files(
+    connection: duckdb.DuckDBPyConnection,
+    month_dir: Path,
+    month: str,
+    files: list[tuple[FileOutcome, Contract]],
+) -> list[pa.Table | None]:
+    """Each file checked and parsed (``verify_and_parse``) with its provenance, in the order
+    given; None for a rejected file (its outcome says why).
+
+    Files are read on every core, each thread with its own DuckDB cursor: a month is many
+    small files, and one reader at a time left a core idle. The tables and outcomes are
+    those of reading the files one by one.
+    """
+    local = threading.local()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+
+    def read(item: tuple[FileOutcome, Contract]) -> pa.Table | None:
+        outcome, contract = item
+        if not hasattr(local, "cursor"):
+            local.cursor = connection.cursor()
+            cursors.append(local.cursor)
+        parsed = verify_and_parse(local.cursor, month_dir / outcome.path, outcome, contract)
+        if parsed is None:
+            return None
+        table, line_numbers = parsed
+        return add_provenance(table, month, outcome.path, line_numbers)
+
+    try:
+        with ThreadPoolExecutor(max_workers=reading_threads(len(files))) as pool:
+            return list(pool.map(read, files))
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def reading_threads(files: int) -> int:
+    """One thread per core this process may run on (its affinity, not the machine's count)."""
+    return max(1, min(files, len(os.sched_getaffinity(0))))
 
 
 def inside_folder(path: Path, folder: Path) -> bool:
@@ -567,6 +620,42 @@ def replace_month(
                 outcome.missing_practices,
             ],
         )
+        if outcome.manifest_sha256 is not None:
+            record_delivery(connection, outcome)
+
+
+def record_delivery(connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome) -> None:
+    """Add (or, for a delivery loaded again, refresh) the month's row in raw.delivery_history,
+    and mark every other delivery of the month in force until now as superseded by it.
+
+    Called inside replace_month's transaction. A delivery loaded again keeps its number; one
+    that returns after another replaced it (a supplier withdrawing a correction) is in force
+    again, and the correction is superseded by it.
+    """
+    month, digest = outcome.month, outcome.manifest_sha256
+    connection.execute(
+        "UPDATE raw.delivery_history SET superseded_by = ? "
+        "WHERE delivery_month = ? AND manifest_sha256 <> ? AND superseded_by IS NULL",
+        [digest, month, digest],
+    )
+    connection.execute(
+        "INSERT INTO raw.delivery_history SELECT ?, ?, "
+        "(SELECT count(*) + 1 FROM raw.delivery_history WHERE delivery_month = ?), "
+        "?, ?, ?, ?, ?, NULL "
+        "ON CONFLICT (delivery_month, manifest_sha256) DO UPDATE SET files = excluded.files, "
+        "files_rejected = excluded.files_rejected, rows = excluded.rows, "
+        "status = excluded.status, reason = excluded.reason, superseded_by = NULL",
+        [
+            month,
+            digest,
+            month,
+            outcome.listed_files,
+            outcome.rejected_files,
+            outcome.loaded_rows,
+            outcome.status,
+            outcome.reason,
+        ],
+    )
 
 
 def record_incomplete(connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome) -> None:
@@ -585,6 +674,7 @@ def delivery_report(outcome: MonthOutcome) -> dict[str, object]:
     """The machine-readable report for `reports/deliveries/<YYYY-MM>.json`."""
     return {
         "month": outcome.month,
+        "manifest_sha256": outcome.manifest_sha256,
         "status": outcome.status,
         "reason": outcome.reason,
         "missing_practices": outcome.missing_practices,
@@ -603,6 +693,18 @@ def delivery_report(outcome: MonthOutcome) -> dict[str, object]:
             for file in outcome.files
         ],
     }
+
+
+def write_delivery_report(folder: Path, outcome: MonthOutcome) -> Path:
+    """Write `<folder>/<YYYY-MM>.json` and keep its version under `<folder>/history/<YYYY-MM>/`,
+    named by the delivery's manifest digest (no version for a month without a manifest)."""
+    written = write_month_report(
+        folder,
+        outcome.month,
+        outcome.manifest_sha256,
+        {".json": json_bytes(delivery_report(outcome))},
+    )
+    return written[".json"]
 
 
 def manifest_digests(landing: Path) -> dict[str, str]:
@@ -636,6 +738,29 @@ def recorded_deliveries(connection: duckdb.DuckDBPyConnection) -> dict[str, Reco
         "SELECT delivery_month, status, manifest_sha256 FROM raw.delivery_months ORDER BY 1"
     ).fetchall()
     return {str(month): RecordedDelivery(str(status), digest) for month, status, digest in rows}
+
+
+@dataclass(frozen=True)
+class DeliveryInForce:
+    """A loaded month's delivery in force: what a list made from the month names."""
+
+    month: str
+    manifest_sha256: str
+    files: int  # files its manifest lists
+
+
+def deliveries_in_force(
+    connection: duckdb.DuckDBPyConnection, up_to_month: str
+) -> list[DeliveryInForce]:
+    """The delivery in force of every loaded month up to and including `up_to_month`, oldest
+    first: every month whose rows features, scores and lists as of that month can read."""
+    rows = connection.execute(
+        "SELECT m.delivery_month, m.manifest_sha256, count(f.manifest_sha256) "
+        "FROM raw.delivery_months AS m LEFT JOIN raw.delivery_files AS f USING (delivery_month) "
+        "WHERE m.status = 'loaded' AND m.delivery_month <= ? GROUP BY ALL ORDER BY 1",
+        [up_to_month],
+    ).fetchall()
+    return [DeliveryInForce(str(month), str(digest), int(files)) for month, digest, files in rows]
 
 
 def rejected_files(connection: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str]]:

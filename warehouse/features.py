@@ -12,6 +12,8 @@ This module must never:
 - keep a row of a person whose latest registrations delivery carries a Type 1 opt-out,
   here or in any derived copy (`remove_opted_out` purges the features, models and scores
   schemas whenever features are built, and `purge_opted_out` on every month loaded);
+- keep a date's rows built with another opt-out set once features are built again: a
+  withdrawn opt-out must bring the person back at every date (`settle_opt_outs`);
 - put a value into SQL text: code lists travel as parameters;
 - import dagster.
 """
@@ -111,13 +113,19 @@ def feature_parameters(index_date: datetime.date) -> dict[str, Any]:
 
 
 def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the features schema's opt-out view and build bookkeeping table."""
+    """Create the features schema's opt-out view and build bookkeeping table.
+
+    A home built before the opt-out digest was recorded gets the column empty: its dates
+    then count as built with another opt-out set, and are rebuilt or dropped.
+    """
     run(connection, "CREATE SCHEMA IF NOT EXISTS features")
     run(connection, read_sql("features/type1_opt_outs.sql"))
     run(
         connection,
-        f"CREATE TABLE IF NOT EXISTS {BUILDS} (index_date DATE PRIMARY KEY, fingerprint VARCHAR NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {BUILDS} (index_date DATE PRIMARY KEY, fingerprint VARCHAR NOT NULL, "
+        "type1_opt_outs VARCHAR)",
     )
+    run(connection, f"ALTER TABLE {BUILDS} ADD COLUMN IF NOT EXISTS type1_opt_outs VARCHAR")
 
 
 def source_fingerprint(connection: duckdb.DuckDBPyConnection, index_date: datetime.date) -> str:
@@ -129,6 +137,12 @@ def source_fingerprint(connection: duckdb.DuckDBPyConnection, index_date: dateti
         {"horizon_month": f"{horizon.year:04d}-{horizon.month:02d}"},
     )
     return str(fingerprint)
+
+
+def opt_out_digest(connection: duckdb.DuckDBPyConnection) -> str:
+    """Digest of the Type 1 opt-out set: a date's rows are those of the set they were built with."""
+    [(digest,)] = run(connection, read_sql("features/type1_opt_out_digest.sql"))
+    return str(digest)
 
 
 class FeatureBuildError(RuntimeError):
@@ -143,20 +157,81 @@ def replace_features(
     Idempotent per index date: a date's rows are replaced whole, in one transaction, and
     recorded in features.feature_builds only when every feature row has its label. When the
     feature set has changed, the tables are recreated and every date built before is
-    rebuilt in the same call, so no date's rows silently disappear. Every call also removes
-    people who have since opted out from every index date already built.
+    rebuilt in the same call, so no date's rows silently disappear. Every call also brings
+    the other dates built before up to the current opt-out set (`settle_opt_outs`).
     """
     dates = _month_ends(index_dates)
     ensure_feature_schema(connection)
     if dates:
         dropped = _ensure_tables_match(connection, dates[0])
         dates = sorted({*dates, *dropped})
-    written = sum(_replace_index_date(connection, index_date) for index_date in dates)
-    remove_opted_out(connection)
+    opt_outs = opt_out_digest(connection)
+    written = sum(_replace_index_date(connection, index_date, opt_outs) for index_date in dates)
+    settle_opt_outs(connection, opt_outs)
     return written
 
 
-def _replace_index_date(connection: duckdb.DuckDBPyConnection, index_date: datetime.date) -> int:
+BUILT_OPT_OUTS = "features.built_type1_opt_outs"
+"""The opt-out set every built date was built with (after `settle_opt_outs`, all share one).
+Its column is not named nhs_number, so `remove_opted_out` leaves it alone: it is the record
+of who was removed, needed to see who has since withdrawn."""
+
+
+def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> None:
+    """Leave no date built with an opt-out set other than `opt_outs` (the current digest).
+
+    A new opt-out only removes a person, so deleting rows is enough (`remove_opted_out`) and
+    the dates keep their rows, recorded as built with the current set. A withdrawn one must
+    bring the person back, which only a rebuild can: then the dates built with another set
+    are dropped, rows and build record together, to be rebuilt when next asked for (the
+    dates of this call were built with the current set and stay). A home without the record
+    of the set its dates were built with is treated as if someone had withdrawn.
+    """
+    withdrawn = _someone_withdrew(connection)
+    with transaction(connection):
+        stale = f"SELECT index_date FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o"
+        if withdrawn:
+            for table in (PERSON_FEATURES, LABELS):
+                if _table_exists(connection, table):
+                    run(
+                        connection,
+                        f"DELETE FROM {table} WHERE index_date IN ({stale})",
+                        {"o": opt_outs},
+                    )
+            run(
+                connection,
+                f"DELETE FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o",
+                {"o": opt_outs},
+            )
+        else:
+            run(
+                connection,
+                f"UPDATE {BUILDS} SET type1_opt_outs = $o WHERE type1_opt_outs IS DISTINCT FROM $o",
+                {"o": opt_outs},
+            )
+        run(
+            connection,
+            f"CREATE OR REPLACE TABLE {BUILT_OPT_OUTS} AS "
+            "SELECT DISTINCT CAST(nhs_number AS VARCHAR) AS opted_out FROM features.type1_opt_outs",
+        )
+    remove_opted_out(connection)
+
+
+def _someone_withdrew(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether anyone the built dates left out no longer has an opt-out (True if unknown)."""
+    if not _table_exists(connection, BUILT_OPT_OUTS):
+        return True
+    [(withdrawn,)] = run(
+        connection,
+        f"SELECT count(*) FROM (SELECT opted_out FROM {BUILT_OPT_OUTS} EXCEPT "
+        "SELECT CAST(nhs_number AS VARCHAR) FROM features.type1_opt_outs)",
+    )
+    return bool(withdrawn)
+
+
+def _replace_index_date(
+    connection: duckdb.DuckDBPyConnection, index_date: datetime.date, opt_outs: str
+) -> int:
     """One index date's features, labels and build record, all or nothing; rows written."""
     fingerprint = source_fingerprint(connection, index_date)
     run(
@@ -168,14 +243,17 @@ def _replace_index_date(connection: duckdb.DuckDBPyConnection, index_date: datet
     try:
         _check_batch_shape(connection)
         with transaction(connection):
-            rows = _replace_from_batch(connection, index_date, fingerprint)
+            rows = _replace_from_batch(connection, index_date, fingerprint, opt_outs)
     finally:
         run(connection, "DROP TABLE IF EXISTS person_features_batch")
     return rows
 
 
 def _replace_from_batch(
-    connection: duckdb.DuckDBPyConnection, index_date: datetime.date, fingerprint: str
+    connection: duckdb.DuckDBPyConnection,
+    index_date: datetime.date,
+    fingerprint: str,
+    opt_outs: str,
 ) -> int:
     """Inside the date's transaction: swap in the batch and its labels, check, record."""
     [(rows,)] = run(connection, "SELECT count(*) FROM person_features_batch")
@@ -205,8 +283,8 @@ def _replace_from_batch(
         )
     run(
         connection,
-        f"INSERT OR REPLACE INTO {BUILDS} VALUES ($d, $f)",
-        {"d": index_date, "f": fingerprint},
+        f"INSERT OR REPLACE INTO {BUILDS} (index_date, fingerprint, type1_opt_outs) VALUES ($d, $f, $o)",
+        {"d": index_date, "f": fingerprint, "o": opt_outs},
     )
     return int(rows)
 
@@ -214,15 +292,22 @@ def _replace_from_batch(
 def ensure_features_built(
     connection: duckdb.DuckDBPyConnection, index_dates: Iterable[datetime.date]
 ) -> list[datetime.date]:
-    """Build the index dates never built or built from different staged data; those rebuilt."""
+    """Build the index dates never built, or built from other staged data or another opt-out
+    set; those rebuilt. Dates not asked for are settled to the current opt-out set."""
     dates = _month_ends(index_dates)
     ensure_feature_schema(connection)
-    built = dict(run(connection, f"SELECT index_date, fingerprint FROM {BUILDS}"))
-    stale = [d for d in dates if built.get(d) != source_fingerprint(connection, d)]
+    opt_outs = opt_out_digest(connection)
+    built = {
+        day: (fingerprint, digest)
+        for day, fingerprint, digest in run(
+            connection, f"SELECT index_date, fingerprint, type1_opt_outs FROM {BUILDS}"
+        )
+    }
+    stale = [d for d in dates if built.get(d) != (source_fingerprint(connection, d), opt_outs)]
     if stale or not _table_exists(connection, PERSON_FEATURES):
         replace_features(connection, stale)
     else:
-        remove_opted_out(connection)
+        settle_opt_outs(connection, opt_outs)
     return stale
 
 

@@ -54,9 +54,13 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def json_bytes(document: Any) -> bytes:
+    """`document` as indented JSON with a trailing newline (stable byte output)."""
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def write_json_atomic(path: Path, document: Any) -> None:
-    """Write `document` as indented JSON with a trailing newline (stable byte output)."""
-    write_text_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_bytes_atomic(path, json_bytes(document))
 
 
 def sha256_of_file(path: Path) -> str:

@@ -5,8 +5,10 @@
   warehouse.duckdb        raw, staged, quarantine, features, models and scores schemas
   run.lock                held by the run using the home (warehouse.run_lock)
   models/                 the model registry (current.json names the model in use)
-  reports/                deliveries/, data_quality/, data_docs/, model/, lists/, drift/
+  reports/                deliveries/, data_quality/ (each keeping earlier versions in history/),
+                          data_docs/, model/, lists/, drift/
   outbox/                 <federation>/<practice>/<YYYY-MM>/ lists; <federation>/summary/
+                          (each folder's earlier manifests in manifests/)
   gx/                     the Great Expectations context
   secrets/                the pseudonym key
   dagster/                the Dagster instance (DAGSTER_HOME): run history

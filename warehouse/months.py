@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import re
+
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+"""An extract month as its folder is named: YYYY-MM."""
 
 FOLLOW_UP_MONTHS = 12
 """Months after an index date that its label counts emergency admissions in."""

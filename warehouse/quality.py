@@ -1,10 +1,13 @@
 """Data-quality reports for auditors: what each month delivered, accepted, set aside and why.
 
 For every extract month this writes ``reports/data_quality/<YYYY-MM>.json`` (for machines:
-``{"month", "status", "files", "missing_practices", "warnings"}``, byte-identical for the
-same warehouse) and ``<YYYY-MM>.html`` (for people: completeness and timeliness by
-practice, validity by feed and rule, volume anomalies against earlier months, the
-reconciliation table, and a list of problems each naming practice, file, line and rule).
+``{"month", "manifest_sha256", "status", "files", "missing_practices", "warnings"}``,
+byte-identical for the same warehouse) and ``<YYYY-MM>.html`` (for people: completeness and
+timeliness by practice, validity by feed and rule, volume anomalies against earlier months,
+the reconciliation table, and a list of problems each naming practice, file, line and rule).
+Every version of a delivery's pair is kept under ``reports/data_quality/history/<YYYY-MM>/``
+(``warehouse.report_history``), so a corrected month never overwrites what was reported of
+the delivery before it.
 
 Reports are read back from the warehouse tables (raw, staged, quarantine), never from
 what the staging code meant to do. They never contain an NHS number: quarantine values
@@ -15,6 +18,9 @@ module never imports dagster.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.metadata
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +29,9 @@ import duckdb
 import jinja2
 
 from data_contracts import load_contracts, practice_code_from_path
-from warehouse.files import write_json_atomic, write_text_atomic
+from data_contracts.reader import contract_texts
+from warehouse.files import json_bytes, write_text_atomic
+from warehouse.report_history import write_month_report
 from warehouse.sql_files import read_sql
 from warehouse.staged import FOLDER_RULE, FileReconciliation, ensure_staged_schema, reconcile_month
 
@@ -87,6 +95,7 @@ def month_report(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str,
     """The machine-readable report of one extract month (see the module docstring)."""
     ensure_staged_schema(connection)
     status, reason, missing = month_status(connection, month)
+    digest = manifest_digest_of(connection, month)
     lines = _quarantined_lines(connection, month)
     files = []
     for file in reconcile_month(connection, month):
@@ -107,6 +116,7 @@ def month_report(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str,
         )
     return {
         "month": month,
+        "manifest_sha256": digest,
         "status": status,
         "files": files,
         "missing_practices": missing,
@@ -117,39 +127,162 @@ def month_report(connection: duckdb.DuckDBPyConnection, month: str) -> dict[str,
 def write_month_reports(
     connection: duckdb.DuckDBPyConnection, reports_path: Path, month: str
 ) -> tuple[Path, Path]:
-    """Write reports/data_quality/<month>.json and .html; return their paths."""
+    """Write reports/data_quality/<month>.json and .html, keep their version under history/
+    (named by the delivery's manifest digest); return the current paths."""
     report = month_report(connection, month)
+    written = write_month_report(
+        reports_path / "data_quality",
+        month,
+        report["manifest_sha256"],
+        {
+            ".json": json_bytes(report),
+            ".html": render_month_html(connection, report).encode("utf-8"),
+        },
+    )
+    return written[".json"], written[".html"]
+
+
+def manifest_digest_of(connection: duckdb.DuckDBPyConnection, month: str) -> str | None:
+    """The manifest digest of the month's delivery in force (None: no manifest yet)."""
+    row = connection.execute(
+        "SELECT manifest_sha256 FROM raw.delivery_months WHERE delivery_month = ?", [month]
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def write_auditor_index(connection: duckdb.DuckDBPyConnection, reports_path: Path) -> Path:
+    """Write reports/data_quality/index.html: every month's verdict, the trends across months,
+    links to each month's report, JSON and Data Docs, and provenance.
+
+    Built from the month reports already written (never recomputed), each with the manifest
+    digest it names, so it is as deterministic as they are.
+    """
     folder = reports_path / "data_quality"
-    json_path = folder / f"{month}.json"
-    html_path = folder / f"{month}.html"
-    write_json_atomic(json_path, report)
-    write_text_atomic(html_path, render_month_html(connection, report))
-    return json_path, html_path
+    months = []
+    for path in sorted(folder.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].json")):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        months.append(
+            {
+                "month": report["month"],
+                "summary": month_summary(report),
+                "warnings": len(report["warnings"]),
+                "manifest_sha256": report.get("manifest_sha256"),
+            }
+        )
+    peaks = {
+        key: max([m["summary"][key] for m in months], default=0) or 1
+        for key in ("staged_rows", "quarantined_rows", "files_rejected")
+    }
+    index = folder / "index.html"
+    write_text_atomic(
+        index,
+        _template("data_quality_index.html").render(
+            months=months, peaks=peaks, provenance=code_provenance()
+        ),
+    )
+    return index
+
+
+def month_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """A month's verdict and counts, read from its report alone.
+
+    "complete" only when every delivered file loaded, every practice delivered all its GP
+    files and no row was set aside; "partial" when a file was rejected or a practice is
+    missing or short of files; "rows quarantined" when only rows were set aside; a month
+    not loaded says why.
+    """
+    files = report["files"]
+    totals = {
+        key: sum(f[key] for f in files)
+        for key in ("delivered_rows", "staged_rows", "quarantined_rows", "ignored_rows")
+    }
+    loaded_by_practice: dict[str, int] = {}
+    for file in files:
+        code = practice_code_from_path(file["path"])
+        if code is not None:
+            loaded_by_practice.setdefault(code, 0)
+            loaded_by_practice[code] += file["status"] == "loaded"
+    short = {
+        code: loaded
+        for code, loaded in sorted(loaded_by_practice.items())
+        if loaded < GP_FILES_PER_PRACTICE
+    }
+    rejected = sum(f["status"] == "rejected" for f in files)
+    missing = list(report["missing_practices"])
+    if report["status"] != "loaded":
+        verdict = f"not loaded ({report['status']})"
+    elif rejected or short or missing:
+        verdict = "partial"
+    elif totals["quarantined_rows"]:
+        verdict = "loaded, rows quarantined"
+    else:
+        verdict = "complete"
+    return {
+        "verdict": verdict,
+        "files_delivered": len(files),
+        "files_loaded": len(files) - rejected,
+        "files_rejected": rejected,
+        "practices_complete": len(loaded_by_practice) - len(short),
+        "practices_partial": [
+            {"practice": code, "files_loaded": loaded, "files_expected": GP_FILES_PER_PRACTICE}
+            for code, loaded in short.items()
+        ],
+        "practices_missing": missing,
+        **totals,
+    }
+
+
+def code_provenance() -> dict[str, Any]:
+    """What rendered a report: riskstrat's version and the contracts (versions and digest)."""
+    texts = contract_texts()
+    digest = hashlib.sha256()
+    for name, text in texts.items():
+        digest.update(f"{name}\n{text}\n".encode())
+    versions: dict[str, list[str]] = {}
+    for feed, contract in sorted(load_contracts().items()):
+        versions.setdefault(contract.version, []).append(feed)
+    return {
+        "code_version": f"riskstrat {_installed_version()}",
+        "contract_versions": versions,
+        "contracts_sha256": digest.hexdigest(),
+    }
+
+
+def _installed_version() -> str:
+    """riskstrat's version, or "(not installed)" when run from a bare source tree."""
+    try:
+        return importlib.metadata.version("riskstrat")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def render_month_html(connection: duckdb.DuckDBPyConnection, report: dict[str, Any]) -> str:
     month = report["month"]
     problems = _problems(connection, report)
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("warehouse", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    template = environment.get_template("data_quality_month.html")
-    return template.render(
+    return _template("data_quality_month.html").render(
         report=report,
+        summary=month_summary(report),
+        provenance={
+            **code_provenance(),
+            "manifest_sha256": report.get("manifest_sha256"),
+        },
         practices=_practice_rows(connection, report),
         validity=_validity_rows(connection, month),
         anomalies=[w for w in report["warnings"] if w["kind"] == "volume_anomaly"],
         problems=problems[:HTML_PROBLEM_LIMIT],
         problem_count=len(problems),
         problem_limit=HTML_PROBLEM_LIMIT,
-        totals={
-            key: sum(f[key] for f in report["files"])
-            for key in ("delivered_rows", "staged_rows", "quarantined_rows", "ignored_rows")
-        },
     )
+
+
+def _template(name: str) -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("warehouse", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return environment.get_template(name)
 
 
 def _file_verdict(file: FileReconciliation, lines: list[tuple[int, str]]) -> tuple[str, str | None]:

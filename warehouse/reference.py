@@ -3,11 +3,15 @@
 Reference files have no manifest: they are the current truth about practices and areas,
 replaced whole on every run. A reference file that is missing, unreadable or lacks a
 required column stops the run with an `InputError`: without the list of practices no
-delivery can be checked for missing practices, and no list can be routed.
+delivery can be checked for missing practices, and no list can be routed. So does one
+that is a symbolic link (or lies in a linked reference/ folder), or is not a regular file:
+like a month's files, reference files are read only as delivered into the landing zone,
+and this module never reads a byte through a link.
 """
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import duckdb
@@ -36,8 +40,7 @@ def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict
         contract = contracts[feed]
         relative = f"reference/{contract.file_name}"
         path = landing / relative
-        if not path.is_file():
-            raise InputError(f"{path} is missing: the landing zone must provide {relative}.")
+        refuse_unless_delivered_file(path, relative)
         try:
             header = read_header(path)
             require_columns(header, contract)
@@ -52,6 +55,30 @@ def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict
             connection.execute(f"DELETE FROM raw.{feed}")
             connection.execute(f"INSERT INTO raw.{feed} SELECT * FROM batch")
     return loaded
+
+
+def refuse_unless_delivered_file(path: Path, relative: str) -> None:
+    """Raise InputError, naming the file and the rule, unless `path` is a regular file
+    delivered into the landing zone's reference/ folder; follows no link to find out."""
+    folder = path.parent
+    rule = (
+        "reference files are read only as delivered into the landing zone, never through a "
+        "link (docs/landing-zone.md, Delivering a month), so it was not read and nothing was "
+        f"loaded. Deliver {relative} itself and run again."
+    )
+    if folder.is_symlink():
+        raise InputError(f"{folder} is a symbolic link, and holds {relative}: {rule}")
+    if path.is_symlink():
+        raise InputError(f"{path} is a symbolic link: {rule}")
+    try:
+        mode = path.lstat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{path} is missing: the landing zone must provide {relative}.") from None
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{path} is not a regular file (a folder, pipe, socket or device), so it was not "
+            f"read: the landing zone must provide {relative} as a file."
+        )
 
 
 def known_practices(connection: duckdb.DuckDBPyConnection) -> list[str]:

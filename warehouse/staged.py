@@ -48,6 +48,7 @@ from data_contracts.sql import (
     staged_select_sql,
 )
 from warehouse.connection import transaction
+from warehouse.months import MONTH_PATTERN
 from warehouse.sql_files import read_sql
 
 REFERENCE_FEEDS = ("practices", "lsoa_imd")
@@ -269,12 +270,18 @@ def _stage_feed(
             "ORDER BY delivery_month, source_file, line_number",
             {"rule": MALFORMED_RULE, "months": months, "feed": feed},
         )
+    # The rows to stage: a view (read twice, by the staged insert and the warning rules),
+    # cheaper than a copy of every row; the months are literals (a view takes no parameters).
+    these_months = (
+        "delivery_month IS NULL"
+        if months is None
+        else f"delivery_month IN ({_literal(months)[1:-1]})"
+    )
     connection.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_MONTH_TABLE} AS SELECT * FROM {_SCOPE_TABLE} AS scope "
-        f"WHERE {same_month} AND NOT EXISTS (SELECT 1 FROM {_DROPPED_TABLE} AS dropped "
+        f"CREATE OR REPLACE TEMP VIEW {_MONTH_TABLE} AS SELECT * FROM {_SCOPE_TABLE} AS scope "
+        f"WHERE {these_months} AND NOT EXISTS (SELECT 1 FROM {_DROPPED_TABLE} AS dropped "
         "WHERE dropped.delivery_month IS NOT DISTINCT FROM scope.delivery_month "
-        "AND dropped.source_file = scope.source_file AND dropped.line_number = scope.line_number)",
-        month_parameter,
+        "AND dropped.source_file = scope.source_file AND dropped.line_number = scope.line_number)"
     )
     typed = render(staged_select_sql(contract), raw_table=_MONTH_TABLE)
     folder = ", split_part(source_file, '/', 2) AS practice_code" if contract.scope == "gp" else ""
@@ -299,33 +306,44 @@ def _stage_feed(
 def _create_scope(
     connection: duckdb.DuckDBPyConnection, contract: Contract, months: list[str] | None
 ) -> None:
-    """The raw rows the rules look at: the months' rows, plus earlier rows sharing a key."""
+    """The raw rows the rules look at: the months' rows, plus earlier rows sharing a key.
+
+    A view, not a copy: copying every raw row of a first load cost more than reading it
+    twice (the row rules, then the staged rows)."""
     feed = contract.feed
+    parameters: dict[str, str | list[str]] = {}
     if months is None:
-        connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS "
-            f"SELECT * FROM raw.{feed} WHERE delivery_month IS NULL"
+        where = "delivery_month IS NULL"
+    elif contract.key is None:
+        where, parameters = "list_contains($months, delivery_month)", {"months": months}
+    else:
+        # Resend and conflict compare a row with the first row of its id across all months
+        # (ordered by month, file, line): rows of earlier months sharing an id with one of
+        # these months' rows take part; later rows cannot come first, and rows with other
+        # ids cannot matter.
+        key = f'"{contract.key}"'
+        where = (
+            f"list_contains($months, delivery_month) OR (delivery_month < $last AND {key} IN "
+            f"(SELECT {key} FROM raw.{feed} WHERE list_contains($months, delivery_month) "
+            f"AND {key} IS NOT NULL))"
         )
-        return
-    if contract.key is None:
-        connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS "
-            f"SELECT * FROM raw.{feed} WHERE list_contains($months, delivery_month)",
-            {"months": months},
-        )
-        return
-    # Resend and conflict compare a row with the first row of its id across all months
-    # (ordered by month, file, line): rows of earlier months sharing an id with one of
-    # these months' rows take part; later rows cannot come first, and rows with other
-    # ids cannot matter.
-    key = f'"{contract.key}"'
+        parameters = {"months": months, "last": max(months)}
+    # A view cannot take parameters: the months are written into it as literals.
+    for name, value in parameters.items():
+        where = where.replace(f"${name}", _literal(value))
     connection.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_SCOPE_TABLE} AS SELECT * FROM raw.{feed} "
-        f"WHERE list_contains($months, delivery_month) OR (delivery_month < $last AND {key} IN "
-        f"(SELECT {key} FROM raw.{feed} WHERE list_contains($months, delivery_month) "
-        f"AND {key} IS NOT NULL))",
-        {"months": months, "last": max(months)},
+        f"CREATE OR REPLACE TEMP VIEW {_SCOPE_TABLE} AS SELECT * FROM raw.{feed} WHERE {where}"
     )
+
+
+def _literal(value: object) -> str:
+    """A month or list of months ('YYYY-MM', checked) as a SQL literal."""
+    months = value if isinstance(value, list) else [value]
+    for month in months:
+        if not (isinstance(month, str) and MONTH_PATTERN.fullmatch(month)):
+            raise ValueError(f"not a month: {month!r}")
+    text = ", ".join(f"'{month}'" for month in months)
+    return f"[{text}]" if isinstance(value, list) else text
 
 
 def _add_unknown_practice_folders(connection: duckdb.DuckDBPyConnection, months: list[str]) -> None:

@@ -7,7 +7,9 @@ at a time, as a pandas batch: a second, independent reading of the contract. On 
 correct staged table every error (critical) expectation passes; a critical failure means
 the staged layer breaks its contract and nothing may be built on it. Warning
 expectations (malformed hospital-recorded practice codes, for instance) fail without
-blocking.
+blocking. Each feed's suite runs once; its result is stored as the results of the feed's
+two severity suites (``<feed>.critical``, ``<feed>.warnings``), so Data Docs never show a
+warning as a failure (``warehouse.data_docs`` renders them).
 
 The GX project is file-backed under ``<home>/gx``; every validation result is stored
 there, and ``build_data_docs`` (called after every run) renders them all into
@@ -114,21 +116,23 @@ def validate_staged(
     if parameters is None:
         parameters = expectation_parameters(connection, months)
     started = time.monotonic()
-    validation = _validation_definition(home, contract)
+    prepared = _prepared_suite(home, contract)
     label = _label(months)
     run_name = f"{label or 'reference'}-{feed}"
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.validator.v1_validator import Validator
 
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.datetime.now(datetime.UTC))
-    # The validation definition, not a checkpoint: a checkpoint adds a second freshness
-    # check and a result wrapper, and has no actions here (Data Docs are built once per
-    # run). The result is stored in the project all the same, so Data Docs show it.
-    suite_result = validation.run(
+    # One GX run reads every rule of the contract (what a validation definition would do,
+    # without its freshness checks); its results are then stored as the results of the
+    # feed's severity suites, so Data Docs show a warning as a warning, at no extra cost.
+    validator = Validator(
+        batch_definition=prepared.batch_definition,
         batch_parameters={"dataframe": frame},
-        expectation_parameters=parameters,
         result_format=RESULT_FORMAT,
-        run_id=run_id,
     )
+    suite_result: Any = validator.validate_expectation_suite(prepared.suite, parameters)
+    _store_by_severity(_context(home), feed, suite_result, validator.active_batch_id, run_id)
     failed = [
         FailedExpectation(
             rule=str(outcome.expectation_config.meta["rule"]),
@@ -250,8 +254,11 @@ def expectation_parameters(
 
 def build_data_docs(home: Path) -> Path:
     """Render every stored suite and validation result into reports/data_docs/."""
+    from warehouse.data_docs import copy_vendored_assets
+
     context = _context(home)
     context.build_data_docs(site_names=[DATA_DOCS_SITE])
+    copy_vendored_assets(data_docs_index(home).parent)
     return data_docs_index(home)
 
 
@@ -271,79 +278,120 @@ def _context(home: Path) -> Any:
     home.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(home))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # The site's views and renderers are riskstrat's (warehouse.data_docs); a home whose
+    # site was configured otherwise (by an older riskstrat) is brought up to date.
+    from warehouse.data_docs import SITE_CONFIG
+
     sites = context.variables.data_docs_sites or {}
-    if DATA_DOCS_SITE not in sites:
+    if sites.get(DATA_DOCS_SITE) != SITE_CONFIG or len(sites) > 1:
         for name in list(sites):
             context.delete_data_docs_site(name)
-        context.add_data_docs_site(
-            site_name=DATA_DOCS_SITE,
-            site_config={  # type: ignore[typeddict-unknown-key]
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                # Relative to <home>/gx, so a home can be moved as a whole.
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": "../reports/data_docs/",
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
+        context.add_data_docs_site(site_name=DATA_DOCS_SITE, site_config=SITE_CONFIG)  # type: ignore[arg-type]
     context.variables.save()
     _CONTEXTS[home] = context
     return context
 
 
-_VALIDATIONS: dict[tuple[Path, str], Any] = {}
+@dataclass(frozen=True)
+class _PreparedSuite:
+    suite: Any  # every rule of the contract, run in one go (never stored)
+    batch_definition: Any
 
 
-def _validation_definition(home: Path, contract: Contract) -> Any:
-    """The feed's suite, batch definition and validation definition, kept once per process.
+_PREPARED: dict[tuple[Path, str], _PreparedSuite] = {}
 
-    The suite is generated from the contract each time a process first needs it, but is
-    written to the project (with its batch and validation definitions) only when it differs
-    from the stored one: GX compares and rewrites each object on ``add_or_update``, which
-    costs about a third of a second per feed. The stored suite's ``meta`` carries a
-    fingerprint of the generated expectations for that comparison.
+
+def _prepared_suite(home: Path, contract: Contract) -> _PreparedSuite:
+    """The feed's suite and batch definition, kept once per process.
+
+    The severity suites Data Docs show are generated from the contract each time a process
+    first needs them, but are written to the project only when they differ from the stored
+    ones: GX compares and rewrites each object on ``add_or_update``, which costs about a
+    third of a second per feed. A stored suite's ``meta`` carries a fingerprint of the
+    generated expectations for that comparison.
     """
     key = (home.resolve(), contract.feed)
-    if key in _VALIDATIONS:
-        return _VALIDATIONS[key]
-    import great_expectations as gx
-
-    from data_contracts.expectations import expectation_suite
+    if key in _PREPARED:
+        return _PREPARED[key]
+    from data_contracts.expectations import expectation_suite, severity_suites
 
     context = _context(home)
-    suite = expectation_suite(contract)
-    fingerprint = _suite_fingerprint(suite)
-    name = f"staged_{contract.feed}_contract"
-    validation = None
+    for suite in severity_suites(contract).values():
+        fingerprint = _suite_fingerprint(suite)
+        try:
+            stored = context.suites.get(suite.name).meta.get(_FINGERPRINT)
+        except Exception:  # absent or unreadable: written afresh below
+            stored = None
+        if stored != fingerprint:
+            suite.meta[_FINGERPRINT] = fingerprint
+            context.suites.add_or_update(suite)
     try:
-        stored = context.validation_definitions.get(name)
-        if stored.suite.meta.get(_FINGERPRINT) == fingerprint:
-            validation = stored
-    except Exception:  # absent or unreadable: written afresh below
-        validation = None
-    if validation is None:
-        suite.meta[_FINGERPRINT] = fingerprint
-        suite = context.suites.add_or_update(suite)
-        try:
-            source = context.data_sources.get(DATA_SOURCE)
-        except (KeyError, ValueError):
-            source = context.data_sources.add_pandas(DATA_SOURCE)
-        asset_name = f"staged_{contract.feed}"
-        try:
-            asset = source.get_asset(asset_name)
-        except LookupError:
-            asset = source.add_dataframe_asset(asset_name)
-        try:
-            batch_definition = asset.get_batch_definition("month")
-        except KeyError:
-            batch_definition = asset.add_batch_definition_whole_dataframe("month")
-        validation = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+        source = context.data_sources.get(DATA_SOURCE)
+    except (KeyError, ValueError):
+        source = context.data_sources.add_pandas(DATA_SOURCE)
+    asset_name = f"staged_{contract.feed}"
+    try:
+        asset = source.get_asset(asset_name)
+    except LookupError:
+        asset = source.add_dataframe_asset(asset_name)
+    try:
+        batch_definition = asset.get_batch_definition("month")
+    except KeyError:
+        batch_definition = asset.add_batch_definition_whole_dataframe("month")
+    prepared = _PreparedSuite(suite=expectation_suite(contract), batch_definition=batch_definition)
+    _PREPARED[key] = prepared
+    return prepared
+
+
+def _store_by_severity(
+    context: Any, feed: str, result: Any, batch_id: str | None, run_id: Any
+) -> None:
+    """Store one run's result as one result per severity suite, as a validation definition
+    stores its own (same meta, same identifiers): each suite succeeds or fails on its own
+    rules only."""
+    from great_expectations.constants import DATAFRAME_REPLACEMENT_STR
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+    from great_expectations.validator.validation_statistics import calc_validation_statistics
+
+    from data_contracts.expectations import severity_group, severity_suite_name
+
+    meta = {
+        **result.meta,
+        "run_id": run_id,
+        "validation_time": run_id.run_time,
+        "batch_parameters": {"dataframe": DATAFRAME_REPLACEMENT_STR},
+    }
+    groups: dict[str, list[Any]] = {}
+    for outcome in result.results:
+        group = severity_group(str(outcome.expectation_config.meta["severity"]))
+        groups.setdefault(group, []).append(outcome)
+    for group, outcomes in groups.items():
+        name = severity_suite_name(feed, group)
+        statistics = calc_validation_statistics(outcomes)
+        suite_id = ExpectationSuiteIdentifier(name=name)
+        context.validation_results_store.store_validation_results(
+            suite_validation_result=ExpectationSuiteValidationResult(
+                success=statistics.success,
+                results=outcomes,
+                suite_name=name,
+                statistics={
+                    "evaluated_expectations": statistics.evaluated_expectations,
+                    "successful_expectations": statistics.successful_expectations,
+                    "unsuccessful_expectations": statistics.unsuccessful_expectations,
+                    "success_percent": statistics.success_percent,
+                },
+                meta=dict(meta),
+                batch_id=result.batch_id,
+            ),
+            suite_validation_result_identifier=ValidationResultIdentifier(
+                expectation_suite_identifier=suite_id, run_id=run_id, batch_identifier=batch_id
+            ),
+            expectation_suite_identifier=suite_id,
         )
-    _VALIDATIONS[key] = validation
-    return validation
 
 
 _FINGERPRINT = "riskstrat_contract_fingerprint"

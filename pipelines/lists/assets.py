@@ -106,7 +106,7 @@ def risk_scores(
             "people_scored": scored.people,
             "model_version": scored.model_version,
             "index_date": scored.index_date.isoformat(),
-            "expected_emergency_admissions_12m": dg.MetadataValue.float(scored.expected_admissions),
+            "expected_people_admitted_next_12m": dg.MetadataValue.float(scored.expected_admissions),
             "people_per_tier": table(
                 ({"tier": t, "people": n} for t, n in scored.people_per_tier.items()),
                 {"tier": "string", "people": "int"},
@@ -159,6 +159,7 @@ def practice_risk_lists(
                 month,
                 config.list_policy(),
                 list_reports=warehouse.paths.list_reports,
+                models_dir=models,
             )
     except (UnsafeCodeError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
@@ -221,7 +222,9 @@ def federation_summaries(
     try:
         key = pseudonym_key(warehouse.paths, settings.pseudonym_key or None)
         with warehouse.connect() as connection:
-            published = publish_federation_summaries(connection, warehouse.paths.outbox, month, key)
+            published = publish_federation_summaries(
+                connection, warehouse.paths.outbox, month, key, models_dir=warehouse.paths.models
+            )
     except (UnsafeCodeError, PseudonymKeyError, ValueError) as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     tiers = list(published[0].people_per_tier) if published else []
@@ -231,8 +234,10 @@ def federation_summaries(
             "practices": s.practices,
             "scored": s.people_scored,
             **{tier_column(t): s.people_per_tier[t] for t in tiers},
-            "expected_admissions": round(float(s.expected_emergency_admissions_12m), 1),
-            "observed_admissions": s.observed_emergency_admissions_12m,
+            "expected_people_admitted_next_12m": round(
+                float(s.expected_people_admitted_next_12m), 1
+            ),
+            "observed_people_admitted_last_12m": s.observed_people_admitted_last_12m,
         }
         for s in published
     ]
@@ -247,8 +252,8 @@ def federation_summaries(
                     "practices": "int",
                     "scored": "int",
                     **{tier_column(t): "int" for t in tiers},
-                    "expected_admissions": "float",
-                    "observed_admissions": "int",
+                    "expected_people_admitted_next_12m": "float",
+                    "observed_people_admitted_last_12m": "int",
                 },
             ),
             "outbox": dg.MetadataValue.path(str(warehouse.paths.outbox)),

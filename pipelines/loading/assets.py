@@ -5,9 +5,8 @@ import dagster as dg
 from pipelines.metadata import table
 from pipelines.partitions import MONTH_RANGE, extract_months
 from pipelines.resources import RunSettings, Warehouse
-from warehouse.deliveries import delivery_report, load_month
+from warehouse.deliveries import load_month, write_delivery_report
 from warehouse.errors import InputError
-from warehouse.files import write_json_atomic
 from warehouse.reference import known_practices, load_reference
 
 
@@ -36,7 +35,8 @@ def deliveries(
     """Extract months verified against their manifests and loaded, row by row, into raw.
 
     A file failing the manifest or its contract's columns is rejected alone; a month
-    without manifest.csv loads nothing. Writes reports/deliveries/<month>.json. A run over
+    without manifest.csv loads nothing. Writes reports/deliveries/<month>.json, and keeps
+    every delivery's report in reports/deliveries/history/<month>/. A run over
     a range of months loads them oldest first, each in its own transaction.
     """
     outcomes = []
@@ -44,9 +44,7 @@ def deliveries(
         practices = known_practices(connection)
         for month in context.partition_keys:
             outcome = load_month(connection, settings.landing_path, month, practices)
-            write_json_atomic(
-                warehouse.paths.delivery_reports / f"{month}.json", delivery_report(outcome)
-            )
+            write_delivery_report(warehouse.paths.delivery_reports, outcome)
             outcomes.append(outcome)
     for outcome in outcomes:
         if outcome.status != "loaded":

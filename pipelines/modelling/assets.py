@@ -7,15 +7,17 @@ the warehouse (models.training_frame, models.validation_predictions), never in a
 """
 
 import json
-from pathlib import Path
 
 import dagster as dg
 
+from lists.tiers import DEFAULT_TIERS
 from models import registry
 from models.dataset import MissingLabels
-from models.evaluation import evaluation_report, headline_metrics, write_evaluation
+from models.drift import record_reference
+from models.evaluation import evaluation_report, headline_metrics, png_markdown, write_evaluation
 from models.fairness import audit, write_audit
-from models.model_card import write_model_card
+from models.model_card import card_figures, global_importance, write_model_card
+from models.plotting import calibration_png
 from models.training import (
     TRAINING_FRAME,
     VALIDATION_PREDICTIONS,
@@ -85,7 +87,8 @@ def admission_risk_model(
     """LightGBM emergency-admission risk model, trained out of time, calibrated and registered.
 
     Replaces the current model only when not worse out of time (models/current.json says why).
-    The validation window's predictions go to models.validation_predictions.
+    The validation window's predictions go to models.validation_predictions; the drift
+    reference (models.drift_reference) changes only when this run's model is put in use.
     """
     with warehouse.connect() as connection:
         stored = TrainingSet.load(connection)
@@ -95,6 +98,7 @@ def admission_risk_model(
         raise dg.Failure(description=str(error), allow_retries=False) from None
     with warehouse.connect() as connection:
         save_validation_predictions(connection, run.predictions)
+        record_reference(connection, stored, run)
     if not run.decision.replaced:
         context.log.warning(f"Model not replaced: {run.decision.reason}")
     headline = headline_metrics(run.predictions)
@@ -119,7 +123,7 @@ def admission_risk_model(
 
 @dg.asset(group_name=GROUP, kinds={"json"}, deps=[admission_risk_model], pool="warehouse")
 def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
-    """reports/model/evaluation.json with calibration and decision-curve plots: model, baselines, oracle."""
+    """reports/model/evaluation.json: the model, baselines and oracle out of time."""
     models_dir = warehouse.paths.models
     current = registry.read_current(models_dir)
     if current is None:
@@ -136,7 +140,7 @@ def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
         validation_date=metadata["plan"]["validation_date"],
         decision=decision,
     )
-    paths = write_evaluation(report, predictions, warehouse.paths.model_reports)
+    path = write_evaluation(report, warehouse.paths.model_reports)
     validation, baselines, oracle = report["validation"], report["baselines"], report["oracle"]
     return dg.MaterializeResult(
         metadata={
@@ -150,9 +154,15 @@ def model_evaluation(warehouse: Warehouse) -> dg.MaterializeResult:
             "prior_admissions_auroc": baselines["prior_admissions"]["auroc"],
             "logistic_auroc": baselines["logistic"]["auroc"],
             "oracle_auroc": oracle["auroc"] if oracle else dg.MetadataValue.null(),
-            "evaluation": dg.MetadataValue.path(str(paths["evaluation"])),
+            "evaluation": dg.MetadataValue.path(str(path)),
             "calibration_plot": dg.MetadataValue.md(
-                f"![calibration](data:image/png;base64,{_base64(paths['calibration_plot'])})"
+                png_markdown(
+                    calibration_png(
+                        predictions.get_column("admitted").to_numpy(),
+                        predictions.get_column("risk").to_numpy(),
+                    ),
+                    "calibration",
+                )
             ),
         }
     )
@@ -189,22 +199,35 @@ def fairness_audit(warehouse: Warehouse) -> dg.MaterializeResult:
 
 
 @dg.asset(group_name=GROUP, kinds={"markdown"}, deps=[model_evaluation, fairness_audit])
-def model_card(warehouse: Warehouse) -> dg.MaterializeResult:
-    """reports/model/model_card.md: TRIPOD+AI model card from the evaluation and fairness audit."""
+def model_card(warehouse: Warehouse, settings: RunSettings) -> dg.MaterializeResult:
+    """reports/model/model_card.{md,html}: TRIPOD+AI model card with its plots embedded in the page."""
     folder = warehouse.paths.model_reports
     evaluation = json.loads((folder / "evaluation.json").read_text())
     fairness = json.loads((folder / "fairness.json").read_text())
     metadata = registry.read_metadata(warehouse.paths.models, evaluation["model_version"])
-    path = write_model_card(evaluation, fairness, metadata, folder)
+    with warehouse.connect(read_only=True) as connection:
+        predictions = load_validation_predictions(connection)
+    figures = card_figures(
+        predictions.get_column("admitted").to_numpy(),
+        predictions.get_column("risk").to_numpy(),
+        [
+            *((t.name, t.cumulative_share) for t in DEFAULT_TIERS.tiers),
+            (DEFAULT_TIERS.otherwise, 1.0),
+        ],
+        global_importance(registry.load(warehouse.paths.models, evaluation["model_version"])),
+    )
+    path = write_model_card(
+        evaluation,
+        fairness,
+        metadata,
+        folder,
+        figures=figures,
+        retrain_every_months=settings.retrain_every_months,
+    )
     return dg.MaterializeResult(
         metadata={
             "model_version": evaluation["model_version"],
             "card": dg.MetadataValue.path(str(path)),
+            "page": dg.MetadataValue.path(str(path.with_suffix(".html"))),
         }
     )
-
-
-def _base64(path: Path) -> str:
-    import base64
-
-    return base64.b64encode(path.read_bytes()).decode("ascii")

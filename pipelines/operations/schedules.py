@@ -4,7 +4,8 @@ Ticks on its cron in its time zone (default the 10th at 06:00 Europe/London; set
 `build_definitions`). It requests `monthly_job` for every month the planner says the
 warehouse does not hold yet (pipelines.planner.months_to_load, as `riskstrat run` and the
 landing-zone sensor do), keyed by its delivery (month and manifest sha256), and skips a
-delivery that already has a run (the landing-zone sensor usually got there first). The sensors in
+delivery that already has a run (the landing-zone sensor usually got there first). The
+rest run as the sensor's do: one run over each stretch of consecutive months. The sensors in
 pipelines.operations.sensors then ask the planner whether to train, and list the month.
 """
 
@@ -12,7 +13,7 @@ import dagster as dg
 
 from pipelines import planner
 from pipelines.jobs import monthly_job
-from pipelines.operations.sensors import DELIVERY_TAG, delivery_run_key
+from pipelines.operations.sensors import delivered_in_run_tag, delivery_run_key, month_run_request
 from pipelines.partitions import EXTRACT_MONTHS
 from pipelines.resources import RunSettings, Warehouse
 from warehouse.connection import WarehouseBusyError
@@ -44,23 +45,26 @@ def build_monthly_schedule(
             wanted = planner.months_to_load(warehouse.paths, settings.landing_path)
         except (InputError, WarehouseBusyError) as error:
             return dg.SkipReason(f"Not now: {error}")
-        requests = []
+        keys: dict[str, str] = {}
         for item in wanted:
             if item.manifest_sha256 is None:
                 continue
             key = delivery_run_key(item.month, item.manifest_sha256)
             earlier = context.instance.get_runs(
-                filters=dg.RunsFilter(job_name=monthly_job.name, tags={DELIVERY_TAG: key})
+                filters=dg.RunsFilter(
+                    job_name=monthly_job.name, tags={delivered_in_run_tag(item.month): key}
+                )
             )
             if any(run.status != dg.DagsterRunStatus.FAILURE for run in earlier):
                 continue  # the landing-zone sensor got there first
-            if not context.instance.has_dynamic_partition(EXTRACT_MONTHS, item.month):
-                context.instance.add_dynamic_partitions(EXTRACT_MONTHS, [item.month])
-            requests.append(
-                dg.RunRequest(run_key=key, partition_key=item.month, tags={DELIVERY_TAG: key})
-            )
-        if not requests:
+            keys[item.month] = key
+        if not keys:
             return dg.SkipReason("Every delivered month is loaded or already has a run.")
-        return requests
+        known = context.instance.get_dynamic_partitions(EXTRACT_MONTHS)
+        new = [month for month in keys if month not in known]
+        if new:
+            context.instance.add_dynamic_partitions(EXTRACT_MONTHS, new)
+        order = context.instance.get_dynamic_partitions(EXTRACT_MONTHS)
+        return [month_run_request(run, keys) for run in planner.month_runs(list(keys), order)]
 
     return monthly_schedule

@@ -1,8 +1,10 @@
 """Sensors: a month's delivery starts its run; a loaded month goes on to the model or the lists.
 
 `landing_zone_sensor` asks the planner (pipelines.planner.months_to_load) which months the
-warehouse does not hold and requests `monthly_job` for them once per delivery: the run
-key is the month and its manifest's sha256, and the cursor keeps the digest requested for
+warehouse does not hold and requests `monthly_job` for them once per delivery, one run over each stretch of
+consecutive months (planner.month_runs: a first load or a restaging is one run, not one a
+month): a month's run key is the month and its manifest's sha256 (a range's, the digest of
+its months' keys), and the cursor keeps the digest requested for
 each month, so a second tick requests nothing while the runs are on their way, and a
 re-delivered month (new manifest) runs again, followed by every later month (restaged
 oldest first, as `riskstrat run` does). A month folder without manifest.csv is still
@@ -15,13 +17,14 @@ and too little history). `model_trained_sensor` follows a successful `model_job`
 `lists_job` for the month the planner lists.
 """
 
+import hashlib
 import json
 
 import dagster as dg
 
 from pipelines import planner
 from pipelines.jobs import lists_job, model_job, monthly_job
-from pipelines.partitions import LIST_MONTHS, extract_months
+from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS, extract_months, range_tags
 from pipelines.resources import RunSettings, Warehouse
 from warehouse.connection import WarehouseBusyError
 from warehouse.errors import InputError
@@ -66,26 +69,43 @@ def landing_zone_sensor(
     # month restaged after each re-delivery gets a run key of its own.
     trigger = delivery_run_key(*next(iter(new.items())))
     first_new = min(new)
-    requests = []
+    keys: dict[str, str] = {}
     for month, digest, reason in complete:
         if month < first_new:
             continue  # requested on an earlier tick (cursor) and not loaded yet: still on its way
         delivery = delivery_run_key(month, digest)
         context.log.info(f"{month}: {reason} (manifest sha256 {digest[:12]}...)")
-        requests.append(
-            dg.RunRequest(
-                run_key=delivery if month in new else f"{delivery}:after:{trigger}",
-                partition_key=month,
-                tags={DELIVERY_TAG: delivery},
-            )
-        )
+        keys[month] = delivery if month in new else f"{delivery}:after:{trigger}"
+    known = list(context.instance.get_dynamic_partitions(EXTRACT_MONTHS))
+    order = known + [month for month in keys if month not in known]  # as the request adds them
+    requests = [month_run_request(run, keys) for run in planner.month_runs(list(keys), order)]
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[
-            extract_months.build_add_request([r.partition_key for r in requests if r.partition_key])
+            extract_months.build_add_request(added) for added in [order[len(known) :]] if added
         ],
         cursor=json.dumps({**seen, **new}, sort_keys=True),
     )
+
+
+def month_run_request(run: str | list[str], keys: dict[str, str]) -> dg.RunRequest:
+    """One month's run keyed by its delivery, or one run over a range of months keyed by
+    the digest of their delivery keys. Every month's delivery key is also a tag of its own
+    (`delivered_in_run_tag`), so the schedule can see which deliveries have a run."""
+    months = [run] if isinstance(run, str) else run
+    tags = {DELIVERY_TAG: keys[months[0]]}
+    tags |= {delivered_in_run_tag(month): keys[month] for month in months}
+    if isinstance(run, str):
+        return dg.RunRequest(run_key=keys[run], partition_key=run, tags=tags)
+    joined = "\n".join(keys[month] for month in run).encode()
+    return dg.RunRequest(
+        run_key=f"{run[0]}..{run[-1]}:{hashlib.sha256(joined).hexdigest()}",
+        tags=tags | range_tags(run),
+    )
+
+
+def delivered_in_run_tag(month: str) -> str:
+    return f"{DELIVERY_TAG}/{month}"
 
 
 @dg.run_status_sensor(

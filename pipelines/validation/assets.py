@@ -14,7 +14,7 @@ from pipelines.loading.assets import deliveries, reference_data
 from pipelines.metadata import table
 from pipelines.partitions import MONTH_RANGE, extract_months
 from pipelines.resources import Warehouse
-from warehouse.quality import quarantined_by_rule, write_month_reports
+from warehouse.quality import quarantined_by_rule, write_auditor_index, write_month_reports
 from warehouse.staged import (
     FeedStaging,
     monthly_contracts,
@@ -124,7 +124,8 @@ def staged_extract_month(context: dg.AssetExecutionContext, warehouse: Warehouse
 def data_quality_report(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
-    """reports/data_quality/<month>.json and .html: what was delivered, accepted, set aside and why.
+    """reports/data_quality/<month>.json and .html: what was delivered, accepted, set aside and why;
+    and reports/data_quality/index.html, every month at a glance.
 
     Depends on the quarantine, not on the staged tables, so that a blocking check on a
     staged table (which stops everything built on it) never stops the auditors' report.
@@ -134,6 +135,7 @@ def data_quality_report(
         for month in context.partition_keys:
             json_path, _ = write_month_reports(connection, warehouse.paths.reports, month)
             reports.append(json.loads(json_path.read_text(encoding="utf-8")))
+        write_auditor_index(connection, warehouse.paths.reports)
     return dg.MaterializeResult(
         metadata={
             "months": table(

@@ -3,10 +3,9 @@
 The spec (docs/landing-zone.md in this repository) is the authority the contracts must
 follow; parsing it here is what makes a test fail when a contract drifts. The parser is
 strict: a section it expects but cannot find, or a table laid out differently, fails the
-test with a message, never a silently empty result. It reads both the project's copy and
-the shared extract-feed.md it was written from (tests/test_landing_zone_doc.py compares
-them), so it accepts a file heading written either as `## gp/<practice_code>/x.csv` or as
-`## Title: `gp/<practice_code>/x.csv``, at heading level 2 or 3.
+test with a message, never a silently empty result. It accepts a file heading written
+either as `## gp/<practice_code>/x.csv` or as `## Title: `gp/<practice_code>/x.csv``, at
+heading level 2 or 3.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from data_contracts import Contract, Rule, is_valid_nhs_number, load_contracts
 from data_contracts.expectations import (
     RULES_WITHOUT_EXPECTATION,
     expectation_suite,
+    severity_suites,
     suite_parameters,
 )
 from data_contracts.sql import (
@@ -307,6 +308,26 @@ def test_suite_and_sql_carry_the_same_rules(feed: str) -> None:
         rule = contract.rule(expectation.meta["rule"])
         assert expectation.meta["severity"] == rule.severity
         assert expectation.meta["kind"] == rule.kind
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_severity_suites_split_the_rules_so_a_critical_suite_holds_only_blocking_rules(
+    feed: str,
+) -> None:
+    contract = load_contracts()[feed]
+    suites = severity_suites(contract)
+    severities = {
+        group: {e.meta["severity"] for e in suite.expectations} for group, suite in suites.items()
+    }
+    assert severities["critical"] == {"error"}
+    assert severities.get("warnings", set()) <= {"warning", "ignore"}
+    assert {s.name for s in suites.values()} <= {f"{feed}.critical", f"{feed}.warnings"}
+    rules = sorted(e.meta["rule"] for suite in suites.values() for e in suite.expectations)
+    assert rules == sorted(e.meta["rule"] for e in expectation_suite(contract).expectations)
+    has_warning_rules = any(
+        r.severity != "error" for r in contract.rules if r.check not in RULES_WITHOUT_EXPECTATION
+    )
+    assert ("warnings" in suites) == has_warning_rules
 
 
 @pytest.fixture(scope="module")

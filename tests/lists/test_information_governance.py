@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 import warehouse.files
+from lists.audit import nhs_numbers_in_federation_files
 from lists.federation import publish_federation_summaries
-from lists.manifest import read_manifest, verify_manifest
+from lists.manifest import VERSIONS, read_manifest, verify_manifest
 from lists.paths import UnsafeCodeError, federation_folder, practice_folder
 from lists.practice_lists import publish_practice_lists
 from lists.pseudonyms import pseudonymise
@@ -200,22 +201,33 @@ def test_files_are_written_atomically_owner_only_and_verify_against_their_manife
     publish_months(staged_home)
 
     written = sorted(p for p in staged_home.outbox.rglob("*") if p.is_file())
-    assert (
-        len(written) == 3 * 2 * 4 + 2 * 4
-    )  # 3 practices x 2 months x 4 files; 2 federations x 4 files
+    # 3 practices x 2 months and 2 federations, each 4 files and its manifest's kept copy.
+    assert len(written) == 3 * 2 * 5 + 2 * 5
     arrived = {target for _source, target in renames}
     for path in written:
         assert path in arrived, f"{path} was not renamed into place"
         assert path.stat().st_mode & 0o777 == 0o600, path
     for source, target in renames:
         assert source.parent == target.parent and source.name.startswith(f".{target.name}.")
-    for folder in {p.parent for p in written}:
+    for folder in {p.parent for p in written if p.parent.name != VERSIONS}:
         assert verify_manifest(folder) == [], folder
+        assert (folder / VERSIONS).stat().st_mode & 0o777 == 0o700
         for parent in (folder, folder.parent):
             assert parent.stat().st_mode & 0o777 == 0o700, parent
     manifest = read_manifest(staged_home.outbox / "FED01" / "A81001" / SCORE_MONTH)
     assert manifest["risk_list.csv"][0] == len(list_rows(staged_home, "FED01", "A81001")) == 20
     assert not [p for p in staged_home.outbox.rglob(".*")], "temporary files left behind"
+
+
+def test_the_federation_scan_reads_the_kept_manifests_too(published_home: Home) -> None:
+    kept = published_home.outbox / "FED01" / "summary" / SCORE_MONTH / VERSIONS
+    assert any(kept.iterdir()), "the summary's manifest is kept"
+    (kept / "planted.csv").write_text(f"path\n{min(all_nhs_numbers())}\n")
+
+    with connect(published_home.database) as connection:
+        found = nhs_numbers_in_federation_files(connection, published_home.outbox, SCORE_MONTH)
+
+    assert list(found) == [f"FED01/summary/{SCORE_MONTH}/{VERSIONS}/planted.csv"]
 
 
 def test_a_tampered_file_fails_its_manifest(published_home: Home) -> None:
@@ -289,6 +301,6 @@ def test_the_same_inputs_give_byte_identical_lists(tmp_path: Path, staged_templa
         }
 
     first, second = contents(homes[0]), contents(homes[1])
-    assert len(first) == 32 and first == second
+    assert len(first) == 40 and first == second  # 8 folders: 4 files, a manifest's copy
     publish_months(homes[0])  # a rerun in the same home changes nothing either
     assert contents(homes[0]) == first

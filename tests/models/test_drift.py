@@ -70,3 +70,76 @@ def test_a_drift_report_names_what_drifted_and_is_written_per_month(tmp_path: Pa
     assert written["score"]["stability"] == "stable" and written["drifted"] == ["ltc_count"]
     assert drift.latest_drift(tmp_path / "drift") == written
     assert drift.latest_drift(tmp_path / "drift", before_or_at="2024-04") is None
+
+
+def test_the_reference_follows_the_model_in_use_not_a_rejected_candidate(
+    tmp_path: Path, training_set
+):
+    """A later candidate that is worse out of time stays out, and so does its training data."""
+    from models.training import TrainingSet, plan_training, train_and_register
+    from tests.models.conftest import FEATURES, LABEL, index_dates, synthetic_frame
+    from warehouse.connection import connect
+
+    models_dir = tmp_path / "models"
+    connection = connect(tmp_path / "warehouse.duckdb")
+    first = adopt(
+        connection,
+        training_set,
+        train_and_register(training_set, models_dir, features=FEATURES, label=LABEL),
+    )
+    reference = drift.model_reference(connection, models_dir)
+    assert reference is not None and reference.version == first.model_in_use.version
+
+    later_frame = synthetic_frame(dates=index_dates(21), seed=2)
+    later = TrainingSet(
+        plan=plan_training(later_frame.get_column("index_date").unique().sort().to_list()),
+        frame=later_frame,
+    )
+    weak = [f for f in FEATURES if f.name in ("sex", "imd_decile")]
+    rejected = adopt(
+        connection,
+        later,
+        train_and_register(later, models_dir, features=weak, label=LABEL),
+    )
+    assert not rejected.decision.replaced
+
+    kept = drift.model_reference(connection, models_dir)
+    assert kept is not None and kept.version == first.model_in_use.version
+    assert kept.training.equals(reference.training)
+    assert kept.training.height == training_set.training.height
+    assert np.array_equal(kept.scores, first.predictions.get_column("risk").to_numpy())
+
+
+def adopt(connection, training_set, run):
+    """What the modelling assets store after training: the set, the predictions, the reference."""
+    from models.training import save_validation_predictions
+
+    training_set.save(connection)
+    save_validation_predictions(connection, run.predictions)
+    drift.record_reference(connection, training_set, run)
+    return run
+
+
+def test_a_home_trained_before_the_reference_adopts_its_stored_training_set(
+    tmp_path: Path, training_set
+):
+    from models.training import train_and_register
+    from tests.models.conftest import FEATURES, LABEL
+    from warehouse.connection import connect
+
+    models_dir = tmp_path / "models"
+    connection = connect(tmp_path / "warehouse.duckdb")
+    run = adopt(
+        connection,
+        training_set,
+        train_and_register(training_set, models_dir, features=FEATURES, label=LABEL),
+    )
+    recorded = drift.model_reference(connection, models_dir)
+    connection.execute(f"DROP TABLE {drift.DRIFT_REFERENCE}")
+
+    adopted = drift.model_reference(connection, models_dir)
+
+    assert recorded is not None and adopted is not None
+    assert adopted.version == run.model_in_use.version
+    assert adopted.training.equals(recorded.training)
+    assert np.array_equal(adopted.scores, recorded.scores)

@@ -19,6 +19,7 @@ import pytest
 from pipelines import planner, runner
 from pipelines.operations.schedules import build_monthly_schedule
 from pipelines.operations.sensors import (
+    DELIVERY_TAG,
     landing_zone_sensor,
     model_trained_sensor,
     month_loaded_sensor,
@@ -201,16 +202,35 @@ def after_success(sensor, home: Home, landing: Path) -> dg.RunRequest | dg.SkipR
         return sensor(context, **resources)
 
 
+def requested_months(request: dg.RunRequest) -> list[str]:
+    """The months a run request loads: its partition, or every month of its range (each
+    month's delivery is a tag of the run; the range runs from the first to the last)."""
+    if request.partition_key is not None:
+        return [request.partition_key]
+    tagged = sorted(
+        key.rsplit("/", 1)[1] for key in request.tags if key.startswith(f"{DELIVERY_TAG}/")
+    )
+    assert request.partition_key_range is not None
+    assert (request.partition_key_range.start, request.partition_key_range.end) == (
+        tagged[0],
+        tagged[-1],
+    )
+    return tagged
+
+
 def test_the_sensors_take_the_planners_decisions(case: Case, tmp_path: Path):
     home, landing = lay_out(case, tmp_path)
     resources = {
         "warehouse": Warehouse(home=str(home.root)),
         "settings": RunSettings(landing=str(landing)),
     }
-    with dg.build_sensor_context(resources=resources) as context:
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        dg.build_sensor_context(resources=resources, instance=instance) as context,
+    ):
         delivered = landing_zone_sensor(context)
     requested = (
-        [r.partition_key for r in delivered.run_requests]
+        [month for r in delivered.run_requests for month in requested_months(r)]
         if isinstance(delivered, dg.SensorResult)
         else []
     )
@@ -251,10 +271,28 @@ def test_the_schedule_takes_the_planners_decisions(case: Case, tmp_path: Path):
     with dg.build_schedule_context(instance=instance, resources=resources) as context:
         result = build_monthly_schedule()(context)
 
-    requested = [r.partition_key for r in result] if isinstance(result, list) else []
+    requested = (
+        [month for r in result for month in requested_months(r)] if isinstance(result, list) else []
+    )
     assert requested == case.expect_load
 
 
 def test_a_landing_zone_without_extracts_is_one_clear_error(tmp_path: Path):
     with pytest.raises(runner.RunStopped, match="extracts"):
         runner.run_pipeline(landing=tmp_path / "nowhere", home=tmp_path / "home")
+
+
+def test_months_run_as_one_range_per_stretch_of_consecutive_partitions():
+    order = ["2024-01", "2024-02", "2024-04", "2024-05", "2024-03"]  # 2024-03 delivered late
+
+    assert planner.month_runs(["2024-01", "2024-02"], order) == [["2024-01", "2024-02"]]
+    assert planner.month_runs(["2024-03", "2024-04", "2024-05"], order) == [
+        "2024-03",
+        ["2024-04", "2024-05"],
+    ]
+    assert planner.month_runs(["2024-05"], order) == ["2024-05"]
+    assert planner.month_runs(["2024-01", "2024-02"], order, one_run=False) == [
+        "2024-01",
+        "2024-02",
+    ]
+    assert planner.month_runs([], order) == []

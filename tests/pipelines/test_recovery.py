@@ -14,7 +14,6 @@ times), models and every warehouse table. Every home shares one pseudonym key.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import re
@@ -27,16 +26,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from benchmarks import compare_homes
 from tests import supplier
 
 RISKSTRAT = [sys.executable, "-m", "pipelines.cli"]
 PSEUDONYM_KEY = "recovery-tests-share-this-one-pseudonym-key"  # 32+ characters
 RERUN_LIMIT_SECONDS = int(os.environ.get("RERUN_LIMIT", 600))
-COMPARED = ("outbox", "reports", "models")
-NOT_COMPARED = ("reports/data_docs",)
+COMPARED = ("outbox", "reports", "models")  # reports/data_docs (run times) is skipped
 
 
 def environment() -> dict[str, str]:
@@ -69,30 +67,9 @@ def run_to_end(landing: Path, home: Path) -> subprocess.CompletedProcess[str]:
         pytest.fail(f"the rerun on {home} was still waiting after {RERUN_LIMIT_SECONDS} s")
 
 
-def home_digest(home: Path) -> dict[str, str]:
-    """Every compared file's sha256 and every warehouse table's rows, by name."""
-    digest = {}
-    for folder in COMPARED:
-        for path in sorted((home / folder).rglob("*")):
-            relative = path.relative_to(home).as_posix()
-            if path.is_file() and not relative.startswith(NOT_COMPARED):
-                digest[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
-        tables = connection.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL"
-        ).fetchall()
-        for schema, table in tables:
-            rows = connection.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
-            text = "\n".join(sorted(repr(row) for row in rows))
-            digest[f"{schema}.{table}"] = (
-                f"{len(rows)} rows {hashlib.sha256(text.encode()).hexdigest()}"
-            )
-    return digest
-
-
 def differences(clean: Path, rerun: Path) -> list[str]:
-    a, b = home_digest(clean), home_digest(rerun)
-    return [name for name in sorted(set(a) | set(b)) if a.get(name) != b.get(name)]
+    """Compared files and warehouse tables that differ (benchmarks/compare_homes.py)."""
+    return compare_homes.differences(clean, rerun, COMPARED)
 
 
 def slot_holders(home: Path) -> set[str]:

@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from pipelines.operations.schedules import build_monthly_schedule
+from pipelines.operations.sensors import DELIVERY_TAG
 from tests import supplier
 from tests.pipelines.conftest import HomeResources
 from warehouse.deliveries import manifest_digests
@@ -53,9 +54,13 @@ def test_the_schedule_requests_every_delivered_month_the_warehouse_lacks(
     requests = tick(instance, landing)
 
     assert isinstance(requests, list)
-    # 2024-03 has no manifest yet; nothing is loaded, so both delivered months are wanted.
-    assert [r.partition_key for r in requests] == ["2024-01", "2024-02"]
-    assert requests[1].run_key == f"2024-02:{manifest_digests(landing)['2024-02']}"
+    # 2024-03 has no manifest yet; nothing is loaded, so both delivered months are wanted,
+    # as one run over their range, each month's delivery a tag of it.
+    [request] = requests
+    assert request.partition_key_range == dg.PartitionKeyRange("2024-01", "2024-02")
+    digests = manifest_digests(landing)
+    assert request.tags[f"{DELIVERY_TAG}/2024-02"] == f"2024-02:{digests['2024-02']}"
+    assert request.tags[f"{DELIVERY_TAG}/2024-01"] == f"2024-01:{digests['2024-01']}"
     assert instance.has_dynamic_partition("extract_months", "2024-02")
 
 
@@ -75,6 +80,27 @@ def test_the_schedule_skips_a_delivery_that_already_ran(
     )
 
     assert isinstance(tick(instance, landing), dg.SkipReason)
+
+
+def test_the_schedule_skips_months_a_range_run_already_covers(
+    tmp_path: Path, instance: dg.DagsterInstance
+):
+    landing = tmp_path / "landing"
+    supplier.write_landing(landing, months=("2024-01", "2024-02"))
+    [request] = tick(instance, landing)
+    instance.add_run(
+        dg.DagsterRun(
+            job_name="monthly_job",
+            run_id="a-sensor-range-run",
+            tags=dict(request.tags),
+            status=dg.DagsterRunStatus.STARTED,
+        )
+    )
+    supplier.write_month(landing, "2024-03", supplier.month_files("2024-03"))
+
+    [later] = tick(instance, landing)
+
+    assert later.partition_key == "2024-03"
 
 
 def test_the_schedule_skips_when_nothing_is_delivered(tmp_path: Path, instance: dg.DagsterInstance):

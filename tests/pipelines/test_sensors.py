@@ -23,7 +23,12 @@ def landing(tmp_path: Path) -> Path:
 
 def tick(landing: Path, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
     warehouse = HomeResources(home=str(landing.parent / "home"), landing=str(landing))
-    with dg.build_sensor_context(cursor=cursor, resources=warehouse.resources()) as context:
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        dg.build_sensor_context(
+            cursor=cursor, resources=warehouse.resources(), instance=instance
+        ) as context,
+    ):
         result = landing_zone_sensor(context)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result
@@ -109,3 +114,23 @@ def test_a_lists_request_adds_its_month_to_the_list_months():
     assert (request.job_name, request.partition_key) == ("lists_job", "2024-02")
     assert again.run_key != request.run_key
     assert instance.get_dynamic_partitions(LIST_MONTHS) == ["2024-02"]
+
+
+def test_a_first_load_of_several_months_is_one_run_over_their_range(tmp_path: Path):
+    landing = tmp_path / "landing"
+    supplier.write_landing(landing, months=("2024-01", "2024-02", "2024-03"))
+
+    result = tick(landing, None)
+
+    [request] = requests(result)
+    assert request.partition_key is None
+    assert request.partition_key_range == dg.PartitionKeyRange("2024-01", "2024-03")
+    digests = manifest_digests(landing)
+    assert {
+        key: value for key, value in request.tags.items() if key.startswith(f"{DELIVERY_TAG}/")
+    } == {f"{DELIVERY_TAG}/{month}": f"{month}:{digest}" for month, digest in digests.items()}
+    assert isinstance(result, dg.SensorResult)
+    [added] = result.dynamic_partitions_requests or []
+    assert isinstance(added, dg.AddDynamicPartitionsRequest)
+    assert list(added.partition_keys) == ["2024-01", "2024-02", "2024-03"]
+    assert isinstance(tick(landing, result.cursor), dg.SkipReason)

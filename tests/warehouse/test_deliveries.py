@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import duckdb
@@ -10,7 +11,7 @@ import pytest
 
 from tests import supplier
 from warehouse.connection import connect
-from warehouse.deliveries import load_month
+from warehouse.deliveries import load_month, write_delivery_report
 from warehouse.errors import InputError
 from warehouse.reference import known_practices, load_reference
 
@@ -293,3 +294,116 @@ def test_missing_reference_file_stops_with_its_name(connection, landing):
     (landing / "reference" / "practices.csv").unlink()
     with pytest.raises(InputError, match=r"reference/practices\.csv"):
         load_reference(connection, landing)
+
+
+def history(connection: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return connection.execute(
+        "SELECT manifest_sha256, delivery_number, files, rows, status, superseded_by "
+        "FROM raw.delivery_history WHERE delivery_month = ? ORDER BY delivery_number",
+        [MONTH],
+    ).fetchall()
+
+
+def correct_registrations(landing: Path) -> None:
+    """Deliver MONTH again with one registration corrected (a new manifest)."""
+    files = supplier.month_files(MONTH)
+    path = "gp/A10001/registrations.csv"
+    files[path] = files[path].replace(b"1941-03-02", b"1941-03-03")
+    supplier.write_month(landing, MONTH, files)
+
+
+def test_every_delivery_of_a_month_stays_in_the_history_superseded_by_the_next(connection, landing):
+    first = load(connection, landing)
+    correct_registrations(landing)
+    second = load(connection, landing)
+    load(connection, landing)  # the same delivery loaded again (--reload) adds nothing
+
+    old, new = first.manifest_sha256, second.manifest_sha256
+    assert old != new
+    files, rows = len(first.files), first.loaded_rows
+    assert history(connection) == [
+        (old, 1, files, rows, "loaded", new),
+        (new, 2, files, rows, "loaded", None),
+    ]
+
+
+def test_a_withdrawn_correction_is_superseded_by_the_delivery_it_replaced(connection, landing):
+    original = supplier.month_files(MONTH)
+    first = load(connection, landing)
+    correct_registrations(landing)
+    second = load(connection, landing)
+    supplier.write_month(landing, MONTH, original)
+
+    load(connection, landing)
+
+    assert [(row[0], row[1], row[5]) for row in history(connection)] == [
+        (first.manifest_sha256, 1, None),
+        (second.manifest_sha256, 2, first.manifest_sha256),
+    ]
+
+
+def test_a_warehouse_from_before_the_history_gains_its_deliveries_in_force(connection, landing):
+    outcome = load(connection, landing)
+    connection.execute("DROP TABLE raw.delivery_history")
+
+    load_reference(connection, landing)  # any step that opens the raw layer
+
+    assert history(connection) == [
+        (outcome.manifest_sha256, 1, len(outcome.files), outcome.loaded_rows, "loaded", None)
+    ]
+
+
+def test_each_delivery_report_is_kept_beside_the_current_one(connection, landing, tmp_path):
+    reports = tmp_path / "reports" / "deliveries"
+    first = load(connection, landing)
+    write_delivery_report(reports, first)
+    correct_registrations(landing)
+    second = load(connection, landing)
+    write_delivery_report(reports, second)
+    write_delivery_report(reports, second)  # a rerun writes no new version
+
+    kept = sorted((reports / "history" / MONTH).iterdir())
+    by_delivery = {json.loads(path.read_text())["manifest_sha256"]: path for path in kept}
+    assert len(kept) == 2
+    assert set(by_delivery) == {first.manifest_sha256, second.manifest_sha256}
+    for digest, path in by_delivery.items():
+        assert path.name.startswith(digest[:16] + "-")
+    assert (reports / f"{MONTH}.json").read_bytes() == by_delivery[
+        second.manifest_sha256
+    ].read_bytes()
+
+
+def test_files_read_on_every_core_load_as_they_would_one_by_one(tmp_path, landing, monkeypatch):
+    """The threaded reader gives the same raw tables (row order included) and outcomes."""
+    from warehouse import deliveries
+
+    files = supplier.month_files(MONTH)
+    files["gp/A10002/consultations.csv"] += (
+        b"9990000018,2024-01-20,telephone,gp,b1\r\n"
+        b"9990000018,2024-01-21,telephone,gp,b1,one too many\r\n"
+        b"9990000018,2024-01-22,telephone,gp,b1\r\n"
+    )
+    manifest = supplier.manifest_bytes(files)
+    files["gp/A10001/medications.csv"] += b"\n"  # changed after the manifest: rejected
+    supplier.write_month(landing, MONTH, files, manifest=manifest)
+
+    def loaded(threads: int, name: str) -> tuple[list, dict[str, list]]:
+        monkeypatch.setattr(deliveries, "reading_threads", lambda count: min(count, threads))
+        connection = connect(tmp_path / f"{name}.duckdb")
+        outcome = load(connection, landing)
+        tables = {
+            table: connection.execute(f"SELECT * FROM raw.{table}").fetchall()
+            for (table,) in connection.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY 1"
+            ).fetchall()
+        }
+        return [
+            (f.path, f.status, f.reason, f.loaded_rows, f.malformed) for f in outcome.files
+        ], tables
+
+    one_by_one = loaded(1, "one")
+    threaded = loaded(4, "four")
+
+    assert ("gp/A10001/medications.csv", "rejected") in [row[:2] for row in one_by_one[0]]
+    assert any(row[4] for row in one_by_one[0]), "a file with a malformed line"
+    assert threaded == one_by_one

@@ -143,5 +143,5 @@ def test_a_batch_whose_columns_differ_from_the_table_is_refused_not_recreated(tm
     features.replace_features(connection, DATES[:1])
     connection.execute(f"ALTER TABLE {features.PERSON_FEATURES} ALTER COLUMN age TYPE VARCHAR")
     with pytest.raises(features.FeatureBuildError, match="age"):
-        features._replace_index_date(connection, DATES[1])
+        features._replace_index_date(connection, DATES[1], features.opt_out_digest(connection))
     assert counts(connection, features.PERSON_FEATURES) == {DATES[0]: 100}

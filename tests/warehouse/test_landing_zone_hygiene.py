@@ -2,7 +2,9 @@
 
 Each test puts a real CSV outside the month folder, whose rows would load if anything
 followed the link, and checks that the file is recorded as rejected (in
-raw.delivery_files and the delivery report) and that not one of its rows is in raw.
+raw.delivery_files and the delivery report) and that not one of its rows is in raw. A
+linked reference file (or reference folder) stops the load with one paragraph naming it
+and the rule, as a missing one does: nothing can be checked or routed without it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.cli import main
 from tests import supplier
 from warehouse.connection import connect
 from warehouse.deliveries import delivery_report, load_month, manifest_digests
+from warehouse.errors import InputError
 from warehouse.reference import known_practices, load_reference
 
 MONTH = "2024-01"
@@ -139,3 +143,55 @@ def test_a_pipe_is_rejected_without_blocking_the_loader(connection, landing):
 
     status, reason, _rows = recorded(connection, "sus/stream.csv")
     assert status == "rejected" and "not a regular file" in reason
+
+
+def link_elsewhere(path: Path, elsewhere: Path) -> None:
+    """Move `path` to `elsewhere` and leave a symbolic link to it: the same bytes, so the
+    file would load if anything followed the link."""
+    shutil.move(path, elsewhere)
+    os.symlink(elsewhere, path, target_is_directory=elsewhere.is_dir())
+
+
+@pytest.mark.parametrize("name", ["practices.csv", "lsoa_imd.csv"])
+def test_a_linked_reference_file_stops_the_load_naming_the_file_and_the_rule(
+    connection, landing, tmp_path, name
+):
+    path = landing / "reference" / name
+    link_elsewhere(path, tmp_path / name)
+
+    with pytest.raises(InputError) as stopped:
+        load_reference(connection, landing)
+
+    assert str(stopped.value).startswith(f"{path} is a symbolic link: reference files are read")
+    assert "never through a link" in str(stopped.value) and "\n" not in str(stopped.value)
+    assert connection.execute("SELECT count(*) FROM raw.practices").fetchone() == (0,)
+
+
+def test_a_linked_reference_folder_stops_the_load(connection, landing, tmp_path):
+    link_elsewhere(landing / "reference", tmp_path / "reference")
+
+    with pytest.raises(InputError, match=r"reference is a symbolic link, and holds reference/"):
+        load_reference(connection, landing)
+    assert connection.execute("SELECT count(*) FROM raw.practices").fetchone() == (0,)
+
+
+def test_a_reference_pipe_is_refused_without_blocking(connection, landing):
+    path = landing / "reference" / "lsoa_imd.csv"
+    path.unlink()
+    os.mkfifo(path)
+
+    with pytest.raises(InputError, match="not a regular file"):
+        load_reference(connection, landing)
+
+
+def test_riskstrat_run_stops_on_a_linked_reference_file_with_one_paragraph(
+    landing, tmp_path, capsys
+):
+    link_elsewhere(landing / "reference" / "practices.csv", tmp_path / "practices.csv")
+
+    code = main(["run", "--landing", str(landing), "--home", str(tmp_path / "home")])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "reference/practices.csv is a symbolic link" in err and "never through a link" in err
+    assert "Traceback" not in err

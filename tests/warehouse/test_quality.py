@@ -28,7 +28,14 @@ def test_the_json_report_has_the_documented_shape_and_is_byte_identical(tmp_path
     connection.close()
 
     assert json_path.read_bytes() == first
-    assert list(report) == ["month", "status", "files", "missing_practices", "warnings"]
+    assert list(report) == [
+        "month",
+        "manifest_sha256",
+        "status",
+        "files",
+        "missing_practices",
+        "warnings",
+    ]
     [file] = [f for f in report["files"] if f["path"] == CONSULTATIONS]
     assert file == {
         "path": CONSULTATIONS,
