@@ -109,8 +109,7 @@ class RunSummary:
             lines.append("For GPs and GP federations: no list yet (no model has been trained)")
         lines += [
             "For auditors",
-            f"  data quality         {paths.data_quality_reports}/"
-            + (f" (latest {self.data_quality.name})" if self.data_quality else ""),
+            f"  data quality         {self.data_quality or paths.data_quality_reports}",
             *([f"  Data Docs            {self.data_docs}"] if self.data_docs else []),
             *([f"  model card           {self.model_card}"] if self.model_card else []),
             "For the data team",
@@ -372,8 +371,9 @@ def summarise(home: Path, months: list[str]) -> RunSummary:
     summary.data_docs = data_docs if data_docs.is_file() else None
     cards = [paths.model_reports / name for name in ("model_card.html", "model_card.md")]
     summary.model_card = next((card for card in cards if card.is_file()), None)
-    reports = sorted(paths.data_quality_reports.glob("*.html"))
-    summary.data_quality = reports[-1] if reports else None
+    index = paths.data_quality_reports / "index.html"
+    pages = sorted(paths.data_quality_reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].html"))
+    summary.data_quality = index if index.is_file() else (pages[-1] if pages else None)
     lists = sorted(
         path for path in paths.outbox.glob("*/*/*/risk_list.html") if path.parts[-3] != "summary"
     )

@@ -53,7 +53,7 @@ def test_off_a_terminal_run_prints_plain_progress_clean_warnings_and_a_summary(
     # The closing summary names each user's outputs.
     assert "1 file(s) rejected" in out
     assert "For auditors" in out
-    assert f"data quality         {home / 'reports' / 'data_quality'}/" in out
+    assert f"data quality         {home / 'reports' / 'data_quality' / 'index.html'}" in out
     assert f"Data Docs            {home / 'reports' / 'data_docs' / 'index.html'}" in out
     assert "For GPs and GP federations: no list yet (no model has been trained)" in out
     assert f"delivery reports     {home / 'reports' / 'deliveries'}/" in out
