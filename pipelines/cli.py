@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -18,12 +19,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import RunInterrupted, RunStopped
 
 if TYPE_CHECKING:
     from pipelines.resources import RunSettings
+    from pipelines.runner import RunSummary
 
 DEFAULT_HOME = "riskstrat-home"
 
@@ -31,10 +33,6 @@ EXIT_STOPPED = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Dagster's preview/beta notices (partitioned asset checks) are for developers, not for
-    # the person running a month; they stay visible under pytest and `dagster dev`.
-    warnings.filterwarnings("ignore", module=r"dagster\..*")
-    warnings.filterwarnings("ignore", message=r".* is currently in (preview|beta)")
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:
@@ -66,6 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         # The interrupted job's worker thread may still be inside a step; leave without
         # waiting for it (its DuckDB transaction rolls back, the home's lock is released).
         os._exit(code)
+
+
+def hide_dagster_notices() -> None:
+    """Dagster's preview and beta notices (partitioned asset checks, backfill policies) are
+    for the developers of riskstrat, not for the person running a month: hidden by their
+    category alone, so every other warning, Dagster's deprecations included, still shows.
+    They stay visible under pytest, `dg dev` and `dg check defs`."""
+    import dagster as dg
+
+    for category in (dg.PreviewWarning, dg.BetaWarning):
+        warnings.filterwarnings("ignore", category=category)
 
 
 @contextmanager
@@ -109,34 +118,119 @@ def extract_month(text: str) -> str:
     return text
 
 
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} is not zero or more seconds")
+    return value
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("riskstrat")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def add_zone_arguments(
+    command: argparse.ArgumentParser, *, fewest_months: int, for_lists: str
+) -> None:
+    """--people, --months and --seed: the size and randomness of a generated zone."""
+    command.add_argument(
+        "--people",
+        type=whole_number(10),
+        default=50_000,
+        metavar="N",
+        help="people in the synthetic population at the start, at least 10 (default 50,000)",
+    )
+    command.add_argument(
+        "--months",
+        type=whole_number(fewest_months),
+        default=36,
+        metavar="M",
+        help=f"extract months to generate, at least {fewest_months} (default 36); the model "
+        f"trains once 25 months are loaded, so {for_lists}",
+    )
+    command.add_argument(
+        "--seed",
+        type=whole_number(0),
+        default=42,
+        metavar="S",
+        help="random seed: the same seed gives a byte-identical zone (default 42)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="riskstrat", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"riskstrat {package_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    generate = commands.add_parser("generate", help="write a synthetic landing zone and truth.csv")
-    generate.add_argument(
-        "--out", type=Path, required=True, help="writes OUT/landing/ and OUT/truth.csv"
+    generate = commands.add_parser(
+        "generate",
+        help="write a synthetic landing zone and truth.csv",
+        description="Write a synthetic landing zone (docs/landing-zone.md) and the generator's "
+        "truth.csv, as data suppliers would deliver them.",
     )
-    generate.add_argument("--people", type=whole_number(10), default=50_000)
-    generate.add_argument("--months", type=whole_number(1), default=36)
-    generate.add_argument("--seed", type=whole_number(0), default=42)
     generate.add_argument(
-        "--start", type=extract_month, default="2023-01", help="first extract month, YYYY-MM"
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="writes DIR/landing/ and DIR/truth.csv (and DIR/faults.json with --faults)",
     )
-    generate.add_argument("--faults", action="store_true", help="inject realistic delivery faults")
+    add_zone_arguments(generate, fewest_months=1, for_lists="a list needs 25 or more")
+    generate.add_argument(
+        "--start",
+        type=extract_month,
+        default="2023-01",
+        metavar="YYYY-MM",
+        help="first extract month (default 2023-01)",
+    )
+    generate.add_argument(
+        "--faults",
+        action="store_true",
+        help="inject realistic delivery faults, listed in DIR/faults.json",
+    )
     generate.set_defaults(handler=command_generate)
 
-    run = commands.add_parser("run", help="load, validate, model and publish every delivered month")
-    run.add_argument("--landing", type=Path, required=True)
-    run.add_argument(
-        "--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}"
+    run = commands.add_parser(
+        "run",
+        help="load, validate, model and publish every delivered month",
+        description="Load each month folder of the landing zone the home does not hold yet, "
+        "then train and publish the lists as the planner decides (docs/architecture.md).",
     )
     run.add_argument(
-        "--truth", type=Path, default=None, help="default: truth.csv beside the landing folder"
+        "--landing",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the landing zone: DIR/reference/ and DIR/extracts/<YYYY-MM>/ (docs/landing-zone.md)",
+    )
+    run.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"where the warehouse, reports and outbox live (default $RISKSTRAT_HOME, "
+        f"else ./{DEFAULT_HOME})",
+    )
+    run.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a synthetic zone's truth.csv, for the oracle in the evaluation "
+        "(default: truth.csv beside the landing folder, if there is one)",
     )
     run.add_argument(
         "--wait",
-        type=float,
+        type=seconds,
         default=0.0,
         metavar="SECONDS",
         help="if another run holds the home, wait up to this long (default: stop at once)",
@@ -151,12 +245,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate_command(commands)
 
     demo = commands.add_parser(
-        "demo", help="generate 50,000 people over 36 months and run everything"
+        "demo",
+        help="generate a zone with faults, then publish its last two months",
+        description="Generate a synthetic zone with delivery faults into HOME/demo-data/ and run "
+        "everything on it in two deliveries, so the lists show what changed since last month "
+        "and the data-quality reports show quarantine at work.",
     )
-    demo.add_argument("--home", type=Path, default=None)
-    demo.add_argument("--people", type=whole_number(10), default=50_000)
-    demo.add_argument("--months", type=whole_number(1), default=36)
-    demo.add_argument("--seed", type=whole_number(0), default=42)
+    demo.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"where everything goes (default $RISKSTRAT_HOME, else ./{DEFAULT_HOME})",
+    )
+    add_zone_arguments(
+        demo,
+        fewest_months=3,
+        for_lists="two months' lists need 27 or more (the last month arrives incomplete)",
+    )
     demo.set_defaults(handler=command_demo)
     add_review_commands(commands)
     return parser
@@ -248,20 +354,22 @@ def command_generate(arguments: argparse.Namespace) -> int:
 
 
 def command_run(arguments: argparse.Namespace) -> int:
-    from pipelines.runner import run_pipeline
-
     home = resolve_home(arguments.home)
     landing = arguments.landing.resolve()
     if not landing.is_dir():
         raise RunStopped(f"The landing zone {landing} does not exist.")
     truth = arguments.truth.resolve() if arguments.truth else None
+    if truth is not None and not truth.is_file():
+        raise RunStopped(
+            f"--truth {truth} is not a file: give the zone's truth.csv, or leave it out."
+        )
+    check_home(home)
     print(f"Running every delivered month of {landing} into {home} ...", flush=True)
-    summary = run_pipeline(
+    summary = run_with_progress(
         landing=landing,
         home=home,
         truth=truth,
         wait_seconds=arguments.wait,
-        progress=show_progress,
         reload=arguments.reload,
         settings=settings_from_environment(landing),
     )
@@ -270,22 +378,43 @@ def command_run(arguments: argparse.Namespace) -> int:
 
 
 def command_demo(arguments: argparse.Namespace) -> int:
-    from pipelines.runner import run_pipeline
+    """Two deliveries of one generated zone: every month but the latest, then the latest."""
     from synthetic import generate
+    from warehouse.deliveries import delivered_months
 
     home = resolve_home(arguments.home)
+    check_home(home)
     data = home / "demo-data"
+    landing, withheld = data / "landing", data / "next-delivery"
     print(
-        f"Generating {arguments.people:,} synthetic people over {arguments.months} months into {data} ..."
+        f"Generating {arguments.people:,} synthetic people over {arguments.months} months, "
+        f"with delivery faults, into {data} ...",
+        flush=True,
     )
-    generate(data, people=arguments.people, months=arguments.months, seed=arguments.seed)
-    summary = run_pipeline(
-        landing=data / "landing",
+    shutil.rmtree(withheld, ignore_errors=True)  # left by a demo that was stopped
+    generate(
+        data, people=arguments.people, months=arguments.months, seed=arguments.seed, faults=True
+    )
+    delivered = delivered_months(landing)
+    if len(delivered) > 1:
+        latest = delivered[-1]
+        move_months(landing / "extracts", withheld, lambda month: month >= latest)
+        print(f"The demo's first delivery: every month before {latest} ...", flush=True)
+        run_with_progress(
+            landing=landing,
+            home=home,
+            truth=data / "truth.csv",
+            settings=settings_from_environment(landing),
+        )
+        move_months(withheld, landing / "extracts", lambda month: True)
+        print(f"The demo's second delivery: {latest}, a month later ...", flush=True)
+    summary = run_with_progress(
+        landing=landing,
         home=home,
         truth=data / "truth.csv",
-        progress=show_progress,
-        settings=settings_from_environment(data / "landing"),
+        settings=settings_from_environment(landing),
     )
+    shutil.rmtree(withheld, ignore_errors=True)
     print(summary)
     return 0
 
@@ -439,6 +568,35 @@ def command_evaluate(arguments: argparse.Namespace) -> int:
 def show_progress(line: str) -> None:
     """One line as each Dagster job finishes (the Dagster event stream stays in the UI)."""
     print(f"  {line}", flush=True)
+
+
+def move_months(source: Path, target: Path, chosen: Callable[[str], bool]) -> None:
+    """Move the chosen YYYY-MM month folders of `source` into `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in sorted(source.iterdir()):
+        if folder.is_dir() and re.fullmatch(r"\d{4}-\d{2}", folder.name) and chosen(folder.name):
+            folder.rename(target / folder.name)
+
+
+def check_home(home: Path) -> None:
+    """Stop before anything is written when the home cannot be one."""
+    if home.exists() and not home.is_dir():
+        raise RunStopped(f"The home {home} is a file, not a folder: give --home a folder.")
+
+
+def run_with_progress(**run: Any) -> RunSummary:
+    """run_pipeline with a progress display: a live bar on a terminal, else plain lines."""
+    hide_dagster_notices()
+    from rich.console import Console
+
+    from pipelines.progress import display_for
+    from pipelines.runner import run_pipeline
+
+    display = display_for(Console())
+    try:
+        return run_pipeline(progress=display, **run)
+    finally:
+        display.close()
 
 
 if __name__ == "__main__":

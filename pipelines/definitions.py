@@ -13,6 +13,7 @@ import dagster as dg
 
 from models.drift import DRIFT_THRESHOLD
 from models.retraining import DEFAULT_RETRAIN_EVERY
+from pipelines.catalogue import with_catalogue
 from pipelines.jobs import lists_job, model_job, monthly_job, reference_job
 from pipelines.lists import assets as lists_assets
 from pipelines.lists import checks as lists_checks
@@ -61,7 +62,7 @@ def build_definitions(
         loggers={"console": console_without_stack_traces},
         executor=dg.in_process_executor,
     )
-    return with_lists_freshness(definitions)
+    return with_lists_freshness(with_catalogue(definitions))
 
 
 def _optional(name: str, default: str) -> str:

@@ -7,7 +7,6 @@ import dagster as dg
 from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
 from pipelines.loading.assets import deliveries, reference_data
 from pipelines.operations.assets import population_drift, type1_opt_out_purge
-from pipelines.partitions import extract_months
 from pipelines.review.assets import list_impact
 from pipelines.validation.assets import data_quality_report, staged_extract_month, staged_reference
 
@@ -30,7 +29,6 @@ monthly_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(
         deliveries, staged_extract_month, data_quality_report, type1_opt_out_purge
     ),
-    partitions_def=extract_months,
     description="Load and validate one extract month; purge Type 1 opt-outs from every derived table.",
     op_retry_policy=TRANSIENT_RETRY,
 )
@@ -47,7 +45,6 @@ lists_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(
         risk_scores, practice_risk_lists, federation_summaries, population_drift, list_impact
     ),
-    partitions_def=extract_months,
     description="Score one month with the current model and write the practice lists, federation "
     "summaries and the impact report.",
     op_retry_policy=TRANSIENT_RETRY,

@@ -16,6 +16,13 @@ MONTH_RANGE = dg.BackfillPolicy.single_run()
 """Monthly assets materialise a range of months in one run (a first load, a backfill):
 the run's fixed costs are paid once, and each asset works through the months oldest first."""
 
+LIST_MONTHS = "list_months"
+list_months = dg.DynamicPartitionsDefinition(name=LIST_MONTHS)
+"""The months whose lists are published: the partitions of the scores, lists, summaries and
+drift. A month joins when it is first listed (`riskstrat run`, the sensors), so the Dagster
+UI shows the listed months filled, rather than every loaded month before a model existed as
+"missing", inviting a backfill that could never run (no model can score those months)."""
+
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 """The tags that make a run cover a range of months (what a single-run backfill sets)."""

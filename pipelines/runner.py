@@ -7,6 +7,7 @@ so the Dagster UI shows the same history as the command line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import threading
@@ -23,7 +24,8 @@ import duckdb
 from pipelines import planner
 from pipelines.definitions import build_definitions
 from pipelines.errors import RunInterrupted, RunStopped
-from pipelines.partitions import EXTRACT_MONTHS, RANGE_END, RANGE_START, range_tags
+from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS, RANGE_END, RANGE_START, range_tags
+from pipelines.progress import RunProgress, as_run_progress
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.run_history import skip_disk_sync_for_run_history
 from pipelines.validation.outcomes import blocking_check_message, update_data_docs
@@ -34,7 +36,9 @@ from warehouse.home import Home, owner_only_files
 from warehouse.run_lock import HomeBusyError, run_lock
 from warehouse.totals import warehouse_totals
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""Dagster's console logger says nothing: warnings reach the person through the progress
+display, as one line without a run id (`RunEvents`), and a failure as `RunStopped`."""
 RUNNER_TAG = "riskstrat/runner"
 """Tags each run `riskstrat run` makes with the process that made it (`pid N on HOST`)."""
 INTERRUPTED_TAG = "riskstrat/interrupted"
@@ -59,6 +63,8 @@ concurrency:
 
 @dataclass
 class RunSummary:
+    """What a run left in the home, and where each of its users finds their part."""
+
     home: Path
     months: list[str] = field(default_factory=list)
     month_status: dict[str, str] = field(default_factory=dict)
@@ -71,6 +77,10 @@ class RunSummary:
     data_docs: Path | None = None
     model_card: Path | None = None
     practice_list: Path | None = None
+    list_month: str | None = None
+    practices_listed: int = 0
+    federations: int = 0
+    data_quality: Path | None = None
 
     def __str__(self) -> str:
         paths = Home.at(self.home)
@@ -87,20 +97,38 @@ class RunSummary:
             lines.append(
                 "  not loaded: " + ", ".join(f"{m} ({self.month_status[m]})" for m in incomplete)
             )
+        if self.list_month is not None:
+            lines += [
+                f"For GPs and community physicians: the {self.list_month} risk lists of "
+                f"{self.practices_listed} practice(s)",
+                f"  practice lists       {paths.outbox}/<federation>/<practice>/{self.list_month}/",
+                *([f"  for example          {self.practice_list}"] if self.practice_list else []),
+                "For GP federations",
+                f"  federation summaries {paths.outbox}/<federation>/summary/{self.list_month}/ "
+                f"({self.federations} federation(s))",
+            ]
+        else:
+            lines.append("For GPs and GP federations: no list yet (no model has been trained)")
         lines += [
-            f"  warehouse        {paths.database}",
-            f"  delivery reports {paths.delivery_reports}",
-            f"  Dagster history  {paths.dagster} (DAGSTER_HOME)",
-            *([f"  practice lists   {paths.outbox}"] if paths.outbox.is_dir() else []),
-            *([f"  Data Docs        {self.data_docs}"] if self.data_docs else []),
-            *([f"  model card       {self.model_card}"] if self.model_card else []),
-            *([f"  a practice list  {self.practice_list}"] if self.practice_list else []),
+            "For auditors",
+            f"  data quality         {self.data_quality or paths.data_quality_reports}",
+            *([f"  Data Docs            {self.data_docs}"] if self.data_docs else []),
+            *([f"  model card           {self.model_card}"] if self.model_card else []),
+            "For the data team",
+            f"  warehouse            {paths.database}",
+            f"  delivery reports     {paths.delivery_reports}/",
+            *(
+                [f"  drift reports        {paths.drift_reports}/"]
+                if paths.drift_reports.is_dir()
+                else []
+            ),
+            f"  Dagster history      {paths.dagster} (DAGSTER_HOME)",
         ]
         return "\n".join(lines)
 
 
-Progress = Callable[[str], None]
-"""Told one line as each job finishes (pipelines.cli prints them)."""
+Progress = RunProgress | Callable[[str], None]
+"""Told what the run does (pipelines.progress); a plain callable is told it as lines."""
 
 
 def run_pipeline(
@@ -122,6 +150,7 @@ def run_pipeline(
     through Dagster as one run over their range (`months_in_one_run`), else one run each.
     """
     settings = run_settings(settings or RunSettings(landing=str(landing)), landing, truth)
+    check_landing_zone(landing)
     # Owner-only from the first file on: the home is 0700 and everything the run writes,
     # Dagster's storage and logs included, 0600 (information governance at rest).
     with owner_only_files():
@@ -137,6 +166,22 @@ def run_pipeline(
                 )
         except HomeBusyError as error:
             raise RunStopped(str(error)) from None
+
+
+def check_landing_zone(landing: Path) -> None:
+    """Stop before the home is made (a mistyped --landing leaves nothing behind) when
+    `landing` is not a landing zone: no extracts/ folder, or no month folder in it."""
+    if not (landing / "extracts").is_dir():
+        raise RunStopped(
+            f"{landing} is not a landing zone: it holds no extracts/ folder. A landing zone "
+            "holds reference/ (practices.csv, lsoa_imd.csv) and extracts/<YYYY-MM>/ month "
+            "folders (docs/landing-zone.md). Nothing was written."
+        )
+    if not months_in_landing(landing):
+        raise RunStopped(
+            f"{landing / 'extracts'} holds no YYYY-MM month folders: nothing to load. "
+            "Nothing was written."
+        )
 
 
 def run_settings(policy: RunSettings, landing: Path, truth: Path | None) -> RunSettings:
@@ -172,14 +217,14 @@ def run_locked(
             "Nothing was changed. Restore it from a backup, or move it aside and run again "
             "with --reload to rebuild it from the landing zone."
         ) from None
-    if not months:
+    if not months:  # the month folders went between check_landing_zone and now
         raise RunStopped(f"{landing / 'extracts'} holds no YYYY-MM month folders: nothing to load.")
 
     definitions = build_definitions(Warehouse(home=str(home.root)), settings)
+    watch = as_run_progress(progress)
     with open_instance(home) as instance:
         for line in recover_interrupted_runs(instance):
-            if progress is not None:
-                progress(line)
+            watch.note(line)
         new = [m for m in months if not instance.has_dynamic_partition(EXTRACT_MONTHS, m)]
         if new:
             instance.add_dynamic_partitions(EXTRACT_MONTHS, new)
@@ -190,29 +235,38 @@ def run_locked(
             # interrupted run left part-loaded, every month is loaded again, oldest first.
             first = min(unfinished.months)
             loading = sorted({*loading, *(month for month in months if month >= first)})
+        runs = month_runs(loading, instance, one_run=months_in_one_run)
+        for job_name in ["reference_job", *["monthly_job"] * len(runs)]:
+            watch.expect(job_steps(definitions, job_name))
         try:
-            execute(definitions, "reference_job", instance, None, progress)
-            for run in month_runs(loading, instance, one_run=months_in_one_run):
-                execute(definitions, "monthly_job", instance, run, progress)
+            execute(definitions, "reference_job", instance, None, watch)
+            for run in runs:
+                execute(definitions, "monthly_job", instance, run, watch)
             steps = planner.after_loading(home, retrain_every_months=settings.retrain_every_months)
             train, reason = steps.train, steps.train_reason
             if not train and unfinished.model:
                 train, reason = True, "the last model run stopped before it finished"
-            if progress is not None:
-                progress(f"plan: {'train' if train else 'no training'} ({reason})")
+            watch.note(f"plan: {'train' if train else 'no training'} ({reason})")
             list_month = steps.list_month
+            # Once trained, a model exists, so a month is listed: the lists job is planned too.
+            for job_name in ["model_job"] * train + ["lists_job"] * bool(train or list_month):
+                watch.expect(job_steps(definitions, job_name))
+            watch.settle()
             if train:
-                execute(definitions, "model_job", instance, None, progress)
+                execute(definitions, "model_job", instance, None, watch)
                 if list_month is None:
                     list_month = planner.after_loading(
                         home, retrain_every_months=settings.retrain_every_months
                     ).list_month
             if list_month is not None:
-                execute(definitions, "lists_job", instance, list_month, progress)
+                if not instance.has_dynamic_partition(LIST_MONTHS, list_month):
+                    instance.add_dynamic_partitions(LIST_MONTHS, [list_month])
+                execute(definitions, "lists_job", instance, list_month, watch)
         except RunStopped:
             update_data_docs(home.root)  # the month's results, up to the failing step
             raise
     # An interrupted run (RunInterrupted, KeyboardInterrupt) stops at once: no Data Docs.
+    watch.working_on(f"updating the Data Docs in {home.data_docs}")
     update_data_docs(home.root)
     return summarise(home.root, months)
 
@@ -319,12 +373,20 @@ def summarise(home: Path, months: list[str]) -> RunSummary:
         summary.validated_out_of_time = not report.get("cold_start", False)
     data_docs = paths.data_docs / "index.html"
     summary.data_docs = data_docs if data_docs.is_file() else None
-    card = paths.model_reports / "model_card.md"
-    summary.model_card = card if card.is_file() else None
+    cards = [paths.model_reports / name for name in ("model_card.html", "model_card.md")]
+    summary.model_card = next((card for card in cards if card.is_file()), None)
+    index = paths.data_quality_reports / "index.html"
+    pages = sorted(paths.data_quality_reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].html"))
+    summary.data_quality = index if index.is_file() else (pages[-1] if pages else None)
     lists = sorted(
         path for path in paths.outbox.glob("*/*/*/risk_list.html") if path.parts[-3] != "summary"
     )
-    summary.practice_list = lists[-1] if lists else None
+    if lists:
+        summary.list_month = lists[-1].parent.name
+        month_lists = [path for path in lists if path.parent.name == summary.list_month]
+        summary.practice_list = month_lists[0]
+        summary.practices_listed = len(month_lists)
+        summary.federations = len(list(paths.outbox.glob(f"*/summary/{summary.list_month}")))
     return summary
 
 
@@ -346,6 +408,7 @@ def execute(
 ) -> dg.ExecuteInProcessResult:
     """Run one job in-process, for one partition, a range of partitions (a list), or none."""
     job = definitions.resolve_job_def(job_name)
+    watch = as_run_progress(progress)
     started = time.monotonic()
     run_id = str(uuid.uuid4())
     tags = {RUNNER_TAG: f"pid {os.getpid()} on {socket.gethostname()}"}
@@ -375,23 +438,66 @@ def execute(
     # not Dagster's step boundary, which turns an interrupt into a retry under the retry
     # policy. On a signal the run is marked failed and its slot freed here, and the process
     # exits (pipelines.cli) without waiting for the step: its DuckDB transaction rolls back.
+    # Meanwhile this thread reads the run's events, to show each step as it starts.
     worker = threading.Thread(target=run_job, name=f"riskstrat {job_name}", daemon=True)
+    events = RunEvents(instance, run_id, watch)
+    watch.job_started(f"{job_name}{where}", job_steps(definitions, job_name))
     worker.start()
     try:
         while worker.is_alive():
             worker.join(0.5)
+            events.read()
+            watch.tick()
     except (RunInterrupted, KeyboardInterrupt) as interrupt:
         mark_interrupted(instance, run_id, interrupt)
         raise
+    events.read()
     if isinstance(ended[0], BaseException):
         raise ended[0]
     result = ended[0]
-    if progress is not None:
-        outcome = "done" if result.success else "FAILED"
-        progress(f"{job_name}{where}: {outcome} in {time.monotonic() - started:.1f} s")
+    watch.job_finished(f"{job_name}{where}", result.success, time.monotonic() - started)
     if not result.success:
         raise RunStopped(f"{job_name}{where}: {failure_message(result)}")
     return result
+
+
+def job_steps(definitions: dg.Definitions, job_name: str) -> int:
+    """The steps a run of the job executes: one an asset, multi-asset or separate check."""
+    return len(definitions.resolve_job_def(job_name).nodes)
+
+
+STEP_ENDED = frozenset({dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE})
+
+
+class RunEvents:
+    """Tells `progress` what a run's event log records as the run goes: steps starting and
+    ending, and the warnings its assets log (as one line each, without the run id)."""
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str, progress: RunProgress) -> None:
+        self.instance, self.run_id, self.progress = instance, run_id, progress
+        self.cursor: str | None = None
+
+    def read(self) -> None:
+        """Everything recorded since the last read."""
+        if not self.instance.has_run(self.run_id):
+            return
+        found = self.instance.get_records_for_run(self.run_id, cursor=self.cursor)
+        self.cursor = found.cursor
+        for record in found.records:
+            entry = record.event_log_entry
+            event = entry.dagster_event
+            if event is None:
+                if level_number(entry.level) >= logging.WARNING:
+                    self.progress.warning(entry.user_message)
+            elif event.event_type == dg.DagsterEventType.STEP_START and event.step_key:
+                self.progress.step_started(event.step_key)
+            elif event.event_type in STEP_ENDED:
+                self.progress.step_finished()
+
+
+def level_number(level: str | int) -> int:
+    """A log level as its number (Dagster records either)."""
+    return level if isinstance(level, int) else logging.getLevelNamesMapping().get(level, 0)
 
 
 def mark_interrupted(instance: dg.DagsterInstance, run_id: str, reason: BaseException) -> None:

@@ -86,3 +86,15 @@ def known_practices(connection: duckdb.DuckDBPyConnection) -> list[str]:
         "SELECT DISTINCT practice_code FROM raw.practices WHERE practice_code IS NOT NULL ORDER BY 1"
     ).fetchall()
     return [code for (code,) in rows]
+
+
+def reference_rows(connection: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, int]]:
+    """{feed: (its file under reference/, rows loaded)} for each reference feed."""
+    contracts = load_contracts()
+    return {
+        feed: (
+            contracts[feed].file_name,
+            connection.execute(f"SELECT count(*) FROM raw.{feed}").fetchone()[0],  # type: ignore[index]
+        )
+        for feed in REFERENCE_FEEDS
+    }

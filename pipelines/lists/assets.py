@@ -19,7 +19,7 @@ from lists.scores import explain_listed, score_month
 from lists.tiers import Tier, TierPolicy
 from models import scoring
 from pipelines.metadata import table
-from pipelines.partitions import extract_months
+from pipelines.partitions import list_months
 from pipelines.resources import RunSettings, Warehouse
 
 GROUP = "lists"
@@ -69,7 +69,7 @@ class PracticeListsConfig(dg.Config):
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "polars"},
-    partitions_def=extract_months,
+    partitions_def=list_months,
     deps=[MODEL],
     pool="warehouse",
 )
@@ -132,7 +132,7 @@ def risk_scores(
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "csv", "html"},
-    partitions_def=extract_months,
+    partitions_def=list_months,
     deps=[risk_scores],
     pool="warehouse",
 )
@@ -210,7 +210,7 @@ def practice_risk_lists(
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "csv", "html"},
-    partitions_def=extract_months,
+    partitions_def=list_months,
     deps=[risk_scores, practice_risk_lists],
     pool="warehouse",
 )

@@ -6,10 +6,11 @@ range and names the months that fail it.
 
 import dagster as dg
 
-from pipelines.loading.assets import deliveries
+from pipelines.loading.assets import deliveries, reference_data
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
 from warehouse.deliveries import missing_practices_of, rejected_files
+from warehouse.reference import reference_rows
 
 
 @dg.asset_check(asset=deliveries, partitions_def=extract_months)
@@ -47,5 +48,29 @@ def deliveries_every_practice_delivered(
             "missing_practices": dg.MetadataValue.json(
                 {month: list(missing) for month, (_, missing) in months.items() if missing}
             ),
+        },
+    )
+
+
+@dg.asset_check(asset=reference_data, blocking=True, pool="warehouse")
+def reference_data_files_hold_rows(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Blocking: practices.csv and lsoa_imd.csv each hold at least one row. A file with its
+    header alone meets its contract, yet with no practice known every GP file of every month
+    would be rejected, and with no LSOA every person would lose their deprivation decile."""
+    with warehouse.connect() as connection:
+        rows = reference_rows(connection)
+    empty = [f"reference/{name}" for name, count in rows.values() if not count]
+    summary = (
+        f"{' and '.join(empty)} hold(s) a header and no rows: deliver the file(s) again."
+        if empty
+        else ", ".join(f"{count:,} {feed} rows" for feed, (_, count) in rows.items()) + "."
+    )
+    return dg.AssetCheckResult(
+        passed=not empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=summary,
+        metadata={
+            "summary": summary,
+            **{f"{feed}_rows": count for feed, (_, count) in rows.items()},
         },
     )

@@ -20,22 +20,20 @@ from lists.scores import read_scores
 from models import drift
 from models.training import adopt_retired_files
 from pipelines.lists.assets import risk_scores
-from pipelines.partitions import MONTH_RANGE, extract_months
+from pipelines.metadata import table
+from pipelines.partitions import MONTH_RANGE, extract_months, list_months
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.validation.assets import staged_key
 from warehouse.features import purge_opted_out
 
-GROUP = "lists"
+GROUP = "monitoring"
 POPULATION_STABLE = "population_drift_within_threshold"
-PSI_TABLE = dg.TableSchema(
-    columns=[
-        dg.TableColumn("measure", "string", description="a key feature, or risk for the score"),
-        dg.TableColumn(
-            "psi", "float", description="population stability index against the training data"
-        ),
-        dg.TableColumn("stability", "string", description="stable, moderate or significant"),
-    ]
-)
+PSI_COLUMNS = {"measure": "string", "psi": "float", "stability": "string"}
+PSI_DESCRIPTIONS = {
+    "measure": "a key feature, or risk for the score",
+    "psi": "population stability index against the training data",
+    "stability": "stable, moderate or significant",
+}
 
 
 @dg.asset(
@@ -68,7 +66,7 @@ def type1_opt_out_purge(warehouse: Warehouse) -> dg.MaterializeResult:
 @dg.asset(
     group_name=GROUP,
     kinds={"json"},
-    partitions_def=extract_months,
+    partitions_def=list_months,
     deps=[risk_scores],
     pool="warehouse",
     check_specs=[
@@ -124,18 +122,17 @@ def population_drift(
                 else dg.MetadataValue.null()
             ),
             "drifted": ", ".join(drifted) or "none",
-            "psi": dg.MetadataValue.table(
-                records=[
-                    dg.TableRecord(
-                        {
-                            "measure": name,
-                            "psi": _number(psi),
-                            "stability": drift.stability(psi, threshold),
-                        }
-                    )
+            "psi": table(
+                (
+                    {
+                        "measure": name,
+                        "psi": _number(psi),
+                        "stability": drift.stability(psi, threshold),
+                    }
                     for name, psi in measured.items()
-                ],
-                schema=PSI_TABLE,
+                ),
+                PSI_COLUMNS,
+                descriptions=PSI_DESCRIPTIONS,
             ),
             "report": dg.MetadataValue.path(str(path)),
         },

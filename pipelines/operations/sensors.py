@@ -24,7 +24,7 @@ import dagster as dg
 
 from pipelines import planner
 from pipelines.jobs import lists_job, model_job, monthly_job
-from pipelines.partitions import EXTRACT_MONTHS, extract_months, range_tags
+from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS, extract_months, range_tags
 from pipelines.resources import RunSettings, Warehouse
 from warehouse.connection import WarehouseBusyError
 from warehouse.errors import InputError
@@ -135,7 +135,7 @@ def month_loaded_sensor(
         )
     if steps.list_month is None:
         return dg.SkipReason(f"Nothing to list: {steps.list_reason} ({steps.train_reason}).")
-    return lists_request(steps.list_month, context.dagster_run.run_id)
+    return lists_request(steps.list_month, context.dagster_run.run_id, context.instance)
 
 
 @dg.run_status_sensor(
@@ -152,10 +152,13 @@ def model_trained_sensor(
     )
     if steps.list_month is None:
         return dg.SkipReason(f"Nothing to list: {steps.list_reason}.")
-    return lists_request(steps.list_month, context.dagster_run.run_id)
+    return lists_request(steps.list_month, context.dagster_run.run_id, context.instance)
 
 
-def lists_request(month: str, after_run: str) -> dg.RunRequest:
+def lists_request(month: str, after_run: str, instance: dg.DagsterInstance) -> dg.RunRequest:
+    """A lists run for `month`, which joins the list months (the list assets' partitions)."""
+    if not instance.has_dynamic_partition(LIST_MONTHS, month):
+        instance.add_dynamic_partitions(LIST_MONTHS, [month])
     return dg.RunRequest(
         run_key=f"lists:{month}:{after_run}",
         job_name=lists_job.name,

@@ -9,7 +9,7 @@ import dagster as dg
 from lists.pseudonyms import PseudonymKeyError, pseudonym_key
 from pipelines.lists.assets import federation_summaries
 from pipelines.metadata import table
-from pipelines.partitions import extract_months
+from pipelines.partitions import list_months
 from pipelines.resources import RunSettings, Warehouse
 from review.impact import OBSERVATIONAL, OUTCOMES, build_impact, write_impact
 
@@ -19,7 +19,7 @@ GROUP = "review"
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "sqlite", "csv"},
-    partitions_def=extract_months,
+    partitions_def=list_months,
     deps=[federation_summaries],
     pool="warehouse",
 )

@@ -8,20 +8,31 @@
   error expectation has severity ERROR and blocks; failed warning expectations only warn.
 * ``staged_consultations_practice_volume_not_halved`` (warning): a practice whose
   consultation file fell by half or more against its previous months.
+* ``quarantined_rows_rate_within_limit`` (warning): no feed has more than 5% of a month's
+  delivered rows quarantined.
+* ``data_quality_report_matches_the_warehouse`` (error): the auditors' report, read back
+  from its file, accounts for every file and row as the warehouse does.
 
 Each failed check's metadata carries ``summary``: one sentence naming month, feed, file and
 rule, which ``riskstrat run`` prints when a blocking check stops it.
 """
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 import dagster as dg
 
 from pipelines.metadata import table
 from pipelines.partitions import extract_months
 from pipelines.resources import Warehouse
-from pipelines.validation.assets import MONTHLY_FEEDS, REFERENCE_FEEDS, staged_key
+from pipelines.validation.assets import (
+    MONTHLY_FEEDS,
+    REFERENCE_FEEDS,
+    data_quality_report,
+    staged_key,
+)
 from warehouse.quality import volume_anomalies
 from warehouse.staged import FileReconciliation, reconcile_month, reconcile_reference
 from warehouse.validation import SuiteOutcome, validate_month, validate_staged
@@ -265,6 +276,124 @@ def staged_consultations_practice_volume_not_halved(
     )
 
 
+QUARANTINE_WARN_RATE = 0.05
+"""A feed with more than 5% of a month's delivered rows quarantined: a supplier's extract
+has changed or broken, and the month's features lose that many records."""
+
+
+@dg.asset_check(
+    asset="quarantined_rows",
+    description="Warning: no feed has more than 5% of a month's delivered rows quarantined.",
+    partitions_def=extract_months,
+    pool="warehouse",
+)
+def quarantined_rows_rate_within_limit(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    months = context.partition_keys
+    with warehouse.connect() as connection:
+        files = {month: reconcile_month(connection, month) for month in months}
+    rates = []
+    for month, reconciled in files.items():
+        for feed in sorted({f.feed for f in reconciled if f.feed}):
+            delivered = sum(f.delivered_rows for f in reconciled if f.feed == feed)
+            quarantined = sum(f.quarantined_rows for f in reconciled if f.feed == feed)
+            rate = quarantined / delivered if delivered else 0.0
+            rates.append(
+                {
+                    "month": month,
+                    "feed": feed,
+                    "delivered": delivered,
+                    "quarantined": quarantined,
+                    "rate": round(rate, 4),
+                }
+            )
+    high = [r for r in rates if r["rate"] > QUARANTINE_WARN_RATE]
+    summary = (
+        "; ".join(
+            f"{r['month']}: {r['quarantined']:,} of {r['delivered']:,} {r['feed']} rows "
+            f"quarantined ({r['rate']:.1%})"
+            for r in high
+        )
+        + f"; over {QUARANTINE_WARN_RATE:.0%}: see reports/data_quality/."
+        if high
+        else f"{_span(months)}: no feed has over {QUARANTINE_WARN_RATE:.0%} of its rows quarantined."
+    )
+    return dg.AssetCheckResult(
+        passed=not high,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=summary,
+        metadata={
+            "summary": summary,
+            "rates": table(
+                rates,
+                {
+                    "month": "string",
+                    "feed": "string",
+                    "delivered": "int",
+                    "quarantined": "int",
+                    "rate": "float",
+                },
+            ),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=data_quality_report,
+    description=(
+        "Each month's report, read back from reports/data_quality/, has its HTML page and "
+        "accounts for every delivered file and row as the warehouse does."
+    ),
+    partitions_def=extract_months,
+    pool="warehouse",
+)
+def data_quality_report_matches_the_warehouse(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    folder = warehouse.paths.data_quality_reports
+    with warehouse.connect() as connection:
+        files = {month: reconcile_month(connection, month) for month in context.partition_keys}
+    problems = []
+    for month, reconciled in files.items():
+        problems += report_problems(folder, month, reconciled)
+    summary = (
+        "; ".join(problems)
+        if problems
+        else f"{_span(list(files))}: every report accounts for its month as the warehouse does."
+    )
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=summary,
+        metadata={"summary": summary, "problems": dg.MetadataValue.json(problems)},
+    )
+
+
+COUNTS = ("delivered_rows", "staged_rows", "quarantined_rows", "ignored_rows")
+
+
+def report_problems(folder: Path, month: str, reconciled: list[FileReconciliation]) -> list[str]:
+    """Where reports/data_quality/<month>.json (and .html) disagree with the warehouse."""
+    path = folder / f"{month}.json"
+    if not path.is_file():
+        return [f"{month}: {path.name} is missing"]
+    problems = [] if (folder / f"{month}.html").is_file() else [f"{month}: {month}.html is missing"]
+    reported = {f["path"]: f for f in json.loads(path.read_text(encoding="utf-8"))["files"]}
+    for file in reconciled:
+        entry = reported.get(file.source_file)
+        if entry is None:
+            problems.append(f"{month}: {file.source_file} is not in the report")
+            continue
+        for count in COUNTS:
+            if entry[count] != getattr(file, count):
+                problems.append(
+                    f"{month}: {file.source_file} {count.replace('_', ' ')}: the report says "
+                    f"{entry[count]:,}, the warehouse {getattr(file, count):,}"
+                )
+    return problems
+
+
 reference_checks = [
     *(_reference_reconciliation_check(feed) for feed in REFERENCE_FEEDS),
     *(_reference_suite_check(feed) for feed in REFERENCE_FEEDS),
@@ -273,4 +402,6 @@ monthly_checks = [
     staged_month_every_delivered_row_accounted_for,
     staged_month_meets_contract,
     staged_consultations_practice_volume_not_halved,
+    quarantined_rows_rate_within_limit,
+    data_quality_report_matches_the_warehouse,
 ]

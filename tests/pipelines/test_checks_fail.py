@@ -9,6 +9,7 @@ kind of failure has a control beside it: the same check passing on the same data
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import shutil
 import sys
@@ -23,28 +24,36 @@ from lists.manifest import DeliveredFile, read_manifest, write_manifest
 from models import scoring
 from models.evaluation import evaluation_report
 from models.fairness import audit, write_audit
+from models.training import TRAINING_FRAME, save_validation_predictions, write_table
 from pipelines.lists import assets as list_assets
 from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
 from pipelines.lists.checks import (
     federation_summaries_hold_no_nhs_number,
     practice_risk_lists_hold_only_registered_patients,
     practice_risk_lists_verify_against_manifests,
+    risk_scores_are_probabilities_ranked_once,
 )
 from pipelines.loading.assets import deliveries, reference_data
 from pipelines.loading.checks import (
     deliveries_every_file_matches_manifest,
     deliveries_every_practice_delivered,
+    reference_data_files_hold_rows,
 )
 from pipelines.modelling.checks import (
+    admission_risk_model_in_use_ranks_people,
     fairness_audit_observed_matches_expected_in_every_group,
+    model_card_describes_the_model_in_use,
     model_evaluation_calibration_slope_within_range,
     model_evaluation_model_beats_baselines,
+    training_set_one_row_per_person_and_date,
 )
-from pipelines.partitions import EXTRACT_MONTHS, extract_months
+from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS, extract_months
 from pipelines.resources import Warehouse
 from pipelines.validation import assets as validation_assets
 from pipelines.validation.assets import staged_reference
 from pipelines.validation.checks import (
+    data_quality_report_matches_the_warehouse,
+    quarantined_rows_rate_within_limit,
     reference_checks,
     staged_consultations_practice_volume_not_halved,
 )
@@ -61,6 +70,7 @@ from tests.lists.population import (
 )
 from tests.pipelines.conftest import HomeResources
 from tests.pipelines.test_validation import (
+    MONTH,
     lose_a_row,
     make_instance,
     make_warehouse,
@@ -78,6 +88,7 @@ def context_for(month: str) -> dg.AssetExecutionContext:
     """A context for calling a partitioned check directly on `month`."""
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(EXTRACT_MONTHS, [month])
+    instance.add_dynamic_partitions(LIST_MONTHS, [month])
     return dg.build_asset_context(partition_key=month, instance=instance)
 
 
@@ -294,7 +305,7 @@ def test_a_bug_in_the_list_sql_is_caught_by_the_blocking_check_and_stops_the_sum
     score_a_patient_at_the_wrong_practice(monkeypatch)
     break_list_population_sql(monkeypatch)
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(EXTRACT_MONTHS, [SCORE_MONTH])
+    instance.add_dynamic_partitions(LIST_MONTHS, [SCORE_MONTH])
 
     result = dg.materialize(
         [
@@ -601,3 +612,206 @@ def test_a_blocking_staged_check_failure_stops_what_is_built_on_the_table(
         if not e.passed and e.severity == ERROR
     }
     assert failed == {failing_check: ERROR}
+
+
+# --- The checks on every other asset that can go wrong ----------------------------------------
+
+
+def test_a_reference_file_with_a_header_alone_fails_its_blocking_check(tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path)
+    practices = Path(warehouse.landing) / "reference" / "practices.csv"
+    header = practices.read_text().splitlines()[0]
+    assert reference_data_files_hold_rows(warehouse=with_reference_loaded(warehouse)).passed
+    practices.write_text(header + "\n")
+
+    result = dg.materialize(
+        [reference_data, staged_reference, reference_data_files_hold_rows],
+        resources=warehouse.resources(),
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    assert blocking(reference_data_files_hold_rows)
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == ERROR
+    assert "reference/practices.csv" in evaluation.metadata["summary"].value
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialised == {"reference_data"}, "practices were staged from an empty file"
+
+
+def with_reference_loaded(warehouse: HomeResources) -> HomeResources:
+    assert dg.materialize([reference_data], resources=warehouse.resources()).success
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def clean_month(tmp_path_factory: pytest.TempPathFactory) -> HomeResources:
+    """One month without a fault, staged, checked and reported."""
+    folder = tmp_path_factory.mktemp("clean-month")
+    supplier.write_landing(folder / "landing", months=(MONTH,))
+    warehouse = HomeResources(home=str(folder / "home"), landing=str(folder / "landing"))
+    assert materialise_month(warehouse, make_instance()).success
+    return warehouse
+
+
+@pytest.fixture
+def clean_copy(tmp_path: Path, clean_month: HomeResources) -> HomeResources:
+    shutil.copytree(clean_month.paths.root, tmp_path / "home")
+    return HomeResources(home=str(tmp_path / "home"), landing=clean_month.landing)
+
+
+def test_a_feed_with_a_third_of_its_rows_quarantined_fails_the_quarantine_rate_check(
+    tmp_path: Path, clean_month: HomeResources
+) -> None:
+    assert quarantined_rows_rate_within_limit(context_for(MONTH), warehouse=clean_month).passed
+    faulty = make_warehouse(tmp_path)  # one of its three admissions breaks an error rule
+    assert materialise_month(faulty, make_instance()).success
+
+    result = quarantined_rows_rate_within_limit(context_for(MONTH), warehouse=faulty)
+
+    assert not result.passed
+    assert result.severity == WARN
+    assert not blocking(quarantined_rows_rate_within_limit)
+    assert "1 of 3 admissions rows quarantined (33.3%)" in result.metadata["summary"].value
+
+
+@pytest.mark.parametrize("tamper", ["count_changed", "file_left_out", "html_missing"])
+def test_a_data_quality_report_that_disagrees_with_the_warehouse_fails_its_check(
+    clean_copy: HomeResources, tamper: str
+) -> None:
+    check = data_quality_report_matches_the_warehouse
+    assert check(context_for(MONTH), warehouse=clean_copy).passed
+    folder = clean_copy.paths.data_quality_reports
+    report = json.loads((folder / f"{MONTH}.json").read_text())
+    if tamper == "count_changed":
+        report["files"][0]["staged_rows"] += 1
+        expected = f"{MONTH}: {report['files'][0]['path']} staged rows: the report says"
+    elif tamper == "file_left_out":
+        expected = f"{MONTH}: {report['files'].pop()['path']} is not in the report"
+    else:
+        (folder / f"{MONTH}.html").unlink()
+        expected = f"{MONTH}: {MONTH}.html is missing"
+    (folder / f"{MONTH}.json").write_text(json.dumps(report))
+
+    result = check(context_for(MONTH), warehouse=clean_copy)
+
+    assert not result.passed
+    assert result.severity == ERROR
+    assert expected in result.metadata["summary"].value
+
+
+def store_training_frame(warehouse: Warehouse, frame: pl.DataFrame) -> None:
+    with warehouse.connect() as connection:
+        write_table(connection, TRAINING_FRAME, frame)
+
+
+def test_a_person_twice_at_one_index_date_fails_the_training_set_check(
+    model_home: Warehouse,
+) -> None:
+    frame = pl.DataFrame(
+        {
+            "nhs_number": ["9990000018", "9990000026", "9990000018"],
+            "index_date": [datetime.date(2024, 1, 31)] * 2 + [datetime.date(2024, 2, 29)],
+            "emergency_admission_12m": [0, 1, 0],
+        }
+    )
+    store_training_frame(model_home, frame)
+    assert training_set_one_row_per_person_and_date(warehouse=model_home).passed
+    store_training_frame(model_home, pl.concat([frame, frame.head(1)]))  # a join fanned out
+
+    result = training_set_one_row_per_person_and_date(warehouse=model_home)
+
+    assert not result.passed
+    assert result.severity == ERROR
+    assert blocking(training_set_one_row_per_person_and_date)
+    assert result.metadata["repeated_rows"].value == 1
+
+
+def register_stand_in(warehouse: Warehouse, version: str = "mtest") -> Path:
+    """A registry whose current.json names `version`, with the version's files."""
+    models = warehouse.paths.models
+    (models / version).mkdir(parents=True, exist_ok=True)
+    for name in ("model.txt", "calibrator.json"):
+        (models / version / name).write_text("stand-in\n")
+    (models / "current.json").write_text(json.dumps({"version": version, "decision": {}}))
+    return models / version
+
+
+@pytest.mark.parametrize("fault", ["same_risk_for_all", "risk_above_one", "model_file_missing"])
+def test_a_model_that_cannot_rank_fails_its_blocking_check(
+    model_home: Warehouse, fault: str
+) -> None:
+    folder = register_stand_in(model_home)
+    frame = predictions(people=2_000)
+    with model_home.connect() as connection:
+        save_validation_predictions(connection, frame)
+    assert admission_risk_model_in_use_ranks_people(warehouse=model_home).passed
+    if fault == "same_risk_for_all":
+        frame, expected = frame.with_columns(risk=pl.lit(0.1)), "every one of 2,000 people"
+    elif fault == "risk_above_one":
+        frame = frame.with_columns(risk=pl.col("risk") * 100)
+        expected = "out-of-time risks are not probabilities"
+    else:
+        (folder / "model.txt").unlink()
+        expected = "mtest/model.txt is missing from the registry"
+    with model_home.connect() as connection:
+        save_validation_predictions(connection, frame)
+
+    result = admission_risk_model_in_use_ranks_people(warehouse=model_home)
+
+    assert not result.passed
+    assert result.severity == ERROR
+    assert blocking(admission_risk_model_in_use_ranks_people)
+    assert expected in result.metadata["summary"].value
+
+
+def test_a_model_card_left_from_an_earlier_model_fails_its_check(model_home: Warehouse) -> None:
+    register_stand_in(model_home, "mearlier")
+    model_home.paths.model_reports.mkdir(parents=True)
+    (model_home.paths.model_reports / "model_card.md").write_text("# Model mearlier\n")
+    assert model_card_describes_the_model_in_use(warehouse=model_home).passed
+    register_stand_in(model_home, "mlater")  # a new model, and the card not rewritten
+
+    result = model_card_describes_the_model_in_use(warehouse=model_home)
+
+    assert not result.passed
+    assert result.severity == WARN
+    assert "does not name the model in use (mlater)" in result.metadata["summary"].value
+
+
+@pytest.mark.parametrize(
+    ("tamper", "counted"),
+    [
+        ("UPDATE scores.risk_scores SET risk = 1.5 WHERE area_rank = 1", "risks_not_probabilities"),
+        (
+            "UPDATE scores.risk_scores SET area_rank = 1 WHERE area_rank = 2",
+            "repeated_area_ranks",
+        ),
+        (
+            "UPDATE scores.risk_scores SET practice_rank = 1 WHERE practice_rank = 2",
+            "repeated_practice_ranks",
+        ),
+        ("DELETE FROM scores.risk_scores", "people_scored"),
+    ],
+    ids=["risk_above_one", "area_rank_repeated", "practice_rank_repeated", "no_one_scored"],
+)
+def test_scores_that_are_not_probabilities_ranked_once_fail_the_blocking_check(
+    published: Warehouse, tamper: str, counted: str
+) -> None:
+    check = risk_scores_are_probabilities_ranked_once
+    assert check(context_for(SCORE_MONTH), warehouse=published).passed
+    with published.connect() as connection:
+        connection.execute(
+            tamper + (" AND" if "WHERE" in tamper else " WHERE") + " delivery_month = $m",
+            {"m": SCORE_MONTH},
+        )
+
+    result = check(context_for(SCORE_MONTH), warehouse=published)
+
+    assert not result.passed
+    assert result.severity == ERROR
+    assert blocking(check)
+    if counted == "people_scored":
+        assert result.metadata["people_scored"].value == 0
+    else:
+        assert result.metadata[counted].value > 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -141,3 +143,125 @@ def test_the_operating_settings_reach_the_assets(tmp_path: Path, monkeypatch):
     assert seen["pseudonym_key"] == "k" * 40
     assert (seen["retrain_every_months"], seen["drift_threshold"]) == (5, 0.3)
     assert seen["truth"] == str(tmp_path / "t.csv")
+
+
+@pytest.fixture
+def no_home_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The working folder, where a run without --home or $RISKSTRAT_HOME makes its home."""
+    monkeypatch.delenv("RISKSTRAT_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "riskstrat-home"
+
+
+@pytest.mark.parametrize(
+    ("zone", "problem"),
+    [
+        ((), "is not a landing zone: it holds no extracts/ folder"),
+        (("reference",), "is not a landing zone: it holds no extracts/ folder"),
+        (("reference", "extracts"), "extracts holds no YYYY-MM month folders: nothing to load"),
+    ],
+    ids=["empty_folder", "no_extracts", "no_months"],
+)
+def test_run_on_a_folder_that_is_no_landing_zone_stops_before_making_a_home(
+    tmp_path: Path, capsys, no_home_set: Path, zone: tuple[str, ...], problem: str
+):
+    folder = tmp_path / "not-a-zone"
+    folder.mkdir()
+    for name in zone:
+        (folder / name).mkdir()
+
+    code = main(["run", "--landing", str(folder)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert problem in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not no_home_set.exists(), "a run that cannot start made ./riskstrat-home/"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (["--truth", "missing.csv"], "missing.csv is not a file"),
+        (["--home", "a-file"], "a-file is a file, not a folder"),
+    ],
+)
+def test_run_with_a_path_that_cannot_be_used_says_which(
+    tmp_path: Path, capsys, no_home_set: Path, arguments: list[str], problem: str
+):
+    landing = tmp_path / "landing"
+    supplier.write_landing(landing, months=("2024-01",))
+    (tmp_path / "a-file").write_text("not a home\n")
+
+    code = main(["run", "--landing", str(landing), *arguments])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert problem in err and "Traceback" not in err
+    assert not no_home_set.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "argument", "value", "problem"),
+    [
+        ("run", "--wait", "-1", "-1 is not zero or more seconds"),
+        ("run", "--wait", "soon", "'soon' is not a number of seconds"),
+        ("demo", "--months", "2", "2 is too small: it must be at least 3"),
+        ("demo", "--seed", "x", "'x' is not a whole number"),
+    ],
+)
+def test_run_and_demo_with_a_bad_argument_say_which_and_why(
+    tmp_path: Path, capsys, no_home_set: Path, command: str, argument: str, value: str, problem: str
+):
+    landing = ["--landing", str(tmp_path)] if command == "run" else []
+
+    with pytest.raises(SystemExit) as exit_:
+        main([command, *landing, argument, value])
+
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert f"argument {argument}: {problem}" in err
+    assert not no_home_set.exists()
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"riskstrat {version('riskstrat')}"
+
+
+def test_every_argument_of_every_command_has_help_text():
+    from pipelines.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    missing = [
+        f"{name} {'/'.join(action.option_strings)}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if action.option_strings and not action.help
+    ]
+    assert missing == []
+    assert {action.dest for action in commands._choices_actions} == set(commands.choices)
+    assert all(action.help for action in commands._choices_actions)
+
+
+def test_dagster_preview_and_beta_notices_are_hidden_and_no_other_warning():
+    from pipelines.cli import hide_dagster_notices
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        hide_dagster_notices()
+        warnings.warn("partitioned checks are in preview", dg.PreviewWarning, stacklevel=1)
+        warnings.warn("backfill_policy is in beta", dg.BetaWarning, stacklevel=1)
+        warnings.warn("partitions_def is deprecated", DeprecationWarning, stacklevel=1)
+        warnings.warn("a warning of the pipeline's own", UserWarning, stacklevel=1)
+
+    assert [str(warning.message) for warning in shown] == [
+        "partitions_def is deprecated",
+        "a warning of the pipeline's own",
+    ]

@@ -20,7 +20,7 @@ from lists.pseudonyms import key_file
 from models import scoring
 from pipelines.lists import checks
 from pipelines.lists.assets import federation_summaries, practice_risk_lists, risk_scores
-from pipelines.partitions import EXTRACT_MONTHS
+from pipelines.partitions import LIST_MONTHS
 from tests.lists.population import (
     SCORE_MONTH,
     StandInModel,
@@ -47,7 +47,7 @@ def materialise(
     home: Path, month: str, run_config: dict | None = None
 ) -> dg.ExecuteInProcessResult:
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(EXTRACT_MONTHS, [month])
+    instance.add_dynamic_partitions(LIST_MONTHS, [month])
     return dg.materialize(
         [
             risk_scores,
@@ -88,7 +88,7 @@ def test_a_month_is_scored_listed_and_summarised_with_checks_passing_and_no_nhs_
     lists = result.asset_materializations_for_node("practice_risk_lists")[0].metadata
     assert lists["practices"].value == 3 and lists["scores_not_listable"].value == 0
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == 3 and all(e.passed for e in evaluations)
+    assert len(evaluations) == 4 and all(e.passed for e in evaluations)
 
     outbox = home / "outbox"
     assert (outbox / "FED01" / "A81001" / SCORE_MONTH / "risk_list.html").is_file()

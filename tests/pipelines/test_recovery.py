@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -116,10 +117,11 @@ def test_a_run_killed_inside_a_warehouse_step_is_recovered_by_the_next_run(tmp_p
 
 PHASES = {
     # phase: the progress line that starts it (None: the process start), and the one ending it
+    # (a regular expression: jobs also print a line as they start and as each step starts)
     "reference": (None, "reference_job: done"),  # start-up, then the reference files
-    "monthly": ("reference_job: done", "monthly_job"),  # load and validate 26 months
+    "monthly": ("reference_job: done", r"monthly_job for .*: done"),  # load, validate 26 months
     "model": ("plan: train", "model_job: done"),  # train, evaluate, audit
-    "lists": ("model_job: done", "lists_job"),  # score and publish
+    "lists": ("model_job: done", r"lists_job for .*: done"),  # score and publish
 }
 GENERATED = "--people 1000 --months 26 --seed 7"
 KILL_MOMENTS = 20
@@ -160,9 +162,9 @@ def timed_run(landing: Path, home: Path) -> Timings:
     for line in process.stdout:
         for phase, (first, last) in PHASES.items():
             now = time.monotonic() - started
-            if first is not None and first in line:
+            if first is not None and re.search(first, line):
                 seen[f"{phase} start"] = now
-            if last in line:
+            if re.search(last, line):
                 seen[f"{phase} end"] = now
     _, err = process.communicate()
     assert process.returncode == 0, err
@@ -185,7 +187,7 @@ def kill_at(landing: Path, home: Path, moment: KillMoment, timings: Timings) -> 
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line.strip())
-            if first is not None and first in line:
+            if first is not None and re.search(first, line):
                 phase_started.set()
 
     reader = threading.Thread(target=read, daemon=True)

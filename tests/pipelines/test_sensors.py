@@ -100,6 +100,22 @@ def test_an_empty_landing_zone_yields_nothing(tmp_path: Path):
     assert isinstance(tick(tmp_path / "landing", None), dg.SkipReason)
 
 
+def test_a_lists_request_adds_its_month_to_the_list_months():
+    """The list assets are partitioned by the months listed, so a month the sensors list joins
+    them first (and the UI never shows the months before a model as missing lists)."""
+    from pipelines.operations.sensors import lists_request
+    from pipelines.partitions import LIST_MONTHS
+
+    instance = dg.DagsterInstance.ephemeral()
+
+    request = lists_request("2024-02", "run-1", instance)
+    again = lists_request("2024-02", "run-2", instance)
+
+    assert (request.job_name, request.partition_key) == ("lists_job", "2024-02")
+    assert again.run_key != request.run_key
+    assert instance.get_dynamic_partitions(LIST_MONTHS) == ["2024-02"]
+
+
 def test_a_first_load_of_several_months_is_one_run_over_their_range(tmp_path: Path):
     landing = tmp_path / "landing"
     supplier.write_landing(landing, months=("2024-01", "2024-02", "2024-03"))
