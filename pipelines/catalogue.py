@@ -82,7 +82,12 @@ def _staged(feed: str) -> Entry:
 @functools.cache
 def catalogue() -> dict[str, Entry]:
     """Every asset's entry, keyed by asset key."""
-    modelling = ("models/training.py", "models/dataset.py", "models/feature_catalogue.py")
+    modelling = (
+        "models/training.py",
+        "models/boosting.py",
+        "models/dataset.py",
+        "models/feature_catalogue.py",
+    )
     return {
         "reference_data": Entry(
             DATA_TEAM,
@@ -119,7 +124,10 @@ def catalogue() -> dict[str, Entry]:
             (*modelling, "models/calibration.py", "models/registry.py", "models/explanations.py"),
         ),
         "model_evaluation": Entry(
-            DATA_SCIENCE, "modelling", False, ("models/evaluation.py", "models/baselines.py")
+            DATA_SCIENCE,
+            "modelling",
+            False,
+            ("models/evaluation.py", "models/baselines.py", "models/ceiling.py"),
         ),
         "fairness_audit": Entry(DATA_SCIENCE, "modelling", False, ("models/fairness.py",)),
         "model_card": Entry(
@@ -150,6 +158,9 @@ def catalogue() -> dict[str, Entry]:
             ("lists/federation.py", "lists/pseudonyms.py", "lists/sql", "lists/templates"),
         ),
         "population_drift": Entry(DATA_SCIENCE, "monitoring", False, ("models/drift.py",)),
+        "list_impact": Entry(
+            DATA_TEAM, "monitoring", False, ("review/impact.py", "review/store.py")
+        ),  # counts, rates and suppressed federation rows only
     }
 
 

@@ -565,11 +565,6 @@ def command_evaluate(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def show_progress(line: str) -> None:
-    """One line as each Dagster job finishes (the Dagster event stream stays in the UI)."""
-    print(f"  {line}", flush=True)
-
-
 def move_months(source: Path, target: Path, chosen: Callable[[str], bool]) -> None:
     """Move the chosen YYYY-MM month folders of `source` into `target`."""
     target.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from pipelines.partitions import EXTRACT_MONTHS
+from pipelines.partitions import LIST_MONTHS
 from pipelines.resources import RunSettings, Warehouse
 from pipelines.review.assets import list_impact
 from review.decisions import record_decision
@@ -136,7 +136,7 @@ def test_the_report_is_suppressed_observational_and_names_no_one(review_home: Ho
 def test_the_asset_writes_the_report_with_metadata(review_home: Home) -> None:
     add_outcomes(review_home)
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(EXTRACT_MONTHS, ["2024-02"])
+    instance.add_dynamic_partitions(LIST_MONTHS, ["2024-02"])
     result = dg.materialize(
         [list_impact],
         partition_key="2024-02",
