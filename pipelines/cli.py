@@ -271,9 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
 def add_review_commands(commands: argparse._SubParsersAction) -> None:
     """`riskstrat serve` and `riskstrat users add|disable|list` (the review app, docs/review.md)."""
     serve = commands.add_parser("serve", help="serve the review app (loopback by default)")
-    serve.add_argument("--home", type=Path, default=None)
+    serve.add_argument(
+        "--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback only)")
-    serve.add_argument("--port", type=whole_number(1), default=8000)
+    serve.add_argument("--port", type=whole_number(1), default=8000, help="default 8000")
     serve.add_argument(
         "--insecure-cookies",
         action="store_true",
@@ -284,8 +286,12 @@ def add_review_commands(commands: argparse._SubParsersAction) -> None:
     simulate = commands.add_parser(
         "simulate-reviews", help="record synthetic review decisions on the current lists (demo)"
     )
-    simulate.add_argument("--home", type=Path, default=None)
-    simulate.add_argument("--seed", type=whole_number(0), default=42)
+    simulate.add_argument(
+        "--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}"
+    )
+    simulate.add_argument(
+        "--seed", type=whole_number(0), default=42, help="seed of the decisions (default 42)"
+    )
     simulate.set_defaults(handler=command_simulate_reviews)
 
     users = commands.add_parser("users", help="manage the review app's accounts")
@@ -300,14 +306,20 @@ def add_review_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read the password from standard input instead of asking twice",
     )
-    add.add_argument("--home", type=Path, default=None)
+    add.add_argument(
+        "--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}"
+    )
     add.set_defaults(handler=command_users_add)
     disable = actions.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("username")
-    disable.add_argument("--home", type=Path, default=None)
+    disable.add_argument(
+        "--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}"
+    )
     disable.set_defaults(handler=command_users_disable)
     listing = actions.add_parser("list", help="list the accounts")
-    listing.add_argument("--home", type=Path, default=None)
+    listing.add_argument(
+        "--home", type=Path, default=None, help=f"default $RISKSTRAT_HOME or ./{DEFAULT_HOME}"
+    )
     listing.set_defaults(handler=command_users_list)
 
 
@@ -406,6 +418,12 @@ def command_demo(arguments: argparse.Namespace) -> int:
             truth=data / "truth.csv",
             settings=settings_from_environment(landing),
         )
+        reviewed = record_synthetic_reviews(home, arguments.seed)
+        print(
+            f"Community physicians review the first lists: {reviewed:,} synthetic decisions "
+            "(riskstrat serve shows them beside the next month's list) ...",
+            flush=True,
+        )
         move_months(withheld, landing / "extracts", lambda month: True)
         print(f"The demo's second delivery: {latest}, a month later ...", flush=True)
     summary = run_with_progress(
@@ -442,18 +460,24 @@ def command_serve(arguments: argparse.Namespace) -> int:
 
 
 def command_simulate_reviews(arguments: argparse.Namespace) -> int:
+    home = resolve_home(arguments.home)
+    recorded = record_synthetic_reviews(home, arguments.seed)
+    print(f"Recorded {recorded:,} synthetic review decisions on the current lists of {home}.")
+    return 0
+
+
+def record_synthetic_reviews(root: Path, seed: int) -> int:
+    """Plausible review decisions on the home's current lists (review.synthetic)."""
     from lists.pseudonyms import pseudonym_key
     from review.synthetic import synthetic_reviews
     from warehouse.home import Home, owner_only_files
 
-    home = Home.at(resolve_home(arguments.home))
+    home = Home.at(root)
     if not home.has_warehouse():
         raise RunStopped(f"The home {home.root} has no warehouse: run the pipeline first.")
     with owner_only_files():
         key = pseudonym_key(home, os.environ.get("RISKSTRAT_PSEUDONYM_KEY") or None)
-        recorded = synthetic_reviews(home, key, arguments.seed)
-    print(f"Recorded {recorded:,} synthetic review decisions on the current lists of {home.root}.")
-    return 0
+        return synthetic_reviews(home, key, seed)
 
 
 def command_users_add(arguments: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from models.fairness import RULES
+
 TIERS = [("very high", 0.005), ("high", 0.05), ("rising", 0.20), ("low", 1.0)]
 
 
@@ -53,6 +55,9 @@ def card_inputs() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         },
         "baselines": {},
         "oracle": None,
+        "feature_ceiling": None,
+        "three_figures": None,
+        "cold_start": False,
         "registry": {
             "candidate_version": "mtest0000001",
             "current_version": None,
@@ -64,6 +69,7 @@ def card_inputs() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     fairness = {
         "observed_to_expected_band": [0.8, 1.25],
         "minimum_expected_to_judge": 10,
+        "rules": RULES,
         "flagged": [],
         "groups": {},
         "obermeyer": {"truth_present": False, "need_at_equal_score": {}},

@@ -67,3 +67,17 @@ def test_the_demo_zone_has_faults_the_auditors_see_handled(demo) -> None:
     assert not (home / "demo-data" / "next-delivery").exists()
     months = sorted(p.name for p in (home / "demo-data" / "landing" / "extracts").iterdir())
     assert len(months) == 27
+
+
+def test_the_demo_reviews_the_first_lists_so_the_next_shows_the_loop(demo) -> None:
+    """Synthetic decisions on the first delivery's lists, in the review app's store."""
+    from review.store import open_store
+    from warehouse.home import Home
+
+    home, _, printed = demo
+    with open_store(Home.at(home), write=False) as store:
+        months = dict(
+            store.execute("SELECT list_month, count(*) FROM decisions GROUP BY list_month")
+        )
+    assert months.get(FIRST, 0) > 0 and SECOND not in months
+    assert "synthetic decisions" in printed
