@@ -620,6 +620,18 @@ def save_validation_predictions(
         write_table(connection, VALIDATION_PREDICTIONS, predictions)
 
 
+def keep_validation_predictions(connection: duckdb.DuckDBPyConnection, run: ModellingRun) -> bool:
+    """Save the run's validation predictions if its model was put in use; True when saved.
+
+    The evaluation, the model card and the drift reference describe the model that scores
+    the lists: a candidate the registry kept out must not replace what they are drawn from.
+    """
+    if run.model_in_use.version != run.result.model.version:
+        return False
+    save_validation_predictions(connection, run.predictions)
+    return True
+
+
 def load_validation_predictions(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """models.validation_predictions, in the order they were saved (FileNotFoundError if none)."""
     if not table_exists(connection, VALIDATION_PREDICTIONS):

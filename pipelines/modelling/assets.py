@@ -26,8 +26,8 @@ from models.training import (
     TrainingSet,
     adopt_retired_files,
     build_training_set,
+    keep_validation_predictions,
     load_validation_predictions,
-    save_validation_predictions,
     train_and_register,
 )
 from pipelines.resources import RunSettings, Warehouse
@@ -88,8 +88,8 @@ def admission_risk_model(
     """LightGBM emergency-admission risk model, trained out of time, calibrated and registered.
 
     Replaces the current model only when not worse out of time (models/current.json says why).
-    The validation window's predictions go to models.validation_predictions; the drift
-    reference (models.drift_reference) changes only when this run's model is put in use.
+    The validation window's predictions (models.validation_predictions) and the drift
+    reference (models.drift_reference) change only when this run's model is put in use.
     """
     with warehouse.connect() as connection:
         stored = TrainingSet.load(connection)
@@ -98,7 +98,7 @@ def admission_risk_model(
     except EmptyTrainingSet as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
     with warehouse.connect() as connection:
-        save_validation_predictions(connection, run.predictions)
+        keep_validation_predictions(connection, run)
         record_reference(connection, stored, run)
     if not run.decision.replaced:
         context.log.warning(f"Model not replaced: {run.decision.reason}")

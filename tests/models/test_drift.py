@@ -108,14 +108,18 @@ def test_the_reference_follows_the_model_in_use_not_a_rejected_candidate(
     assert kept.training.equals(reference.training)
     assert kept.training.height == training_set.refit.height
     assert np.array_equal(kept.scores, first.predictions.get_column("risk").to_numpy())
+    # The evaluation and the model card read these: still the model in use's.
+    from models.training import load_validation_predictions
+
+    assert load_validation_predictions(connection).equals(first.predictions)
 
 
 def adopt(connection, training_set, run):
     """What the modelling assets store after training: the set, the predictions, the reference."""
-    from models.training import save_validation_predictions
+    from models.training import keep_validation_predictions
 
     training_set.save(connection)
-    save_validation_predictions(connection, run.predictions)
+    keep_validation_predictions(connection, run)
     drift.record_reference(connection, training_set, run)
     return run
 
