@@ -24,10 +24,11 @@ from models.dataset import feature_frame, labelled_index_dates
 from models.evaluation import evaluation_report, read_truth_at, write_evaluation
 from models.fairness import audit, write_audit
 from models.feature_catalogue import LABEL
+from models.plotting import calibration_png
 from models.training import AUDIT_COLUMNS, IDENTIFIERS, NotEnoughHistory
 from warehouse.connection import connect
 from warehouse.deliveries import delivered_months, load_month
-from warehouse.files import make_private_folder
+from warehouse.files import make_private_folder, write_bytes_atomic
 from warehouse.reference import known_practices, load_reference
 from warehouse.staged import ensure_staged_schema, stage_month, stage_reference
 
@@ -58,6 +59,12 @@ def evaluate_landing_zone(
     }
     write_evaluation(report, out)
     write_audit(audit(predictions), out)
+    write_bytes_atomic(
+        out / "calibration.png",
+        calibration_png(
+            predictions.get_column("admitted").to_numpy(), predictions.get_column("risk").to_numpy()
+        ),
+    )
     return report
 
 
