@@ -130,12 +130,9 @@ def seconds(text: str) -> float:
 
 
 def package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from warehouse.quality import installed_version
 
-    try:
-        return version("riskstrat")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
+    return installed_version()
 
 
 def add_zone_arguments(

@@ -242,18 +242,18 @@ def code_provenance() -> dict[str, Any]:
     for feed, contract in sorted(load_contracts().items()):
         versions.setdefault(contract.version, []).append(feed)
     return {
-        "code_version": f"riskstrat {_installed_version()}",
+        "code_version": f"riskstrat {installed_version()}",
         "contract_versions": versions,
         "contracts_sha256": digest.hexdigest(),
     }
 
 
-def _installed_version() -> str:
-    """riskstrat's version, or "(not installed)" when run from a bare source tree."""
+def installed_version() -> str:
+    """riskstrat's version, or "unknown (not installed)" when run from a bare source tree."""
     try:
         return importlib.metadata.version("riskstrat")
     except importlib.metadata.PackageNotFoundError:
-        return "(not installed)"
+        return "unknown (not installed)"
 
 
 def render_month_html(connection: duckdb.DuckDBPyConnection, report: dict[str, Any]) -> str:
