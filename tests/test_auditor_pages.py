@@ -192,8 +192,17 @@ def test_the_month_report_shows_a_rejected_file_and_quarantined_rows(
         assert re.search(rf"<td>{re.escape(file['path'])}</td><td>rejected</td>", dom)
     assert dom.count("<td>quarantined</td>") >= 1
     links = re.findall(r'<a href="([^"]+)"', dom)
-    assert {f"{FAULTED_MONTH}.json", "../data_docs/index.html", "index.html"} <= set(links)
+    month_docs = f"../data_docs/months/{FAULTED_MONTH}.html"
+    assert {f"{FAULTED_MONTH}.json", month_docs, "index.html"} <= set(links)
     assert broken_links(page, dom) == []
+    # The month's own suite results, at an address that does not change with the run time.
+    docs_page = page.parent / month_docs
+    docs_dom, requested = offline_chromium(tmp_path / "docs", docs_page, "--dump-dom")
+    assert requested == set() and broken_links(docs_page, docs_dom) == []
+    results = re.findall(r'<tr class="current[^"]*">(.*?)</tr>', docs_dom, re.DOTALL)
+    assert len(results) == 2 * 9  # both severity suites of the nine monthly feeds
+    assert any("warned (staged)" in row for row in results)  # the broken warning rule
+    assert not any(">failed<" in row for row in results)  # the staged layer kept its contract
     with connect(home / "warehouse.duckdb", read_only=True) as connection:
         [(digest,)] = connection.execute(
             "SELECT manifest_sha256 FROM raw.delivery_months WHERE delivery_month = ?",

@@ -25,6 +25,7 @@ opens them in Chromium with the network disabled. Never imports dagster.
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import shutil
 from pathlib import Path
@@ -37,6 +38,8 @@ from great_expectations.render.renderer import (
 )
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from jinja2 import ChoiceLoader, PackageLoader
+
+from warehouse.months import MONTH_PATTERN, month_range
 
 WARNINGS_SUITE_SUFFIX = ".warnings"
 WARNED = "warned (staged)"
@@ -215,3 +218,90 @@ def _link(text: str, href: str) -> RenderedStringTemplateContent:
             "styling": {"attributes": {"href": href}},
         },
     )
+
+
+# A validation result's run name: "<month>-<feed>", "<first>..<last>-<feed>" (a range run)
+# or "reference-<feed>".
+_RUN_NAME = re.compile(r"^(?:(\d{4}-\d{2})(?:\.\.(\d{4}-\d{2}))?|reference)-(.+)$")
+
+
+def month_page(month: str) -> str:
+    """A month's suite-results page, relative to the Data Docs site."""
+    return f"months/{month}.html"
+
+
+def write_month_pages(home: Path) -> list[Path]:
+    """Write ``reports/data_docs/months/<month>.html``: each month's suite results, linked.
+
+    GX names a validation page by its run time, so no fixed address leads to "the suites
+    of 2024-03". These pages give one: for each month a validated run covered, every feed's
+    ``.critical`` and ``.warnings`` results, newest first. The newest describes the staged
+    month now; earlier ones were superseded by a redelivery or a rerun. The month's
+    data-quality report and the auditor's index link here.
+    """
+    from jinja2 import Environment, select_autoescape
+
+    site = home / "reports" / "data_docs"
+    # Every month with a data-quality report gets a page, even one no suite read (a month
+    # not loaded), so the report's link always leads somewhere that says why.
+    reported = (home / "reports" / "data_quality").glob("*.json")
+    by_month: dict[str, list[dict[str, Any]]] = {
+        path.stem: [] for path in reported if MONTH_PATTERN.match(path.stem)
+    }
+    for result in _stored_results(home):
+        for month in result["months"]:
+            by_month.setdefault(month, []).append(result)
+    environment = Environment(
+        loader=PackageLoader("warehouse", "templates"), autoescape=select_autoescape()
+    )
+    template = environment.get_template("data_docs_month.html")
+    (site / "months").mkdir(parents=True, exist_ok=True)
+    written = []
+    for month, results in sorted(by_month.items()):
+        feeds = []
+        for feed in sorted({r["feed"] for r in results}):
+            rows = sorted((r for r in results if r["feed"] == feed), key=lambda r: r["severity"])
+            rows.sort(key=lambda r: r["run_time"], reverse=True)  # newest first, critical first
+            newest = rows[0]["run_time"]
+            feeds.append(
+                {"feed": feed, "results": [{**r, "current": r["run_time"] == newest} for r in rows]}
+            )
+        path = site / month_page(month)
+        path.write_text(template.render(month=month, feeds=feeds), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _stored_results(home: Path) -> list[dict[str, Any]]:
+    """Every stored severity-suite result of a month or a range, with its page's address."""
+    store = home / "gx" / "uncommitted" / "validations"
+    results = []
+    for path in sorted(store.glob("*/*/*/*/*.json")):
+        batch, run_time, run_name, severity, feed_dir = (
+            path.stem,
+            path.parent.name,
+            path.parent.parent.name,
+            path.parent.parent.parent.name,
+            path.parent.parent.parent.parent.name,
+        )
+        match = _RUN_NAME.match(run_name)
+        if not match or not match.group(1) or severity not in ("critical", "warnings"):
+            continue  # a reference feed's result, or not one of riskstrat's suites
+        first, last = match.group(1), match.group(2) or match.group(1)
+        document = json.loads(path.read_text(encoding="utf-8"))
+        statistics = document.get("statistics", {})
+        results.append(
+            {
+                "feed": feed_dir,
+                "severity": severity,
+                "run_name": run_name,
+                "run_time": run_time,
+                "range": first if first == last else f"{first} to {last}",
+                "months": month_range(first, last),
+                "success": bool(document.get("success")),
+                "evaluated": statistics.get("evaluated_expectations", 0),
+                "failed": statistics.get("unsuccessful_expectations", 0),
+                "href": f"../validations/{feed_dir}/{severity}/{run_name}/{run_time}/{batch}.html",
+            }
+        )
+    return results

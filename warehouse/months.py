@@ -53,3 +53,12 @@ def months_between(earlier: datetime.date, later: datetime.date) -> int:
 def latest_labelled_index_date(extract_month: str) -> datetime.date:
     """The latest index date whose whole follow-up is delivered once `extract_month` is."""
     return add_months(index_date(extract_month), -FOLLOW_UP_MONTHS)
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every extract month from `first` to `last`, both included ('YYYY-MM' each)."""
+    start = index_date(first)
+    return [
+        extract_month(add_months(start, offset))
+        for offset in range(months_between(start, index_date(last)) + 1)
+    ]

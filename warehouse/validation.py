@@ -253,12 +253,14 @@ def expectation_parameters(
 
 
 def build_data_docs(home: Path) -> Path:
-    """Render every stored suite and validation result into reports/data_docs/."""
-    from warehouse.data_docs import copy_vendored_assets
+    """Render every stored suite and validation result into reports/data_docs/, with a page
+    of suite results for each month (``warehouse.data_docs.write_month_pages``)."""
+    from warehouse.data_docs import copy_vendored_assets, write_month_pages
 
     context = _context(home)
     context.build_data_docs(site_names=[DATA_DOCS_SITE])
     copy_vendored_assets(data_docs_index(home).parent)
+    write_month_pages(home)
     return data_docs_index(home)
 
 
