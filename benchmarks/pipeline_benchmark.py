@@ -43,11 +43,16 @@ BIN = Path(sys.executable).parent
 SEED = 42
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-STEP_LINE = re.compile(
-    r"^\s+(?P<step>[a-z_]+)(?: for (?P<month>\S+)(?: \(\d+ months\))?)?: "
-    r"(?P<outcome>done|FAILED) in (?P<seconds>[0-9.]+) s"
+# `riskstrat run`'s progress lines ("[2/4] monthly_job for 2023-01..2025-02 (26 months): done in
+# 44.7 s (elapsed ...)"; older versions indented them instead) and the baseline's phases.
+JOB = r"^(?:\[\d+/\d+\+?\] |\s+)(?P<step>[a-z_]+)(?: for (?P<month>\S+)(?: \(\d+ months\))?)?: "
+STEP_LINE = re.compile(JOB + r"(?P<outcome>done|FAILED) in (?P<seconds>[0-9.]+) s")
+# "... : step 4 of 11, staged_extract_month (elapsed 0:06:19)": a step inside a job starts.
+INNER_STEP_LINE = re.compile(
+    JOB + r"step \d+ of \d+, (?P<inner>[a-z0-9_]+) \(elapsed (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)\)"
 )
-PLAN_LINE = re.compile(r"^\s+plan: (?P<plan>.*)$")
+JOB_DONE_ELAPSED = re.compile(r"\(elapsed (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)")
+PLAN_LINE = re.compile(r"^\s*plan: (?P<plan>.*)$")
 GIGABYTE_MB = 1024
 
 
@@ -74,6 +79,9 @@ class Measurement:
     steps: list[Step] = field(default_factory=list)
     plan: str | None = None
     lines: list[str] = field(default_factory=list)
+    # (job, step inside it, seconds from its start to the next step's or the job's end),
+    # from the progress lines: whole seconds, wall time.
+    inner_steps: list[tuple[str, str, int]] = field(default_factory=list)
 
     @property
     def tail_seconds(self) -> float:
@@ -161,6 +169,7 @@ def measure(command: list[str], log: Path) -> Measurement:
         )
         sampler = Sampler(child.pid)
         cpu_mark = 0.0
+        inner_starts: list[tuple[str, str, int]] = []
         assert child.stdout is not None
         for line in child.stdout:
             log_file.write(line)
@@ -168,7 +177,12 @@ def measure(command: list[str], log: Path) -> Measurement:
             result.lines.append(line.rstrip("\n"))
             if plan := PLAN_LINE.match(line):
                 result.plan = plan["plan"]
+            elif inner := INNER_STEP_LINE.match(line):
+                inner_starts.append((inner["step"], inner["inner"], _elapsed(inner)))
             elif step := STEP_LINE.match(line):
+                if (ended := JOB_DONE_ELAPSED.search(line)) and inner_starts:
+                    result.inner_steps += _inner_durations(inner_starts, _elapsed(ended))
+                inner_starts = []
                 cpu_now = cpu_seconds_of(child.pid)
                 result.steps.append(
                     Step(
@@ -191,6 +205,34 @@ def measure(command: list[str], log: Path) -> Measurement:
     if child.returncode != 0:
         raise SystemExit(f"{command[0]} exited {child.returncode}; its output is in {log}")
     return result
+
+
+def _elapsed(match: re.Match[str]) -> int:
+    return int(match["h"]) * 3600 + int(match["m"]) * 60 + int(match["s"])
+
+
+def _inner_durations(
+    starts: list[tuple[str, str, int]], job_end: int
+) -> list[tuple[str, str, int]]:
+    """Each step's seconds: from its start to the next step's start (or the job's end)."""
+    ends = [start for _, _, start in starts[1:]] + [job_end]
+    return [(job, step, end - start) for (job, step, start), end in zip(starts, ends, strict=True)]
+
+
+def inner_step_table(run: Measurement, at_least: int = 2) -> list[str]:
+    """The steps inside the jobs that took `at_least` seconds, longest first."""
+    slow = sorted((r for r in run.inner_steps if r[2] >= at_least), key=lambda r: -r[2])
+    if not slow:
+        return []
+    return [
+        "",
+        f"Inside the jobs (steps of {at_least} s or more, wall time from the progress lines, "
+        "whole seconds; a step's time runs to the next step's start):",
+        "",
+        "| job | step | wall (s) |",
+        "| --- | --- | ---: |",
+        *(f"| {job} | {step} | {seconds:,} |" for job, step, seconds in slow),
+    ]
 
 
 @dataclass
@@ -585,6 +627,7 @@ def report(
             f"riskstrat first run ({z.first_run.plan or 'no plan line'}):",
             "",
             *step_table(z.first_run, z.rows, RISKSTRAT_TAIL),
+            *inner_step_table(z.first_run),
             "",
             "Baseline:",
             "",
@@ -600,6 +643,7 @@ def report(
                 f"{ratio(run.seconds, z.baseline.seconds)} of the baseline's full run on the zone before it.",
                 "",
                 *step_table(run, z.new_month_rows, RISKSTRAT_TAIL),
+                *inner_step_table(run),
             ]
     if make_test:
         lines += [
