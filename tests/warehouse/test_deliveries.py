@@ -84,6 +84,21 @@ def test_extra_columns_are_ignored_and_reported(connection, landing):
     assert "supplier_batch" not in columns
 
 
+def test_a_column_named_like_duckdbs_file_index_loads_as_an_extra_column(connection, landing):
+    files = supplier.month_files(MONTH)
+    files["gp/A10001/observations.csv"] = (
+        b"nhs_number,observation_date,snomed_code,value,file_index\r\n"
+        b"9990000018,2024-01-05,271649006,142,x\r\n9990000018,2024-01-06,271649006,150,y\r\n"
+    )
+    supplier.write_month(landing, MONTH, files)
+    outcome = load(connection, landing)
+    assert file_status(outcome, "gp/A10001/observations.csv") == ("loaded", None)
+    assert connection.execute(
+        "SELECT line_number, value FROM raw.observations "
+        "WHERE source_file = 'gp/A10001/observations.csv' ORDER BY line_number"
+    ).fetchall() == [(1, "142"), (2, "150")]
+
+
 def test_line_numbers_are_data_rows_even_with_quoted_newlines(connection, landing):
     files = supplier.month_files(MONTH)
     files["sus/admissions.csv"] = (
