@@ -286,7 +286,9 @@ def csv_reader(header: Sequence[str]) -> str:
     """DuckDB's strict reader of the landing zone's CSV dialect (docs/landing-zone.md), every
     column text, for files whose header is `header`; its one parameter is the path or paths.
 
-    Nothing is sniffed: a file is read as the specification says or refused.
+    Nothing is sniffed: a file is read as the specification says or refused. Nor is a
+    folder of the path read as a column (DuckDB's hive partitioning would take a landing
+    zone under ``.../nhs_number=1/`` as giving every row that NHS number).
     """
     columns = (
         "{"
@@ -296,7 +298,7 @@ def csv_reader(header: Sequence[str]) -> str:
     return (
         f"read_csv(?, columns = {columns}, header = true, delim = ',', "
         "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-        "auto_detect = false, encoding = 'utf-8', parallel = false)"
+        "auto_detect = false, encoding = 'utf-8', parallel = false, hive_partitioning = false)"
     )
 
 

@@ -99,6 +99,15 @@ def test_a_column_named_like_duckdbs_file_index_loads_as_an_extra_column(connect
     ).fetchall() == [(1, "142"), (2, "150")]
 
 
+def test_a_folder_named_like_a_column_gives_no_value(connection, tmp_path):
+    landing = tmp_path / "nhs_number=0000000000" / "landing"
+    supplier.write_landing(landing, months=(MONTH,))
+    load(connection, landing)
+    numbers = connection.execute("SELECT nhs_number FROM raw.registrations").fetchall()
+    assert numbers and ("0000000000",) not in numbers
+    assert set(numbers) <= {(number,) for number in supplier.NHS_NUMBERS}
+
+
 def test_line_numbers_are_data_rows_even_with_quoted_newlines(connection, landing):
     files = supplier.month_files(MONTH)
     files["sus/admissions.csv"] = (
