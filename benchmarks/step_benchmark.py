@@ -2,9 +2,15 @@
 
     python benchmarks/step_benchmark.py staging --warehouse HOME/warehouse.duckdb --against e639837
     python benchmarks/step_benchmark.py loading --landing ZONE/landing --months 8 --against e639837
+    python benchmarks/step_benchmark.py reports --warehouse HOME/warehouse.duckdb --against e639837
+    python benchmarks/step_benchmark.py suites --warehouse HOME/warehouse.duckdb --against e639837
 
 `staging` stages every loaded month of a copy of the warehouse again (warehouse.staged.
-stage_months); `loading` loads the first `--months` month folders of a landing zone into a
+stage_months); `reports` writes every loaded month's data-quality report and the auditor's
+index from a copy of the warehouse (warehouse.quality); `suites` runs every monthly feed's
+Great Expectations suite once over every loaded month, as a range run's
+staged_month_meets_contract check does (warehouse.validation.validate_month; Great
+Expectations is imported before the clock starts); `loading` loads the first `--months` month folders of a landing zone into a
 fresh database (warehouse.deliveries.load_month). Each is run in a child process, for this
 tree and for the commit checked out in a temporary git worktree (same virtualenv), in turns
 (A B A B ...), and the medians are printed with the ratio. CPU time (the process's, every
@@ -34,7 +40,32 @@ step, data, months, scratch = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), 
 database = scratch / "bench.duckdb"
 for leftover in (database, Path(f"{database}.wal")):
     leftover.unlink(missing_ok=True)
-if step == "staging":
+if step == "reports":
+    from warehouse.quality import write_auditor_index, write_month_reports
+    shutil.copy(data, database)
+    connection = duckdb.connect(str(database))
+    loaded = [m for (m,) in connection.execute(
+        "SELECT delivery_month FROM raw.delivery_months WHERE status = 'loaded' ORDER BY 1").fetchall()]
+    shutil.rmtree(scratch / "reports", ignore_errors=True)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for month in loaded:
+        write_month_reports(connection, scratch / "reports", month)
+    write_auditor_index(connection, scratch / "reports")
+    rows = connection.execute("SELECT sum(loaded_rows) FROM raw.delivery_files").fetchone()[0]
+elif step == "suites":
+    from warehouse.staged import monthly_contracts
+    from warehouse.validation import validate_month
+    shutil.copy(data, database)
+    connection = duckdb.connect(str(database))
+    loaded = [m for (m,) in connection.execute(
+        "SELECT delivery_month FROM raw.delivery_months WHERE status = 'loaded' ORDER BY 1").fetchall()]
+    feeds = [contract.feed for contract in monthly_contracts()]
+    shutil.rmtree(scratch / "home", ignore_errors=True)
+    import data_contracts.expectations  # Great Expectations' import, outside the clock
+    cpu, wall = time.process_time(), time.perf_counter()
+    outcomes = validate_month(connection, scratch / "home", feeds, loaded)
+    rows = sum(outcome.rows for outcome in outcomes.values())
+elif step == "staging":
     from warehouse.staged import stage_months
     shutil.copy(data, database)
     connection = duckdb.connect(str(database))
@@ -75,18 +106,19 @@ def measure(code: Path, step: str, data: Path, months: int, scratch: Path) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("staging", "loading"))
-    parser.add_argument("--warehouse", type=Path, help="staging: a warehouse.duckdb to copy")
+    parser.add_argument("step", choices=("staging", "reports", "suites", "loading"))
+    parser.add_argument(
+        "--warehouse", type=Path, help="staging, reports, suites: a warehouse.duckdb to copy"
+    )
     parser.add_argument("--landing", type=Path, help="loading: a landing zone")
     parser.add_argument("--months", type=int, default=1000, help="loading: the first N months")
     parser.add_argument("--against", required=True, help="the commit to compare with")
     parser.add_argument("--repeat", type=int, default=2)
     arguments = parser.parse_args()
-    data = arguments.warehouse if arguments.step == "staging" else arguments.landing
+    needs = "landing" if arguments.step == "loading" else "warehouse"
+    data = getattr(arguments, needs)
     if data is None:
-        parser.error(
-            f"{arguments.step} needs --{'warehouse' if arguments.step == 'staging' else 'landing'}"
-        )
+        parser.error(f"{arguments.step} needs --{needs}")
     with tempfile.TemporaryDirectory(prefix="step-benchmark-") as temporary:
         scratch = Path(temporary)
         earlier = scratch / "earlier"

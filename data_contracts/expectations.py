@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import great_expectations as gx
+import numpy as np
+import pandas as pd
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import ColumnMapExpectation
 from great_expectations.expectations.metadata_types import FailureSeverity
@@ -34,7 +36,7 @@ from great_expectations.expectations.metrics import (
 )
 from great_expectations.expectations.row_conditions import Column as ConditionColumn
 
-from data_contracts.reader import Contract, Rule, is_valid_nhs_number
+from data_contracts.reader import Contract, Rule
 from data_contracts.sql import METADATA_COLUMNS
 
 SEVERITY_TO_GX = {
@@ -64,8 +66,35 @@ class ColumnValuesValidNhsNumber(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: Any, **kwargs: Any) -> Any:
-        # The same function the registry exports, so GX and Python agree by construction.
-        return column.map(lambda value: isinstance(value, str) and is_valid_nhs_number(value))
+        return valid_nhs_numbers(column)
+
+
+# Modulus 11 weights of an NHS number's first nine digits (``is_valid_nhs_number``).
+NHS_NUMBER_WEIGHTS = np.arange(10, 1, -1)
+
+
+def valid_nhs_numbers(column: pd.Series) -> pd.Series:
+    """``is_valid_nhs_number`` of every value (False for a null or a value that is not
+    text), the check digits computed for the whole column at once: a suite checks up to
+    50,000 sampled rows a feed, and one Python call a value cost more than the rest of the
+    rule. tests/data_contracts/test_expectations.py holds the two to the same answers.
+    """
+    values = column.to_numpy(dtype=object)
+    ten_digits = np.fromiter(
+        (
+            isinstance(value, str) and len(value) == 10 and value.isascii() and value.isdigit()
+            for value in values
+        ),
+        dtype=bool,
+        count=len(values),
+    )
+    text = np.frombuffer("".join(values[ten_digits]).encode("ascii"), dtype=np.uint8)
+    digits = text.reshape(-1, 10).astype(np.int64) - ord("0")
+    check_digit = 11 - digits[:, :9] @ NHS_NUMBER_WEIGHTS % 11
+    check_digit[check_digit == 11] = 0
+    valid = np.zeros(len(values), dtype=bool)
+    valid[ten_digits] = (check_digit != 10) & (check_digit == digits[:, 9])
+    return pd.Series(valid, index=column.index)
 
 
 class ExpectColumnValuesToBeValidNhsNumbers(ColumnMapExpectation):

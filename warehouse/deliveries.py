@@ -28,9 +28,9 @@ import hashlib
 import io
 import os
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 import duckdb
@@ -274,23 +274,38 @@ def parse_rows(
 
     Raises ValueError naming the data row when the CSV is malformed or not UTF-8.
     """
-    columns = (
-        "{"
-        + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in header)
-        + "}"
-    )
-    # Empty fields, quoted or not, are nulls (docs/landing-zone.md, Rules for every file).
-    selected = ", ".join(f"NULLIF({quote(name)}, '')" for name in contract.column_names)
-    query = (
-        f"SELECT {selected} FROM read_csv(?, columns = {columns}, header = true, delim = ',', "
-        "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-        "auto_detect = false, encoding = 'utf-8', parallel = false)"
-    )
+    query = f"SELECT {selected_columns(contract)} FROM {csv_reader(header)}"
     try:
         table = connection.sql(query, params=[str(path)]).to_arrow_table()
     except duckdb.Error as error:
         raise ValueError(describe_csv_error(str(error))) from None
     return table.rename_columns(list(contract.column_names))
+
+
+def csv_reader(header: Sequence[str]) -> str:
+    """DuckDB's strict reader of the landing zone's CSV dialect (docs/landing-zone.md), every
+    column text, for files whose header is `header`; its one parameter is the path or paths.
+
+    Nothing is sniffed: a file is read as the specification says or refused. Nor is a
+    folder of the path read as a column (DuckDB's hive partitioning would take a landing
+    zone under ``.../nhs_number=1/`` as giving every row that NHS number).
+    """
+    columns = (
+        "{"
+        + ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for name in header)
+        + "}"
+    )
+    return (
+        f"read_csv(?, columns = {columns}, header = true, delim = ',', "
+        "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+        "auto_detect = false, encoding = 'utf-8', parallel = false, hive_partitioning = false)"
+    )
+
+
+def selected_columns(contract: Contract) -> str:
+    """The contract's columns, in its order; empty fields, quoted or not, are nulls
+    (docs/landing-zone.md, Rules for every file)."""
+    return ", ".join(f"NULLIF({quote(name)}, '')" for name in contract.column_names)
 
 
 def parse_delivered_rows(
@@ -390,20 +405,19 @@ def load_month(
     linked = linked_month_reason(month_dir)
     if linked is not None:
         refused_month = MonthOutcome(month, "rejected", linked, manifest_sha256, [], [])
-        replace_month(connection, refused_month, {})
+        replace_month(connection, refused_month)
         return refused_month
     try:
         manifest = read_manifest(manifest_path)
     except InputError as error:
         unusable = MonthOutcome(month, "rejected", str(error), manifest_sha256, [], [])
-        replace_month(connection, unusable, {})
+        replace_month(connection, unusable)
         return unusable
 
     regular, refused = files_in_month(month_dir)
     present = set(regular)
     known = set(known_practices)
     outcomes: list[FileOutcome] = []
-    tables: dict[str, list[pa.Table]] = {}
     to_read: list[tuple[FileOutcome, Contract]] = []
     for relative in sorted(set(manifest) | present | set(refused)):
         rows, digest = manifest.get(relative, (None, None))
@@ -437,56 +451,16 @@ def load_month(
             outcome.reject("resolves outside its month folder: not read")
             continue
         to_read.append((outcome, contract))
-    for (_outcome, contract), table in zip(
-        to_read, read_files(connection, month_dir, month, to_read), strict=True
-    ):
-        if table is not None:
-            tables.setdefault(contract.feed, []).append(table)
+    accepted = [
+        file
+        for outcome, contract in to_read
+        if (file := accept_file(month_dir / outcome.path, outcome, contract)) is not None
+    ]
 
     missing = missing_practices(known_practices, manifest)
     result = MonthOutcome(month, "loaded", None, manifest_sha256, missing, outcomes)
-    replace_month(connection, result, tables)
+    replace_month(connection, result, accepted)
     return result
-
-
-def read_files(
-    connection: duckdb.DuckDBPyConnection,
-    month_dir: Path,
-    month: str,
-    files: list[tuple[FileOutcome, Contract]],
-) -> list[pa.Table | None]:
-    """Each file checked and parsed (``verify_and_parse``) with its provenance, in the order
-    given; None for a rejected file (its outcome says why).
-
-    Files are read on every core, each thread with its own DuckDB cursor: a month is many
-    small files, and one reader at a time left a core idle. The tables and outcomes are
-    those of reading the files one by one.
-    """
-    local = threading.local()
-    cursors: list[duckdb.DuckDBPyConnection] = []
-
-    def read(item: tuple[FileOutcome, Contract]) -> pa.Table | None:
-        outcome, contract = item
-        if not hasattr(local, "cursor"):
-            local.cursor = connection.cursor()
-            cursors.append(local.cursor)
-        parsed = verify_and_parse(local.cursor, month_dir / outcome.path, outcome, contract)
-        if parsed is None:
-            return None
-        table, line_numbers = parsed
-        return add_provenance(table, month, outcome.path, line_numbers)
-
-    try:
-        with ThreadPoolExecutor(max_workers=reading_threads(len(files))) as pool:
-            return list(pool.map(read, files))
-    finally:
-        for cursor in cursors:
-            cursor.close()
-
-
-def reading_threads(files: int) -> int:
-    """One thread per core this process may run on (its affinity, not the machine's count)."""
-    return max(1, min(files, len(os.sched_getaffinity(0))))
 
 
 def inside_folder(path: Path, folder: Path) -> bool:
@@ -494,14 +468,19 @@ def inside_folder(path: Path, folder: Path) -> bool:
     return not path.is_symlink() and path.resolve().is_relative_to(folder.resolve())
 
 
-def verify_and_parse(
-    connection: duckdb.DuckDBPyConnection, path: Path, outcome: FileOutcome, contract: Contract
-) -> tuple[pa.Table, list[int] | None] | None:
-    """Check one listed file against the manifest and its contract.
+@dataclass(frozen=True)
+class AcceptedFile:
+    """A listed file whose digest matches the manifest and whose header has its contract's
+    columns: its rows are read next."""
 
-    Its rows and their data-row numbers (None: 1..n), or None if the file is rejected;
-    malformed lines go to ``outcome.malformed``.
-    """
+    path: Path
+    outcome: FileOutcome
+    contract: Contract
+    header: tuple[str, ...]
+
+
+def accept_file(path: Path, outcome: FileOutcome, contract: Contract) -> AcceptedFile | None:
+    """The file, ready to read, or None if its digest or header rejects it (its outcome says why)."""
     if sha256_of_file(path) != outcome.manifest_sha256:
         outcome.reject(
             "sha256 differs from manifest.csv: the file changed after the manifest was written"
@@ -509,14 +488,27 @@ def verify_and_parse(
         return None
     try:
         header = read_header(path)
+        require_columns(header, contract)
     except ValueError as error:
         outcome.reject(str(error))
         return None
+    outcome.extra_columns = [name for name in header if name not in contract.column_names]
+    return AcceptedFile(path, outcome, contract, tuple(header))
+
+
+def parse_alone(
+    connection: duckdb.DuckDBPyConnection, month: str, file: AcceptedFile
+) -> pa.Table | None:
+    """One file's rows with their provenance, read on its own so that a malformed line is set
+    aside (``parse_delivered_rows``); None if the file is rejected (its outcome says why)."""
+    outcome = file.outcome
     try:
-        require_columns(header, contract)
-        outcome.extra_columns = [name for name in header if name not in contract.column_names]
         table, line_numbers, malformed = parse_delivered_rows(
-            connection, path, header, contract, outcome.manifest_rows
+            connection,
+            file.path,
+            list(file.header),
+            file.contract,
+            outcome.manifest_rows,
         )
     except ValueError as error:
         outcome.reject(str(error))
@@ -534,7 +526,7 @@ def verify_and_parse(
         return None
     outcome.loaded_rows = delivered
     outcome.malformed = malformed
-    return table, line_numbers
+    return add_provenance(table, month, outcome.path, line_numbers)
 
 
 def add_provenance(
@@ -566,62 +558,157 @@ def missing_practices(
 
 
 def replace_month(
-    connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome, tables: dict[str, list[pa.Table]]
+    connection: duckdb.DuckDBPyConnection,
+    outcome: MonthOutcome,
+    accepted: Sequence[AcceptedFile] = (),
 ) -> None:
-    """Swap the month's raw rows and bookkeeping for this delivery, all or nothing."""
-    with transaction(connection):
-        for contract in load_contracts().values():
-            if contract.scope != "reference":
-                connection.execute(
-                    f"DELETE FROM raw.{contract.feed} WHERE delivery_month = ?", [outcome.month]
-                )
+    """Swap the month's raw rows and bookkeeping for this delivery, all or nothing.
+
+    Each run of files DuckDB can read together (``files_read_together``) goes from the
+    CSV straight into raw, with no copy through Python: a month is many small files, and
+    reading and writing them one by one cost more than the rows. A run DuckDB refuses, or
+    whose counts differ from the manifest's, is read again file by file (``parse_alone``,
+    which sets a malformed line aside) and the month written again: the rows, their order
+    and every outcome are those of reading each file alone.
+    """
+    runs = files_read_together(accepted)
+    apart: dict[int, list[pa.Table | None]] = {}
+    while True:
+        try:
+            with transaction(connection):
+                delete_month(connection, outcome.month)
+                for index, run in enumerate(runs):
+                    if index in apart:
+                        insert_tables(connection, run[0].contract.feed, apart[index])
+                    elif not insert_together(connection, outcome.month, run):
+                        raise ReadApart(index)
+                record_files(connection, outcome)
+            return
+        except ReadApart as failed:
+            apart[failed.run] = [
+                parse_alone(connection, outcome.month, file) for file in runs[failed.run]
+            ]
+
+
+class ReadApart(Exception):
+    """Run `run` of a month could not be read together: read its files one by one."""
+
+    def __init__(self, run: int) -> None:
+        super().__init__(run)
+        self.run = run
+
+
+def files_read_together(accepted: Sequence[AcceptedFile]) -> list[list[AcceptedFile]]:
+    """The files in the order raw holds them (by feed, then path), cut into runs of one feed
+    and one header: DuckDB reads a run in one call, as its columns are the same."""
+    ordered = sorted(accepted, key=lambda file: (file.contract.feed, file.outcome.path))
+    return [
+        list(run)
+        for _key, run in groupby(ordered, key=lambda file: (file.contract.feed, file.header))
+    ]
+
+
+def delete_month(connection: duckdb.DuckDBPyConnection, month: str) -> None:
+    """Remove every raw row and bookkeeping row of `month` (inside replace_month's transaction)."""
+    for contract in load_contracts().values():
+        if contract.scope != "reference":
+            connection.execute(f"DELETE FROM raw.{contract.feed} WHERE delivery_month = ?", [month])
+    for table in ("delivery_files", "malformed_lines", "delivery_months"):
+        connection.execute(f"DELETE FROM raw.{table} WHERE delivery_month = ?", [month])
+
+
+def insert_together(
+    connection: duckdb.DuckDBPyConnection,
+    month: str,
+    run: list[AcceptedFile],
+) -> bool:
+    """Insert a run's rows into raw in one DuckDB read; False (with the transaction to be
+    rolled back) if DuckDB refuses a line or a file's count differs from the manifest.
+
+    A scan keeps the files' order and each file's row order, and so does a window over no
+    partition (DuckDB's order preservation), so a row's position in the run less the rows the
+    manifest gives the files before it is its data-row number, once every file's count is
+    checked against the manifest below.
+    """
+    if "file_index" in run[0].header:  # a delivered column of that name hides DuckDB's own
+        return False
+    feed = run[0].contract.feed
+    paths = [file.outcome.path for file in run]
+    rows = [file.outcome.manifest_rows or 0 for file in run]
+    rows_before = [sum(rows[:index]) for index in range(len(run))]
+    try:
         connection.execute(
-            "DELETE FROM raw.delivery_files WHERE delivery_month = ?", [outcome.month]
+            f"INSERT INTO raw.{feed} SELECT ?, list_extract(?::VARCHAR[], file_index::BIGINT + 1), "
+            "row_number() OVER () - list_extract(?::BIGINT[], file_index::BIGINT + 1), "
+            f"{selected_columns(run[0].contract)} FROM {csv_reader(run[0].header)}",
+            [month, paths, rows_before, [str(file.path) for file in run]],
         )
-        connection.execute(
-            "DELETE FROM raw.malformed_lines WHERE delivery_month = ?", [outcome.month]
-        )
-        connection.execute(
-            "DELETE FROM raw.delivery_months WHERE delivery_month = ?", [outcome.month]
-        )
-        for feed, parts in sorted(tables.items()):
-            batch = pa.concat_tables(parts)  # noqa: F841  (read by DuckDB's replacement scan)
+    except duckdb.InvalidInputException:  # a malformed line or bytes that are not UTF-8
+        return False
+    counted = {
+        path: (count, first, last)
+        for path, count, first, last in connection.execute(
+            f"SELECT source_file, count(*), min(line_number), max(line_number) FROM raw.{feed} "
+            "WHERE delivery_month = ? AND list_contains(?::VARCHAR[], source_file) GROUP BY ALL",
+            [month, paths],
+        ).fetchall()
+    }
+    for file, expected in zip(run, rows, strict=True):
+        count, first, last = counted.get(file.outcome.path, (0, None, None))
+        if count != expected or (count and (first, last) != (1, count)):
+            return False
+    for file, expected in zip(run, rows, strict=True):
+        file.outcome.loaded_rows = expected
+    return True
+
+
+def insert_tables(
+    connection: duckdb.DuckDBPyConnection, feed: str, tables: list[pa.Table | None]
+) -> None:
+    """Insert the rows of files read one by one (a rejected file's None inserts nothing)."""
+    for batch in tables:
+        if batch is not None:  # read by DuckDB's replacement scan
             connection.execute(f"INSERT INTO raw.{feed} SELECT * FROM batch")
-        for file in outcome.files:
-            connection.execute(
-                "INSERT INTO raw.delivery_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    outcome.month,
-                    file.path,
-                    file.feed,
-                    file.manifest_rows,
-                    file.manifest_sha256,
-                    file.loaded_rows,
-                    file.status,
-                    file.reason,
-                    file.extra_columns,
-                ],
-            )
-            if file.malformed:
-                connection.executemany(
-                    "INSERT INTO raw.malformed_lines VALUES (?, ?, ?, ?, ?)",
-                    [
-                        [outcome.month, file.feed, file.path, line.line, line.reason]
-                        for line in file.malformed
-                    ],
-                )
+
+
+def record_files(connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome) -> None:
+    """The month's bookkeeping: each file's outcome, its malformed lines, the month's status
+    and the delivery's place in raw.delivery_history."""
+    for file in outcome.files:
         connection.execute(
-            "INSERT INTO raw.delivery_months VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO raw.delivery_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 outcome.month,
-                outcome.status,
-                outcome.reason,
-                outcome.manifest_sha256,
-                outcome.missing_practices,
+                file.path,
+                file.feed,
+                file.manifest_rows,
+                file.manifest_sha256,
+                file.loaded_rows,
+                file.status,
+                file.reason,
+                file.extra_columns,
             ],
         )
-        if outcome.manifest_sha256 is not None:
-            record_delivery(connection, outcome)
+        if file.malformed:
+            connection.executemany(
+                "INSERT INTO raw.malformed_lines VALUES (?, ?, ?, ?, ?)",
+                [
+                    [outcome.month, file.feed, file.path, line.line, line.reason]
+                    for line in file.malformed
+                ],
+            )
+    connection.execute(
+        "INSERT INTO raw.delivery_months VALUES (?, ?, ?, ?, ?)",
+        [
+            outcome.month,
+            outcome.status,
+            outcome.reason,
+            outcome.manifest_sha256,
+            outcome.missing_practices,
+        ],
+    )
+    if outcome.manifest_sha256 is not None:
+        record_delivery(connection, outcome)
 
 
 def record_delivery(connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome) -> None:

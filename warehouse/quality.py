@@ -18,6 +18,7 @@ module never imports dagster.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -275,7 +276,9 @@ def render_month_html(connection: duckdb.DuckDBPyConnection, report: dict[str, A
     )
 
 
+@functools.cache
 def _template(name: str) -> jinja2.Template:
+    """The report template, compiled once a process: a range run writes a report a month."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("warehouse", "templates"),
         autoescape=True,

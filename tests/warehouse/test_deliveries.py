@@ -84,6 +84,30 @@ def test_extra_columns_are_ignored_and_reported(connection, landing):
     assert "supplier_batch" not in columns
 
 
+def test_a_column_named_like_duckdbs_file_index_loads_as_an_extra_column(connection, landing):
+    files = supplier.month_files(MONTH)
+    files["gp/A10001/observations.csv"] = (
+        b"nhs_number,observation_date,snomed_code,value,file_index\r\n"
+        b"9990000018,2024-01-05,271649006,142,x\r\n9990000018,2024-01-06,271649006,150,y\r\n"
+    )
+    supplier.write_month(landing, MONTH, files)
+    outcome = load(connection, landing)
+    assert file_status(outcome, "gp/A10001/observations.csv") == ("loaded", None)
+    assert connection.execute(
+        "SELECT line_number, value FROM raw.observations "
+        "WHERE source_file = 'gp/A10001/observations.csv' ORDER BY line_number"
+    ).fetchall() == [(1, "142"), (2, "150")]
+
+
+def test_a_folder_named_like_a_column_gives_no_value(connection, tmp_path):
+    landing = tmp_path / "nhs_number=0000000000" / "landing"
+    supplier.write_landing(landing, months=(MONTH,))
+    load(connection, landing)
+    numbers = connection.execute("SELECT nhs_number FROM raw.registrations").fetchall()
+    assert numbers and ("0000000000",) not in numbers
+    assert set(numbers) <= {(number,) for number in supplier.NHS_NUMBERS}
+
+
 def test_line_numbers_are_data_rows_even_with_quoted_newlines(connection, landing):
     files = supplier.month_files(MONTH)
     files["sus/admissions.csv"] = (
@@ -373,8 +397,10 @@ def test_each_delivery_report_is_kept_beside_the_current_one(connection, landing
     ].read_bytes()
 
 
-def test_files_read_on_every_core_load_as_they_would_one_by_one(tmp_path, landing, monkeypatch):
-    """The threaded reader gives the same raw tables (row order included) and outcomes."""
+def test_files_read_together_load_as_they_would_one_by_one(tmp_path, landing, monkeypatch):
+    """Reading a feed's files in one DuckDB call gives the same raw tables (row order and
+    line numbers included) and outcomes as reading every file alone, with a file rejected,
+    one with a malformed line and one with a quoted line break among them."""
     from warehouse import deliveries
 
     files = supplier.month_files(MONTH)
@@ -383,12 +409,15 @@ def test_files_read_on_every_core_load_as_they_would_one_by_one(tmp_path, landin
         b"9990000018,2024-01-21,telephone,gp,b1,one too many\r\n"
         b"9990000018,2024-01-22,telephone,gp,b1\r\n"
     )
+    files["gp/A10001/conditions.csv"] += b'"4411\n4007",9990000026,2024-01-02\r\n'
+    files["gp/A10002/conditions.csv"] += (
+        b"38341003,9990000018,2024-01-05\r\n195967001,9990000018,2024-01-06\r\n"
+    )
     manifest = supplier.manifest_bytes(files)
     files["gp/A10001/medications.csv"] += b"\n"  # changed after the manifest: rejected
     supplier.write_month(landing, MONTH, files, manifest=manifest)
 
-    def loaded(threads: int, name: str) -> tuple[list, dict[str, list]]:
-        monkeypatch.setattr(deliveries, "reading_threads", lambda count: min(count, threads))
+    def loaded(name: str) -> tuple[list, dict[str, list]]:
         connection = connect(tmp_path / f"{name}.duckdb")
         outcome = load(connection, landing)
         tables = {
@@ -401,9 +430,22 @@ def test_files_read_on_every_core_load_as_they_would_one_by_one(tmp_path, landin
             (f.path, f.status, f.reason, f.loaded_rows, f.malformed) for f in outcome.files
         ], tables
 
-    one_by_one = loaded(1, "one")
-    threaded = loaded(4, "four")
+    read_alone: list[str] = []
+    parse_alone = deliveries.parse_alone
+
+    def spy(connection, month, file):
+        read_alone.append(file.outcome.path)
+        return parse_alone(connection, month, file)
+
+    monkeypatch.setattr(deliveries, "parse_alone", spy)
+    together = loaded("together")
+    assert read_alone == ["gp/A10001/consultations.csv", "gp/A10002/consultations.csv"], (
+        "only the run with a malformed line is read file by file"
+    )
+    monkeypatch.setattr(deliveries, "insert_together", lambda *arguments: False)
+    one_by_one = loaded("one")
 
     assert ("gp/A10001/medications.csv", "rejected") in [row[:2] for row in one_by_one[0]]
     assert any(row[4] for row in one_by_one[0]), "a file with a malformed line"
-    assert threaded == one_by_one
+    assert len(together[1]["conditions"]) > 2
+    assert together == one_by_one
