@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -19,19 +23,47 @@ from pipelines.runner import run_settings
 from tests import supplier
 
 
-def test_run_loads_a_landing_zone_and_records_dagster_history(tmp_path: Path, capsys, monkeypatch):
-    for name in ("DAGSTER_HOME", "RISKSTRAT_HOME", "RISKSTRAT_LANDING", "RISKSTRAT_TRUTH"):
-        monkeypatch.delenv(name, raising=False)
-    landing = tmp_path / "landing"
+@dataclass(frozen=True)
+class LoadedHome:
+    """A landing zone of two months and one without its manifest, and the home one
+    in-process `riskstrat run` made of it."""
+
+    landing: Path
+    home: Path
+    code: int
+    out: str
+    environment_after: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def loaded_home(tmp_path_factory: pytest.TempPathFactory) -> LoadedHome:
+    """One pipeline run for the module's tests (each run costs ~20 s of CPU); a test that
+    changes the zone or the home works on a copy (`copy_of`)."""
+    root = tmp_path_factory.mktemp("loaded_home")
+    landing, home = root / "landing", root / "home"
     supplier.write_landing(landing, months=("2024-01", "2024-02"))
     supplier.write_month(landing, "2024-03", supplier.month_files("2024-03"), manifest=None)
-    home = tmp_path / "home"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name in ("DAGSTER_HOME", "RISKSTRAT_HOME", "RISKSTRAT_LANDING", "RISKSTRAT_TRUTH"):
+            monkeypatch.delenv(name, raising=False)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main(["run", "--landing", str(landing), "--home", str(home)])
+        environment_after = dict(os.environ)
+    return LoadedHome(landing, home, code, out.getvalue(), environment_after)
 
-    code = main(["run", "--landing", str(landing), "--home", str(home)])
 
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "2024-03 (incomplete)" in out
+def copy_of(loaded: LoadedHome, folder: Path) -> tuple[Path, Path]:
+    """The landing zone and home, copied into `folder`: (landing, home)."""
+    landing = shutil.copytree(loaded.landing, folder / "landing")
+    home = shutil.copytree(loaded.home, folder / "home")
+    return landing, home
+
+
+def test_run_loads_a_landing_zone_and_records_dagster_history(loaded_home: LoadedHome):
+    home = loaded_home.home
+    assert loaded_home.code == 0
+    assert "2024-03 (incomplete)" in loaded_home.out
     assert (
         json.loads((home / "reports" / "deliveries" / "2024-02.json").read_text())["status"]
         == "loaded"
@@ -42,8 +74,9 @@ def test_run_loads_a_landing_zone_and_records_dagster_history(tmp_path: Path, ca
     )
     assert (home / "warehouse.duckdb").is_file()
     assert any((home / "dagster").rglob("*.db")), "run history should be kept under the home"
-    assert "DAGSTER_HOME" not in os.environ, "the run should restore the caller's environment"
-    assert "RISKSTRAT_HOME" not in os.environ
+    after = loaded_home.environment_after
+    assert "DAGSTER_HOME" not in after, "the run should restore the caller's environment"
+    assert "RISKSTRAT_HOME" not in after
 
 
 def test_run_with_a_broken_reference_file_stops_with_one_paragraph(tmp_path: Path, capsys):
@@ -100,12 +133,12 @@ def riskstrat_run(landing: Path, home: Path) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_a_failing_step_on_an_existing_home_prints_one_paragraph(tmp_path: Path):
+def test_a_failing_step_on_an_existing_home_prints_one_paragraph(
+    loaded_home: LoadedHome, tmp_path: Path
+):
     """The reference step fails on a home whose Data Docs exist: no GX tracebacks (the
     Data Docs rebuild), no skipped-step lines, no preview warnings; one paragraph."""
-    landing, home = tmp_path / "landing", tmp_path / "home"
-    supplier.write_landing(landing, months=("2024-01",))
-    assert riskstrat_run(landing, home).returncode == 0
+    landing, home = copy_of(loaded_home, tmp_path)
     (landing / "reference" / "practices.csv").write_text("practice_code,practice_name\nA1,x\n")
 
     broken = riskstrat_run(landing, home)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests import supplier
 
@@ -41,37 +43,55 @@ def loaded_rows(home: Path) -> list[tuple]:
         ).fetchall()
 
 
-def test_a_second_run_on_the_same_home_stops_cleanly_and_the_warehouse_is_intact(tmp_path: Path):
-    landing = tmp_path / "landing"
+@dataclass(frozen=True)
+class Contention:
+    """A run on a two-month zone, and two more started on its home while it held the lock."""
+
+    home: Path
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]  # no --wait
+    queued: subprocess.CompletedProcess[str]  # --wait 240
+
+
+def finish(process: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+    out, err = process.communicate(timeout=300)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+@pytest.fixture(scope="module")
+def contention(tmp_path_factory: pytest.TempPathFactory) -> Contention:
+    """One pipeline run for both tests (each run costs ~30 s of CPU): the second run and the
+    queued one both start while the first holds the home's lock."""
+    root = tmp_path_factory.mktemp("run_safety")
+    landing, home = root / "landing", root / "home"
     supplier.write_landing(landing, months=("2024-01", "2024-02"))
-    home = tmp_path / "home"
 
     first = start_run(landing, home)
     wait_for_lock_holder(home, first)
     second = start_run(landing, home)
-    _, second_err = second.communicate(timeout=300)
-    _, first_err = first.communicate(timeout=300)
+    queued = start_run(landing, home, "--wait", "240")
+    return Contention(home, finish(first), finish(second), finish(queued))
 
-    assert first.returncode == 0, first_err
+
+def test_a_second_run_on_the_same_home_stops_cleanly_and_the_warehouse_is_intact(
+    contention: Contention,
+):
+    first, second = contention.first, contention.second
+    assert first.returncode == 0, first.stderr
     assert second.returncode == 1
-    assert "Another riskstrat run" in second_err and "was not disturbed" in second_err
-    assert "Traceback" not in second_err
-    rows = loaded_rows(home)
+    assert "Another riskstrat run" in second.stderr and "was not disturbed" in second.stderr
+    assert "Traceback" not in second.stderr
+    # The queued run loaded nothing (next test), so these rows are the first run's.
+    assert "monthly_job" not in contention.queued.stdout
+    rows = loaded_rows(contention.home)
     assert len(rows) == 28
     assert all(status == "loaded" and loaded == manifest for _, _, status, loaded, manifest in rows)
 
 
-def test_a_second_run_with_wait_queues_behind_the_first(tmp_path: Path):
-    landing = tmp_path / "landing"
-    supplier.write_landing(landing, months=("2024-01",))
-    home = tmp_path / "home"
-
-    first = start_run(landing, home)
-    wait_for_lock_holder(home, first)
-    second = start_run(landing, home, "--wait", "240")
-
-    assert first.wait(timeout=300) == 0
-    second_out, second_err = second.communicate(timeout=300)
-    assert second.returncode == 0, second_err
-    assert "1 month(s)" in second_out
-    assert len(loaded_rows(home)) == 14
+def test_a_second_run_with_wait_queues_behind_the_first(contention: Contention):
+    queued = contention.queued
+    assert contention.first.returncode == 0, contention.first.stderr
+    assert queued.returncode == 0, queued.stderr
+    assert "2 month(s)" in queued.stdout
+    assert "monthly_job" not in queued.stdout, "the first run had loaded both months"
+    assert len(loaded_rows(contention.home)) == 28

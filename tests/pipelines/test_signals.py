@@ -8,7 +8,9 @@ instead, which marks the run failed, frees its pool slot and exits 128 + the sig
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -36,13 +38,31 @@ def run_history(home: Path) -> list[tuple[str, dg.DagsterRunStatus, list[str]]]:
         ]
 
 
-@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_during_a_step_stops_the_run_at_once_and_the_next_run_finishes_it(
-    tmp_path: Path, sent: signal.Signals, code: int
-):
-    landing = tmp_path / "landing"
-    supplier.write_landing(landing, months=("2024-01", "2024-02"))
-    home = tmp_path / "home"
+SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+"""Each signal, and the exit code it gives (128 + its number)."""
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What a run signalled during a monthly step left: its exit, and the home after it."""
+
+    code: int
+    err: str
+    seconds_to_stop: float
+    last_run: tuple[str, dg.DagsterRunStatus, list[str]]
+    slots_held_after: set[str]
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """One home: a run stopped by SIGINT, the next stopped by SIGTERM, then a run to the end."""
+
+    home: Path
+    stopped: dict[signal.Signals, Stopped]
+    rerun: subprocess.CompletedProcess[str]
+
+
+def stop_during_a_monthly_step(landing: Path, home: Path, sent: signal.Signals) -> Stopped:
     run = start_run(landing, home)
     assert run.stdout is not None
     for line in run.stdout:
@@ -56,18 +76,39 @@ def test_a_signal_during_a_step_stops_the_run_at_once_and_the_next_run_finishes_
     signalled = time.monotonic()
     run.send_signal(sent)
     _, err = run.communicate(timeout=120)
+    seconds = time.monotonic() - signalled
+    return Stopped(run.returncode, err, seconds, run_history(home)[-1], slot_holders(home))
 
-    assert run.returncode == code, err
-    assert time.monotonic() - signalled < 30, "the run should stop at once, not retry"
-    assert "Traceback" not in err
-    assert f"riskstrat: stopped by {sent.name}." in err
-    job, status, events = run_history(home)[-1]
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory: pytest.TempPathFactory) -> Interrupted:
+    """Both signals on one home, so one run to the end serves both (each run costs ~20 s of
+    CPU): the SIGTERM lands on a run that is itself redoing the work SIGINT stopped."""
+    root = tmp_path_factory.mktemp("signals")
+    landing, home = root / "landing", root / "home"
+    supplier.write_landing(landing, months=("2024-01", "2024-02"))
+    stopped = {sent: stop_during_a_monthly_step(landing, home, sent) for sent in SIGNALS}
+    return Interrupted(home, stopped, run_to_end(landing, home))
+
+
+@pytest.mark.parametrize("sent", SIGNALS, ids=lambda sent: sent.name)
+def test_a_signal_during_a_step_stops_the_run_at_once(
+    interrupted: Interrupted, sent: signal.Signals
+):
+    stopped = interrupted.stopped[sent]
+    assert stopped.code == SIGNALS[sent], stopped.err
+    assert stopped.seconds_to_stop < 30, "the run should stop at once, not retry"
+    assert "Traceback" not in stopped.err
+    assert f"riskstrat: stopped by {sent.name}." in stopped.err
+    job, status, events = stopped.last_run
     assert (job, status) == ("monthly_job", dg.DagsterRunStatus.FAILURE)
     assert "STEP_UP_FOR_RETRY" not in events
-    assert not slot_holders(home)
+    assert not stopped.slots_held_after
 
-    rerun = run_to_end(landing, home)
+
+def test_the_run_after_the_signals_finishes_the_work(interrupted: Interrupted):
+    rerun = interrupted.rerun
     assert rerun.returncode == 0, rerun.stderr
     assert "monthly_job for 2024-01..2024-02 (2 months): done" in rerun.stdout
     for month in ("2024-01", "2024-02"):
-        assert (home / "reports" / "data_quality" / f"{month}.json").is_file()
+        assert (interrupted.home / "reports" / "data_quality" / f"{month}.json").is_file()
