@@ -348,19 +348,3 @@ def register(
         models_dir / CURRENT_FILE, dumps({"version": in_use, "decision": decision.to_dict()})
     )
     return decision
-    if current is not None and current != candidate.version:
-        existing = load(models_dir, current)
-        if set(existing.encoding.names) <= set(validation_frame.columns):
-            scores = existing.raw_risk(validation_frame, validation=True)
-            current_auroc = round(float(roc_auc_score(outcome, scores)), 4)
-    decision = decide(candidate.version, candidate_auroc, current, current_auroc, tolerance)
-    if decision.replaced or current is None:
-        write_atomic(
-            models_dir / CURRENT_FILE,
-            dumps({"version": candidate.version, "decision": decision.to_dict()}),
-        )
-    else:
-        write_atomic(
-            models_dir / CURRENT_FILE, dumps({"version": current, "decision": decision.to_dict()})
-        )
-    return decision
