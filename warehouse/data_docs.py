@@ -37,7 +37,7 @@ from great_expectations.render.renderer import (
     ValidationResultsPageRenderer,
 )
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
-from jinja2 import ChoiceLoader, PackageLoader
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from warehouse.months import MONTH_PATTERN, month_range
 
@@ -239,8 +239,6 @@ def write_month_pages(home: Path) -> list[Path]:
     month now; earlier ones were superseded by a redelivery or a rerun. The month's
     data-quality report and the auditor's index link here.
     """
-    from jinja2 import Environment, select_autoescape
-
     site = home / "reports" / "data_docs"
     # Every month with a data-quality report gets a page, even one no suite read (a month
     # not loaded), so the report's link always leads somewhere that says why.
