@@ -8,8 +8,8 @@ The file holds identifiable data: it is made 0600 in a folder made 0700, whateve
 process umask (DuckDB's write-ahead log follows the umask: see warehouse.home).
 
 DuckDB's memory is bounded (``MEMORY_LIMIT``, or ``RISKSTRAT_DUCKDB_MEMORY_LIMIT``): left
-at its default (80% of the machine) a first load of 1,000,000 people held 13.6 GB while
-staging; with a limit, sorts, joins and windows spill to ``<warehouse>.tmp/`` beside the
+at its default (80% of the machine) a first load of 1,000,000 people peaked at 13.3 GB
+(docs/performance.md); with a limit, sorts, joins and windows spill to ``<warehouse>.tmp/`` beside the
 file, inside the home's private folder, and DuckDB removes the files when done.
 """
 

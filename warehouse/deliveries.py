@@ -30,7 +30,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import accumulate, groupby
 from pathlib import Path
 
 import duckdb
@@ -635,7 +635,7 @@ def insert_together(
     feed = run[0].contract.feed
     paths = [file.outcome.path for file in run]
     rows = [file.outcome.manifest_rows or 0 for file in run]
-    rows_before = [sum(rows[:index]) for index in range(len(run))]
+    rows_before = list(accumulate(rows, initial=0))[:-1]
     try:
         connection.execute(
             f"INSERT INTO raw.{feed} SELECT ?, list_extract(?::VARCHAR[], file_index::BIGINT + 1), "

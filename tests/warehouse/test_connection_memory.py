@@ -1,7 +1,7 @@
 """DuckDB's memory is bounded, and work larger than the bound spills inside the home.
 
 Unbounded, DuckDB may take 80% of the machine: a first load of 1,000,000 people held
-13.6 GB while staging (docs/performance.md). ``warehouse.connection.connect`` sets
+13.3 GB (docs/performance.md). ``warehouse.connection.connect`` sets
 ``memory_limit`` (4 GB, or ``RISKSTRAT_DUCKDB_MEMORY_LIMIT``).
 """
 
