@@ -563,6 +563,7 @@ def report(
     load_before: tuple[float, float, float],
     command: str,
     revision: str,
+    with_truth: bool = False,
 ) -> str:
     host = machine()
     lines = [
@@ -606,7 +607,7 @@ def report(
         + (
             "riskstrat saw the generator's truth.csv, so its model step also fitted the "
             "feature ceiling (--with-truth)."
-            if "--with-truth" in command
+            if with_truth
             else "The generator's truth.csv was hidden from riskstrat, as a supplier's zone "
             "has none: no feature ceiling was fitted."
         ),
@@ -727,7 +728,7 @@ def main() -> int:
             zone, arguments.work, arguments.skip_generate, arguments.new_month, arguments.with_truth
         )
     make_test = None if arguments.skip_make_test else time_make_test(arguments.work)
-    text = report(zones, make_test, started, load_before, command, revision)
+    text = report(zones, make_test, started, load_before, command, revision, arguments.with_truth)
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
     arguments.output.write_text(text)
     print(f"\n{text}\nwritten to {arguments.output}")
