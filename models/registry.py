@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from models.calibration import Calibrator
+from warehouse.files import write_bytes_atomic
 
 AUROC_TOLERANCE = 0.005
 
@@ -167,18 +168,11 @@ def dumps(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True, default=str) + "\n").encode()
 
 
-def write_atomic(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)
-
-
 def save(model: RiskModel, models_dir: Path) -> str:
     """Write the model's files under models_dir/<version>/; returns the version."""
     files = model.files()
     for name, content in files.items():
-        write_atomic(models_dir / model.version / name, content)
+        write_bytes_atomic(models_dir / model.version / name, content)
     model.metadata = json.loads(files[METADATA_FILE])
     return model.version
 
@@ -344,7 +338,7 @@ def register(
             current_auroc = round(float(roc_auc_score(outcome, scores)), 4)
         decision = decide(candidate.version, candidate_auroc, current, current_auroc, tolerance)
     in_use = candidate.version if decision.replaced or current is None else current
-    write_atomic(
+    write_bytes_atomic(
         models_dir / CURRENT_FILE, dumps({"version": in_use, "decision": decision.to_dict()})
     )
     return decision

@@ -225,6 +225,12 @@ def run_locked(
     with open_instance(home) as instance:
         for line in recover_interrupted_runs(instance):
             watch.note(line)
+        if partial := home.remove_partial_files():
+            folders = sorted({str(path.parent.relative_to(home.root)) for path in partial})
+            watch.note(
+                f"recovered: removed {len(partial)} half-written file(s) a process that ended "
+                f"left in {', '.join(folders)}"
+            )
         new = [m for m in months if not instance.has_dynamic_partition(EXTRACT_MONTHS, m)]
         if new:
             instance.add_dynamic_partitions(EXTRACT_MONTHS, new)

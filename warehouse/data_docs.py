@@ -39,6 +39,7 @@ from great_expectations.render.renderer import (
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
+from warehouse.files import write_text_atomic
 from warehouse.months import MONTH_PATTERN, month_range
 
 WARNINGS_SUITE_SUFFIX = ".warnings"
@@ -265,7 +266,7 @@ def write_month_pages(home: Path) -> list[Path]:
                 {"feed": feed, "results": [{**r, "current": r["run_time"] == newest} for r in rows]}
             )
         path = site / month_page(month)
-        path.write_text(template.render(month=month, feeds=feeds), encoding="utf-8")
+        write_text_atomic(path, template.render(month=month, feeds=feeds))
         written.append(path)
     return written
 

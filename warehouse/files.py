@@ -2,7 +2,9 @@
 
 A reader (a practice system, an auditor, the next run) never sees a half-written file:
 each file is written under a temporary name in the same folder, flushed, then renamed.
-Files are mode 0600 and the folders this module creates 0700, whatever the process umask:
+A process killed between the two (SIGKILL, a power cut) leaves the temporary file behind:
+its name always ends in `PARTIAL_SUFFIX`, so the next run can find and remove it
+(`remove_partial_files`). Files are mode 0600 and the folders this module creates 0700, whatever the process umask:
 a home holds identifiable data, so nothing in it is for the group or other users.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 FILE_MODE, FOLDER_MODE = 0o600, 0o700
+PARTIAL_SUFFIX = ".partial"
 
 
 def make_private_folder(folder: Path) -> None:
@@ -37,7 +40,9 @@ def make_private_folder(folder: Path) -> None:
 def write_bytes_atomic(path: Path, content: bytes) -> None:
     """Write `content` to `path` through a temporary file and a rename, mode 0600."""
     make_private_folder(path.parent)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent
+    )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
@@ -48,6 +53,19 @@ def write_bytes_atomic(path: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def remove_partial_files(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed `write_bytes_atomic` left under `folder`; those deleted.
+
+    Only call it while nothing else can be writing there (under the home's run lock).
+    """
+    if not folder.is_dir():
+        return []
+    left = sorted(p for p in folder.rglob(f".*{PARTIAL_SUFFIX}") if p.is_file())
+    for path in left:
+        path.unlink(missing_ok=True)
+    return left
 
 
 def write_text_atomic(path: Path, text: str) -> None:

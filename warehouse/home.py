@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.connection import connect
-from warehouse.files import FOLDER_MODE, make_private_folder
+from warehouse.files import FOLDER_MODE, make_private_folder, remove_partial_files
 
 OWNER_ONLY_UMASK = 0o077
 """The umask of a run: files 0600 (0666 & ~0o077) and folders 0700, whoever writes them."""
@@ -154,6 +154,18 @@ class Home:
                 continue
             removed.append(path)
         return removed
+
+    def remove_partial_files(self) -> list[Path]:
+        """Delete the half-written files a killed run left in the folders runs write.
+
+        Call only under the run lock. The review app's folder is not swept: it writes
+        there without that lock.
+        """
+        return [
+            path
+            for folder in (self.models, self.reports, self.outbox)
+            for path in remove_partial_files(folder)
+        ]
 
     def connect(
         self, *, read_only: bool = False, wait_seconds: float = 0.0

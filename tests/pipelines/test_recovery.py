@@ -30,6 +30,7 @@ import pytest
 
 from benchmarks import compare_homes
 from tests import supplier
+from tests.killed_writer import kill_a_writer
 
 RISKSTRAT = [sys.executable, "-m", "pipelines.cli"]
 PSEUDONYM_KEY = "recovery-tests-share-this-one-pseudonym-key"  # 32+ characters
@@ -102,6 +103,7 @@ def test_a_run_killed_inside_a_warehouse_step_is_recovered_by_the_next_run(tmp_p
     victim.kill()
     victim.wait()
     assert slot_holders(killed), "the dead run should still hold its slot before the rerun"
+    kill_a_writer(killed / "reports" / "lists" / "2024-02.json")  # as if killed mid-write
 
     rerun = run_to_end(landing, killed)
     _, clean_err = clean_run.communicate(timeout=RERUN_LIMIT_SECONDS)
@@ -109,6 +111,7 @@ def test_a_run_killed_inside_a_warehouse_step_is_recovered_by_the_next_run(tmp_p
     assert clean_run.returncode == 0, clean_err
     assert rerun.returncode == 0, rerun.stderr
     assert "recovered: monthly_job run" in rerun.stdout
+    assert "recovered: removed 1 half-written file(s)" in rerun.stdout
     assert not slot_holders(killed)
     assert differences(clean, killed) == []
 
