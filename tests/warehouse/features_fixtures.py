@@ -7,6 +7,7 @@ the staged tables.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import shutil
 import tempfile
@@ -49,6 +50,7 @@ def generated_warehouse(people: int = PEOPLE, months: int = MONTHS) -> Path:
     key = (people, months)
     if key not in _GENERATED:
         folder = Path(tempfile.mkdtemp(prefix="riskstrat-features-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # 35 MB each, per worker
         _GENERATED[key] = generate_warehouse(folder, people, months)
     return _GENERATED[key]
 
