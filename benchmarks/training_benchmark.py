@@ -21,6 +21,12 @@ the saved model files (the same digest every time: the model is deterministic):
     .venv/bin/python benchmarks/training_benchmark.py --synthetic --people 50000 --threads 1 --repeat 3
     .venv/bin/python benchmarks/training_benchmark.py --synthetic --people 50000 --threads 2 --repeat 3
 
+`--threads 1,2 --repeat 2` times the counts in turns (1, 2, 1, 2) on one frame, side by
+side. `--work W` with W/warehouse.duckdb present uses that warehouse (a copy of a
+benchmark home's, say) instead of generating one:
+
+    cp HOME/warehouse.duckdb /tmp/train1m/ && .venv/bin/python benchmarks/training_benchmark.py --work /tmp/train1m --threads 1,2 --repeat 2
+
 Scoring (docs/model.md, "Explanations"): `--scoring` scores one month of a generated zone
 twice, explaining everyone and explaining only the people a list can hold (the default),
 timing `lists.scores.score_month` and checking the published practice lists are identical
@@ -249,9 +255,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=lambda text: [int(n) for n in text.split(",")],
         default=None,
-        help="LightGBM threads: training's, or with --scoring prediction's (default: the model's)",
+        help="LightGBM threads: training's, or with --scoring prediction's (default: the "
+        "model's); for training, a list such as 1,2 times each count in turns on one frame",
     )
     parser.add_argument("--repeat", type=int, default=1, help="time training (or scoring) R times")
     parser.add_argument(
@@ -272,7 +279,8 @@ def main() -> None:
         if arguments.threads is not None:  # prediction and SHAP threads, for scoring
             from models import explanations, registry
 
-            registry.PREDICTION_THREADS = explanations.PREDICTION_THREADS = arguments.threads
+            [threads] = arguments.threads
+            registry.PREDICTION_THREADS = explanations.PREDICTION_THREADS = threads
         results["threads"] = arguments.threads
         arguments.work.mkdir(parents=True, exist_ok=True)
         with Phase("generate, load and stage (not the benchmark)"):
@@ -296,7 +304,27 @@ def main() -> None:
         "peak_rss_mb": round(phase.peak),
     }
     results["rows"] = training_set.frame.height
-    results["training"] = timed_training(training_set, arguments.threads, arguments.repeat)
+    if arguments.threads is None or len(arguments.threads) == 1:
+        threads = None if arguments.threads is None else arguments.threads[0]
+        results["training"] = timed_training(training_set, threads, arguments.repeat)
+    else:  # side by side: each thread count once per round, in turns, on the same frame
+        rounds = [
+            [timed_training(training_set, threads, 1) for threads in arguments.threads]
+            for _ in range(arguments.repeat)
+        ]
+        results["training"] = {
+            str(threads): {
+                "seconds": [r[i]["runs"][0]["seconds"] for r in rounds],  # type: ignore[index]
+                "median_seconds": statistics.median(
+                    r[i]["runs"][0]["seconds"]  # type: ignore[index]
+                    for r in rounds
+                ),
+                "load_average_before": [r[i]["runs"][0]["load_average_before"] for r in rounds],  # type: ignore[index]
+                "identical_models": len({r[i]["runs"][0]["model_digest"] for r in rounds}) == 1,  # type: ignore[index]
+                "best_iteration": rounds[0][i]["best_iteration"],
+            }
+            for i, threads in enumerate(arguments.threads)
+        }
     print(json.dumps(results, indent=2))
 
 
