@@ -149,7 +149,7 @@ def model_digest(model) -> str:  # type: ignore[no-untyped-def]
 def timed_training(training_set, threads: int | None, repeat: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Train `repeat` times on the same frame; wall times, median, load averages, digests."""
     from models.feature_catalogue import FEATURES, LABEL
-    from models.training import PARAMETERS, train
+    from models.training import train
 
     parameters = {"num_threads": threads} if threads is not None else {}
     runs = []
@@ -167,7 +167,7 @@ def timed_training(training_set, threads: int | None, repeat: int) -> dict[str, 
         )
         print(f"  load average before: {before}; model {runs[-1]['model_digest']}", flush=True)
     return {
-        "threads": threads if threads is not None else PARAMETERS["num_threads"],
+        "threads": result.model.metadata["parameters"]["num_threads"],
         "runs": runs,
         "median_seconds": round(statistics.median(r["seconds"] for r in runs), 1),  # type: ignore[misc]
         "identical_models": len({r["model_digest"] for r in runs}) == 1,
@@ -295,6 +295,7 @@ def main() -> None:
         arguments.work.mkdir(parents=True, exist_ok=True)
         with Phase("generate, load and stage (not the benchmark)"):
             path = warehouse_for(arguments.people, arguments.months, arguments.work)
+        results["warehouse"] = str(path)  # --people and --months only say what is generated
         from warehouse.connection import connect
 
         with Phase("feature frame") as phase, connect(path) as connection:

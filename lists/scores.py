@@ -8,14 +8,15 @@ practice, tiers them (`lists.tiers`), and replaces the month's rows of
 `scores.risk_scores`. The same inputs give the same rows.
 
 Given the list policy (`score_month(..., list_policy=...)`), reasons are worded only for
-the people a practice list can hold: per practice, the first
-`ListPolicy`-longest (the longer of its standard and vanguard lengths) of its listable
-people (`sql/list_population.sql`, the lists' own rule) in practice rank order, plus
+the people a practice list can hold: per practice, as many of its listable people
+(`sql/list_population.sql`, the lists' own rule) as its list holds (the vanguard length
+for a vanguard practice, the standard length otherwise) in practice rank order, plus
 `REASONS_MARGIN` more for anyone who leaves the listable population between scoring and
-listing (a later opt-out or recorded death). Everyone else's reasons are NULL. A list built
-from these scores with a policy no longer than the one given is therefore identical to one
-built when everyone is explained; computing reasons (SHAP values and their wording) costs
-far more than the risks. Without a `list_policy`, everyone is explained.
+listing (a later opt-out or recorded death). Everyone else's reasons are NULL. Publishing
+explains anyone a list holds who has no reasons yet (`explain_listed`: a longer list, a
+practice that became a vanguard), so the lists are identical to ones built when everyone
+is explained; computing reasons (SHAP values and their wording) costs far more than the
+risks. Without a `list_policy`, everyone is explained.
 
 This module must never log an NHS number, and never imports dagster.
 """
@@ -32,7 +33,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from lists.inputs import listable_scores
+from lists.inputs import listable_scores, read_practices
 from lists.practice_lists import ListPolicy
 from lists.tables import RISK_SCORES, delete_opted_out_scores, ensure_scores_schema
 from lists.tiers import DEFAULT_TIERS, TierPolicy, rank_and_tier, write_tier_policy
@@ -139,23 +140,32 @@ def with_reasons(scores: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
 
 
 def people_to_explain(
-    listable: pl.DataFrame, list_policy: ListPolicy, margin: int = REASONS_MARGIN
+    listable: pl.DataFrame,
+    list_policy: ListPolicy,
+    margin: int = REASONS_MARGIN,
+    vanguards: frozenset[str] | None = None,
 ) -> list[str]:
     """NHS numbers a practice list built with `list_policy` can hold, from the listable scores.
 
-    Per practice: the first (longest list for its listable population + `margin`) people in
-    practice rank order (ties by NHS number, as the lists break them). The longer of the
-    standard and vanguard lengths is used for every practice, so a practice that becomes a
-    vanguard between scoring and listing still has every listed person's reasons.
+    Per practice: the first (its list's length for its listable population + `margin`)
+    people in practice rank order (ties by NHS number, as the lists break them). With
+    `vanguards` (the practice codes that are vanguards), each practice gets its own list's
+    length; without, every practice the longer of the standard and vanguard lengths. A
+    practice that becomes a vanguard after scoring is explained in full when its list is
+    published (`explain_listed`).
     """
     chosen: list[str] = []
     ordered = listable.select("practice_code", "practice_rank", "nhs_number").sort(
         "practice_code", "practice_rank", "nhs_number"
     )
-    for _, people in ordered.group_by("practice_code", maintain_order=True):
-        longest = max(
-            list_policy.standard.people(people.height), list_policy.vanguard.people(people.height)
-        )
+    for (practice,), people in ordered.group_by("practice_code", maintain_order=True):
+        if vanguards is None:
+            longest = max(
+                list_policy.standard.people(people.height),
+                list_policy.vanguard.people(people.height),
+            )
+        else:
+            longest = list_policy.for_practice(practice in vanguards).people(people.height)
         chosen.extend(people.get_column("nhs_number").head(longest + margin).to_list())
     return chosen
 
@@ -269,8 +279,9 @@ def score_month(
             # Who can be listed is the lists' own SQL over the month's scores, so the scores
             # are written first and the reasons set in the same transaction.
             replace_scores(connection, month, rank_people(frame, model, month, tiers))
+            vanguards = frozenset(p.code for p in read_practices(connection) if p.vanguard)
             whom = people_to_explain(
-                listable_scores(connection, month), list_policy, REASONS_MARGIN
+                listable_scores(connection, month), list_policy, REASONS_MARGIN, vanguards
             )
             chosen = frame.filter(pl.col("nhs_number").is_in(whom))
             write_reasons(connection, month, reasons(model, chosen, explain))

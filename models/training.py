@@ -22,12 +22,12 @@ made on a fifth of the training people, held out whole (`tuning_people`); the va
 model is then trained on all training rows for the chosen rounds and scores V once. V's
 outcomes reach no choice, so the figures reported from V are not optimistic.
 
-LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, a fixed thread
-count, recorded in the parameters): the same inputs give byte-identical model files. It
-trains on one thread: on the shared 2-core machine two threads were never faster and up to
-six times slower under load (docs/model.md, "Threads"). More threads are deterministic too
-(`train(..., parameters={"num_threads": n})`, tested) but give a different model, since
-histograms are summed in a different order. Predictions use every core. Categorical features are
+LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, the thread
+count recorded in the parameters): the same inputs give byte-identical model files on the
+same machine. Frames of MULTI_THREAD_ROWS rows or more train on every core (0.62x the time
+on two cores at 1,000,000 people), smaller ones on one thread (`training_threads`, docs/model.md,
+"Threads"). Each thread count is deterministic (tested), but two counts give different
+models, since histograms are summed in a different order. Predictions use every core. Categorical features are
 LightGBM's native categoricals. Calibration is checked on the held-out training people
 and corrected if that helps there (models.calibration). Never trains on truth.csv; never
 writes an NHS number to a log.
@@ -64,15 +64,25 @@ from models.boosting import (
 )
 from models.calibration import CalibrationChoice, choose_calibration
 from models.ceiling import feature_ceiling_risk
-from models.registry import PREDICTION_THREADS, RiskModel, fit_encoding
+from models.registry import PREDICTION_THREADS, RiskModel, available_cores, fit_encoding
 from warehouse.connection import transaction
 from warehouse.home import Home
 from warehouse.months import FOLLOW_UP_MONTHS, months_between
 
-# One thread, measured (docs/model.md, "Threads"): on a shared 2-core box two threads took
-# 11.8 s against 8.3 s at a load average of 2-3, and 91.6 s against 15.7 s at 6-8 (OpenMP
-# threads wait at every histogram barrier for a thread the box has descheduled).
-TRAINING_THREADS = 1
+# Threads, measured side by side on a quiet 2-core machine (docs/model.md, "Threads";
+# benchmarks/training_benchmark.py --threads 1,2): two threads trained 1,926,133 rows in
+# 105 s against 168 s on one, and 192,392 rows in 4.4 s against 6.6 s. Small frames keep
+# one thread: there the work per histogram barrier is tiny, and under load (a test suite
+# on 2 cores) OpenMP threads wait at every barrier for a thread the box has descheduled:
+# session 2 measured two threads 6x slower than one at load 6-8 on a small frame.
+MULTI_THREAD_ROWS = 150_000
+
+
+def training_threads(rows: int) -> int:
+    """LightGBM threads for training on `rows` rows: every core from MULTI_THREAD_ROWS on."""
+    return available_cores() if rows >= MULTI_THREAD_ROWS else 1
+
+
 PARAMETERS: dict[str, Any] = {
     "objective": "binary",
     "metric": "binary_logloss",
@@ -91,7 +101,7 @@ PARAMETERS: dict[str, Any] = {
     "seed": SEED,
     "deterministic": True,
     "force_row_wise": True,
-    "num_threads": TRAINING_THREADS,
+    "num_threads": 1,  # train() sets it by the frame's size (training_threads)
     "verbosity": -1,
 }
 STEP_MONTHS = 3
@@ -379,8 +389,13 @@ def train(
     optimistic.
     """
     check_training_set(training_set, label)
-    parameters = {**PARAMETERS, **(parameters or {}), "seed": seed}
     training, validation, refit = training_set.training, training_set.validation, training_set.refit
+    parameters = {
+        **PARAMETERS,
+        "num_threads": training_threads(max(training.height, refit.height)),
+        **(parameters or {}),
+        "seed": seed,
+    }
     encoding = fit_encoding([training, validation, refit], features)
     categorical = encoding.categorical_indices
 

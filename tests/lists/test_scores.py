@@ -219,3 +219,21 @@ def test_people_to_explain_follow_each_practices_listable_ranks() -> None:
         "9990000010",
         "9990000011",
     ]
+
+
+def test_with_the_vanguards_named_each_practice_is_explained_to_its_own_lists_length() -> None:
+    listable = pl.DataFrame(
+        {
+            "nhs_number": [f"99900000{i:02d}" for i in range(20)],
+            "practice_code": ["A"] * 10 + ["V"] * 10,
+            "practice_rank": [*range(1, 11), *range(1, 11)],
+        }
+    )
+    policy = ListPolicy(standard=ListLength(top_n=2), vanguard=ListLength(top_n=5))
+
+    lean = people_to_explain(listable, policy, margin=1, vanguards=frozenset({"V"}))
+    unknown = people_to_explain(listable, policy, margin=1)
+
+    # A (standard): 2 + 1; V (vanguard): 5 + 1. Not knowing, both get the longer length.
+    assert lean == [f"99900000{i:02d}" for i in (0, 1, 2, 10, 11, 12, 13, 14, 15)]
+    assert unknown == [f"99900000{i:02d}" for i in (*range(6), *range(10, 16))]

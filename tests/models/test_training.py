@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from models import training as trainer
 from models.training import (
-    PARAMETERS,
     EmptyTrainingSet,
     NotEnoughHistory,
     TrainingPlan,
@@ -200,15 +200,28 @@ def test_build_training_set_names_the_warehouse_counts_of_an_empty_date(tmp_path
     assert "2023-06-30: " in message
 
 
-def test_training_uses_one_thread_and_prediction_every_core(training_result):
+def test_a_small_frame_trains_on_one_thread_and_prediction_uses_every_core(training_result):
     from models.registry import PREDICTION_THREADS, available_cores
 
-    # One training thread is the measured choice (docs/model.md, "Threads").
-    assert PARAMETERS["num_threads"] == 1
+    # The measured choice (docs/model.md, "Threads"): small frames on one thread.
+    assert training_result.model.metadata["training_rows"] < trainer.MULTI_THREAD_ROWS
     assert training_result.model.metadata["parameters"]["num_threads"] == 1
     assert available_cores() == PREDICTION_THREADS
     if available_cores() > 1:
         assert PREDICTION_THREADS > 1
+
+
+def test_a_large_frame_trains_on_every_core(training_set, monkeypatch):
+    from models.registry import available_cores
+
+    # The same frame counted as large: MULTI_THREAD_ROWS brought down to its size.
+    rows = max(training_set.training.height, training_set.refit.height)
+    monkeypatch.setattr(trainer, "MULTI_THREAD_ROWS", rows)
+    result = train(training_set, FEATURES, LABEL)
+
+    assert result.model.metadata["parameters"]["num_threads"] == available_cores()
+    assert f"[num_threads: {available_cores()}]" in result.model.booster.model_to_string()
+    assert trainer.training_threads(rows - 1) == 1
 
 
 def test_multi_threaded_training_twice_saves_byte_identical_files(training_set, tmp_path):
