@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from warehouse.connection import transaction
 from warehouse.sql_files import read_sql
 
 RISK_SCORES = "scores.risk_scores"
@@ -28,12 +29,19 @@ def delete_opted_out_scores(connection: duckdb.DuckDBPyConnection) -> int:
     if not table_exists(connection, "staged.registrations"):
         return 0
     deleted = 0
-    for table in (RISK_SCORES, PRACTICE_LISTS):
-        row = fetch_one(
-            connection,
-            f"DELETE FROM {table} WHERE nhs_number IN ({read_sql('type1_opt_outs.sql', 'lists')})",
+    with transaction(connection):
+        # The set once (it reads every registrations snapshot), then a semi-join a table.
+        connection.execute(
+            "CREATE OR REPLACE TEMP TABLE list_opt_outs AS "
+            f"{read_sql('type1_opt_outs.sql', 'lists')}"
         )
-        deleted += int(row[0]) if row else 0
+        for table in (RISK_SCORES, PRACTICE_LISTS):
+            row = fetch_one(
+                connection,
+                f"DELETE FROM {table} WHERE nhs_number IN (SELECT nhs_number FROM list_opt_outs)",
+            )
+            deleted += int(row[0]) if row else 0
+        connection.execute("DROP TABLE list_opt_outs")
     return deleted
 
 

@@ -339,14 +339,21 @@ def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
     ]
     removed = {}
     with transaction(connection):
+        # The set once (the view reads every registrations snapshot), then a semi-join a table.
+        run(
+            connection,
+            "CREATE OR REPLACE TEMP TABLE opted_out_now AS "
+            "SELECT DISTINCT CAST(nhs_number AS VARCHAR) AS nhs_number FROM features.type1_opt_outs",
+        )
         for table in tables:
             [(rows,)] = run(
                 connection,
                 f"DELETE FROM {table} WHERE CAST(nhs_number AS VARCHAR) IN "
-                "(SELECT CAST(nhs_number AS VARCHAR) FROM features.type1_opt_outs)",
+                "(SELECT nhs_number FROM opted_out_now)",
             )
             if rows:
                 removed[table.replace('"', "")] = int(rows)
+        run(connection, "DROP TABLE opted_out_now")
     return removed
 
 
