@@ -261,7 +261,12 @@ def manifest_rows(month_folder: Path) -> int:
 
 
 def benchmark_zone(
-    zone: Zone, work: Path, skip_generate: bool, new_month: bool, with_truth: bool = False
+    zone: Zone,
+    work: Path,
+    skip_generate: bool,
+    new_month: bool,
+    with_truth: bool = False,
+    keep_first_home: bool = False,
 ) -> None:
     name = f"{zone.people}x{zone.months}" + ("+1" if new_month else "")
     folder = work / f"zone-{name}"
@@ -334,6 +339,10 @@ def benchmark_zone(
         if new_month:
             (held_back / months[-1].name).rename(months[-1])
             held_back.rmdir()
+    if new_month and keep_first_home:  # to time the new month again, on another commit
+        kept = work / f"home-{name}-after-first-run"
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(home, kept)
     try:
         if new_month:
             zone.new_month_run = measure(
@@ -715,6 +724,12 @@ def main() -> int:
         "--new-month", action="store_true", help="also time one more delivered month"
     )
     parser.add_argument("--skip-make-test", action="store_true", help="do not time `make test`")
+    parser.add_argument(
+        "--keep-first-home",
+        action="store_true",
+        help="with --new-month, copy each home after its first run to "
+        "home-<size>-after-first-run, so the new month can be timed again on another commit",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
     arguments = parser.parse_args()
     command = " ".join(["python", str(Path(__file__).relative_to(ROOT)), *sys.argv[1:]])
@@ -725,7 +740,12 @@ def main() -> int:
     zones = [Zone(people, months) for people, months in arguments.sizes]
     for zone in zones:
         benchmark_zone(
-            zone, arguments.work, arguments.skip_generate, arguments.new_month, arguments.with_truth
+            zone,
+            arguments.work,
+            arguments.skip_generate,
+            arguments.new_month,
+            arguments.with_truth,
+            arguments.keep_first_home,
         )
     make_test = None if arguments.skip_make_test else time_make_test(arguments.work)
     text = report(zones, make_test, started, load_before, command, revision, arguments.with_truth)
