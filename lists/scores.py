@@ -307,7 +307,8 @@ def explain_listed(
     that find the rest unexplained, and this explains them from the month's feature frame
     (`model` is called only then). Returns how many people it explained.
     """
-    whom = people_to_explain(listable_scores(connection, month), list_policy, margin=0)
+    vanguards = frozenset(p.code for p in read_practices(connection) if p.vanguard)
+    whom = people_to_explain(listable_scores(connection, month), list_policy, 0, vanguards)
     missing = [
         str(number)
         for (number,) in connection.execute(

@@ -12,7 +12,7 @@ import pytest
 from lists import scores as lists_scores
 from lists.federation import publish_federation_summaries
 from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
-from lists.scores import people_to_explain, read_scores, score_month
+from lists.scores import explain_listed, people_to_explain, read_scores, score_month
 from lists.tiers import Tier, TierPolicy, rank_and_tier
 from tests.lists.conftest import TEST_KEY
 from tests.lists.population import (
@@ -237,3 +237,32 @@ def test_with_the_vanguards_named_each_practice_is_explained_to_its_own_lists_le
     # A (standard): 2 + 1; V (vanguard): 5 + 1. Not knowing, both get the longer length.
     assert lean == [f"99900000{i:02d}" for i in (0, 1, 2, 10, 11, 12, 13, 14, 15)]
     assert unknown == [f"99900000{i:02d}" for i in (*range(6), *range(10, 16))]
+
+
+def test_publishing_explains_no_one_scoring_explained_and_only_what_a_longer_list_adds(
+    staged_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lists_scores, "REASONS_MARGIN", 0)  # the rule alone, no margin
+    explained: list[int] = []
+
+    def counting_explain(model: Any, frame: pl.DataFrame) -> pl.DataFrame:
+        explained.append(frame.height)
+        return stand_in_explain(model, frame)
+
+    longer = ListPolicy(standard=ListLength(top_n=3), vanguard=ListLength(top_n=6))
+    with connect(staged_home.database) as connection:
+        score_month(
+            connection,
+            SCORE_MONTH,
+            StandInModel(),
+            explain=counting_explain,
+            list_policy=SHORT_LISTS,
+        )
+        same = explain_listed(connection, SCORE_MONTH, SHORT_LISTS, StandInModel, counting_explain)
+        added = explain_listed(connection, SCORE_MONTH, longer, StandInModel, counting_explain)
+        again = explain_listed(connection, SCORE_MONTH, longer, StandInModel, counting_explain)
+
+    # The vanguard practice was explained to its own length at scoring, the others to theirs.
+    assert same == 0
+    assert added > 0 and again == 0
+    assert explained[1:] == [added]
