@@ -3,9 +3,10 @@
 A reader (a practice system, an auditor, the next run) never sees a half-written file:
 each file is written under a temporary name in the same folder, flushed, then renamed.
 A process killed between the two (SIGKILL, a power cut) leaves the temporary file behind:
-its name always ends in `PARTIAL_SUFFIX`, so the next run can find and remove it
-(`remove_partial_files`). Files are mode 0600 and the folders this module creates 0700, whatever the process umask:
-a home holds identifiable data, so nothing in it is for the group or other users.
+its name (`.<name>.<writer's pid>.<random>.partial`) lets the next run find it and remove
+it once its writer is gone (`remove_partial_files`). Files are mode 0600 and the folders
+this module creates 0700, whatever the process umask: a home holds identifiable data, so
+nothing in it is for the group or other users.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def write_bytes_atomic(path: Path, content: bytes) -> None:
     """Write `content` to `path` through a temporary file and a rename, mode 0600."""
     make_private_folder(path.parent)
     descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent
+        prefix=f".{path.name}.{os.getpid()}.", suffix=PARTIAL_SUFFIX, dir=path.parent
     )
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -56,16 +57,39 @@ def write_bytes_atomic(path: Path, content: bytes) -> None:
 
 
 def remove_partial_files(folder: Path) -> list[Path]:
-    """Delete the temporary files a killed `write_bytes_atomic` left under `folder`; those deleted.
+    """Delete the temporary files killed `write_bytes_atomic` calls left under `folder`.
 
-    Only call it while nothing else can be writing there (under the home's run lock).
+    A file whose writer is still running (another process writing now: `riskstrat
+    evaluate`, a run the Dagster daemon launched) is left alone. Returns those deleted.
     """
     if not folder.is_dir():
         return []
-    left = sorted(p for p in folder.rglob(f".*{PARTIAL_SUFFIX}") if p.is_file())
+    left = sorted(
+        path
+        for path in folder.rglob(f".*{PARTIAL_SUFFIX}")
+        if path.is_file() and not _writer_running(path.name)
+    )
     for path in left:
         path.unlink(missing_ok=True)
     return left
+
+
+def _writer_running(name: str) -> bool:
+    """Whether the process that named a temporary file `.<name>.<pid>.<random>.partial` runs.
+
+    This process is not writing while it sweeps, so its own pid counts as gone (a killed
+    run's pid may have been given to the run that sweeps).
+    """
+    _, pid, _ = name.removesuffix(PARTIAL_SUFFIX).rsplit(".", 2)
+    if not pid.isdigit() or int(pid) in (0, os.getpid()):
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 def write_text_atomic(path: Path, text: str) -> None:

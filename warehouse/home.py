@@ -156,10 +156,10 @@ class Home:
         return removed
 
     def remove_partial_files(self) -> list[Path]:
-        """Delete the half-written files a killed run left in the folders runs write.
+        """Delete the half-written files killed writers left in the folders runs write.
 
-        Call only under the run lock. The review app's folder is not swept: it writes
-        there without that lock.
+        Called under the run lock. The review app's folder is not swept (the app writes
+        there all the time); files whose writer still runs are left alone.
         """
         return [
             path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.killed_writer import kill_a_writer
+from tests.killed_writer import kill_a_writer, start_a_paused_writer
 from warehouse.files import PARTIAL_SUFFIX, write_bytes_atomic
 from warehouse.home import Home
 
@@ -47,3 +47,19 @@ def test_the_home_removes_partial_files_in_the_folders_runs_write_and_nothing_el
     leftovers = [p for p in home.root.rglob(f"*{PARTIAL_SUFFIX}") if home.review not in p.parents]
     assert leftovers == []
     assert home.remove_partial_files() == []
+
+
+def test_a_file_another_process_is_still_writing_is_left_alone(tmp_path: Path):
+    home = Home.at(tmp_path / "home")
+    target = home.reports / "external" / "zone" / "evaluation.json"
+    release = tmp_path / "release"
+    writer = start_a_paused_writer(target, release)
+    kill_a_writer(home.list_reports / "2025-02.json")
+
+    removed = home.remove_partial_files()
+    release.touch()
+    writer.wait(timeout=60)
+
+    assert [path.parent for path in removed] == [home.list_reports]
+    assert writer.returncode == 0
+    assert target.read_bytes() == b"a whole list"
