@@ -24,11 +24,11 @@ outcomes reach no choice, so the figures reported from V are not optimistic.
 
 LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, the thread
 count recorded in the parameters): the same inputs give byte-identical model files on the
-same machine. Frames of MULTI_THREAD_ROWS rows or more train on every core (0.62x the time
-on two cores at 1,000,000 people), smaller ones on one thread (`training_threads`, docs/model.md,
-"Threads"). Each thread count is deterministic (tested), but two counts give different
-models, since histograms are summed in a different order. Predictions use every core. Categorical features are
-LightGBM's native categoricals. Calibration is checked on the held-out training people
+same machine. Frames of MULTI_THREAD_ROWS rows or more train on every core (0.62x the
+time on two cores at 1,000,000 people), smaller ones on one thread (`training_threads`,
+docs/model.md, "Threads"). Each thread count is deterministic (tested), but two counts
+give different models, since histograms are summed in a different order. Predictions use
+every core. Categorical features are LightGBM's native categoricals. Calibration is checked on the held-out training people
 and corrected if that helps there (models.calibration). Never trains on truth.csv; never
 writes an NHS number to a log.
 
