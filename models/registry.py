@@ -49,8 +49,8 @@ def available_cores() -> int:
 
 
 # LightGBM threads for predictions and SHAP values (models.explanations): every core. One
-# large parallel loop over rows, which scales (docs/model.md, "Threads"); training does not
-# on a shared machine and keeps one thread (models.training.PARAMETERS).
+# large parallel loop over rows, which scales and never changes a result (docs/model.md,
+# "Threads"); training's count is fixed instead (models.training.training_threads).
 PREDICTION_THREADS = available_cores()
 MODEL_FILE, VALIDATION_MODEL_FILE = "model.txt", "validation_model.txt"
 CALIBRATOR_FILE, METADATA_FILE, CURRENT_FILE = "calibrator.json", "metadata.json", "current.json"

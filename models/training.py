@@ -24,11 +24,12 @@ outcomes reach no choice, so the figures reported from V are not optimistic.
 
 LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, the thread
 count recorded in the parameters): the same inputs give byte-identical model files on the
-same machine. Frames of MULTI_THREAD_ROWS rows or more train on every core (0.62x the
-time on two cores at 1,000,000 people), smaller ones on one thread (`training_threads`,
-docs/model.md, "Threads"). Each thread count is deterministic (tested), but two counts
-give different models, since histograms are summed in a different order. Predictions use
-every core. Categorical features are LightGBM's native categoricals. Calibration is checked on the held-out training people
+same machine and on any other. Fits of MULTI_THREAD_ROWS rows or more train on two
+threads (0.62x the time at 1,000,000 people on two cores), smaller ones on one
+(`training_threads`, docs/model.md, "Threads"); the count never depends on the machine,
+since two counts give different models (histograms are summed in a different order).
+Each count is deterministic (tested). Predictions use every core. Categorical features
+are LightGBM's native categoricals. Calibration is checked on the held-out training people
 and corrected if that helps there (models.calibration). Never trains on truth.csv; never
 writes an NHS number to a log.
 
@@ -64,23 +65,28 @@ from models.boosting import (
 )
 from models.calibration import CalibrationChoice, choose_calibration
 from models.ceiling import feature_ceiling_risk
-from models.registry import PREDICTION_THREADS, RiskModel, available_cores, fit_encoding
+from models.registry import PREDICTION_THREADS, RiskModel, fit_encoding
 from warehouse.connection import transaction
 from warehouse.home import Home
 from warehouse.months import FOLLOW_UP_MONTHS, months_between
 
 # Threads, measured side by side on a quiet 2-core machine (docs/model.md, "Threads";
-# benchmarks/training_benchmark.py --threads 1,2): two threads trained 1,926,133 rows in
-# 105 s against 168 s on one, and 192,392 rows in 4.4 s against 6.6 s. Small frames keep
-# one thread: there the work per histogram barrier is tiny, and under load (a test suite
-# on 2 cores) OpenMP threads wait at every barrier for a thread the box has descheduled:
-# session 2 measured two threads 6x slower than one at load 6-8 on a small frame.
-MULTI_THREAD_ROWS = 150_000
+# benchmarks/training_benchmark.py --threads 1,2): with two threads, the 1,000,000-people
+# training (fits of about 963,000 rows each) took 105 s against 168 s on one, and the
+# 100,000-people one (about 96,000 rows a fit) 4.4 s against 6.6 s. Smaller fits keep one
+# thread: there the work per histogram barrier is tiny, and under load (a test suite on 2
+# cores) OpenMP threads wait at every barrier for a thread the box has descheduled
+# (session 2: 50,000-row fits, two threads 1.4x slower at load 2-3 and 6x at 6-8).
+# The count is fixed, not the machine's cores: LightGBM sums histograms in an order that
+# depends on it, so a count taken from the machine would make the same inputs give another
+# model (and version) on another machine.
+MULTI_THREAD_ROWS = 90_000
+LARGE_FIT_THREADS = 2
 
 
 def training_threads(rows: int) -> int:
-    """LightGBM threads for training on `rows` rows: every core from MULTI_THREAD_ROWS on."""
-    return available_cores() if rows >= MULTI_THREAD_ROWS else 1
+    """LightGBM threads for fits of `rows` rows: LARGE_FIT_THREADS from MULTI_THREAD_ROWS on."""
+    return LARGE_FIT_THREADS if rows >= MULTI_THREAD_ROWS else 1
 
 
 PARAMETERS: dict[str, Any] = {
@@ -392,7 +398,7 @@ def train(
     training, validation, refit = training_set.training, training_set.validation, training_set.refit
     parameters = {
         **PARAMETERS,
-        "num_threads": training_threads(max(training.height, refit.height)),
+        "num_threads": training_threads(max(training.height, refit.height)),  # the largest fit
         **(parameters or {}),
         "seed": seed,
     }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -56,35 +57,53 @@ def write_bytes_atomic(path: Path, content: bytes) -> None:
         raise
 
 
-def remove_partial_files(folder: Path) -> list[Path]:
+# `.<name>.<pid>.<random>.partial`: tempfile's random part is 8 of [a-z0-9_].
+PARTIAL_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[a-z0-9_]{8}\.partial$")
+# What earlier versions left: write_bytes_atomic's `.<name>.<random>` and the model
+# registry's `<name>.partial` (models only).
+LEGACY_NAME = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}$")
+
+
+def remove_partial_files(folder: Path, *, legacy_registry: bool = False) -> list[Path]:
     """Delete the temporary files killed `write_bytes_atomic` calls left under `folder`.
 
-    A file whose writer is still running (another process writing now: `riskstrat
-    evaluate`, a run the Dagster daemon launched) is left alone. Returns those deleted.
+    Only names this module makes are touched, and a file whose writer is still running
+    (another process writing now: `riskstrat evaluate`, a run the Dagster daemon launched;
+    a writer in another PID namespace cannot be seen) is left alone. Files earlier versions
+    left are removed too: `.<name>.<random>` beside a finished `<name>`, and with
+    `legacy_registry` any `<name>.partial`. Returns those deleted.
     """
     if not folder.is_dir():
         return []
-    left = sorted(
+    left = [
         path
-        for path in folder.rglob(f".*{PARTIAL_SUFFIX}")
-        if path.is_file() and not _writer_running(path.name)
-    )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and _left_by_a_killed_writer(path, legacy_registry)
+    ]
     for path in left:
         path.unlink(missing_ok=True)
     return left
 
 
-def _writer_running(name: str) -> bool:
-    """Whether the process that named a temporary file `.<name>.<pid>.<random>.partial` runs.
+def _left_by_a_killed_writer(path: Path, legacy_registry: bool) -> bool:
+    name = path.name
+    if match := PARTIAL_NAME.match(name):
+        return not _writer_running(int(match["pid"]))
+    if match := LEGACY_NAME.match(name):
+        return (path.parent / match["name"]).is_file()
+    return legacy_registry and name.endswith(PARTIAL_SUFFIX) and not name.startswith(".")
+
+
+def _writer_running(pid: int) -> bool:
+    """Whether the process that wrote a temporary file is still running.
 
     This process is not writing while it sweeps, so its own pid counts as gone (a killed
     run's pid may have been given to the run that sweeps).
     """
-    _, pid, _ = name.removesuffix(PARTIAL_SUFFIX).rsplit(".", 2)
-    if not pid.isdigit() or int(pid) in (0, os.getpid()):
+    if pid in (0, os.getpid()):
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process: running

@@ -162,9 +162,9 @@ class Home:
         there all the time); files whose writer still runs are left alone.
         """
         return [
-            path
-            for folder in (self.models, self.reports, self.outbox)
-            for path in remove_partial_files(folder)
+            *remove_partial_files(self.models, legacy_registry=True),
+            *remove_partial_files(self.reports),
+            *remove_partial_files(self.outbox),
         ]
 
     def connect(

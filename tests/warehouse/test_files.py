@@ -63,3 +63,28 @@ def test_a_file_another_process_is_still_writing_is_left_alone(tmp_path: Path):
     assert [path.parent for path in removed] == [home.list_reports]
     assert writer.returncode == 0
     assert target.read_bytes() == b"a whole list"
+
+
+def test_only_names_the_writer_makes_are_removed_and_what_earlier_versions_left(
+    tmp_path: Path,
+):
+    home = Home.at(tmp_path / "home")
+    lists, version = home.list_reports, home.models / "m0123456789ab"
+    for folder in (lists, version):
+        folder.mkdir(parents=True)
+    (lists / "2025-01.json").write_bytes(b"{}")
+    old_temporary = lists / ".2025-01.json.k3x_9a2b"  # the old writer's, beside its target
+    old_registry = version / "model.txt.partial"  # the old registry's
+    strangers = [
+        lists / ".foo.partial",  # no pid: not a name the writer makes
+        lists / ".a.b.partial",
+        lists / ".notes.k3x_9a2b",  # no finished `notes` beside it
+        home.reports / "model.txt.partial",  # the registry only wrote under models/
+    ]
+    for path in [old_temporary, old_registry, *strangers]:
+        path.write_bytes(b"left")
+
+    removed = home.remove_partial_files()
+
+    assert sorted(removed) == sorted([old_temporary, old_registry])
+    assert all(path.exists() for path in strangers)
