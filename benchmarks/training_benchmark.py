@@ -146,34 +146,44 @@ def model_digest(model) -> str:  # type: ignore[no-untyped-def]
     return digest.hexdigest()[:16]
 
 
-def timed_training(training_set, threads: int | None, repeat: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Train `repeat` times on the same frame; wall times, median, load averages, digests."""
+def timed_training(training_set, counts: list[int | None], repeat: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Train `repeat` rounds on the same frame, each round once with each thread count in
+    turns (None: the model's own choice); per count, wall times, median, load averages and
+    whether every run saved the same model."""
     from models.feature_catalogue import FEATURES, LABEL
     from models.training import train
 
-    parameters = {"num_threads": threads} if threads is not None else {}
-    runs = []
+    runs: dict[int | None, list[dict[str, object]]] = {count: [] for count in counts}
+    summary: dict[int | None, dict[str, object]] = {}
     for attempt in range(1, repeat + 1):
-        before = load_average()
-        with Phase(f"training {attempt}/{repeat}") as phase:
-            result = train(training_set, FEATURES, LABEL, parameters=parameters)
-        runs.append(
-            {
-                "seconds": round(phase.seconds, 1),
-                "peak_rss_mb": round(phase.peak),
-                "load_average_before": before,
-                "model_digest": model_digest(result.model),
+        for count in counts:
+            parameters = {"num_threads": count} if count is not None else {}
+            before = load_average()
+            with Phase(f"training {attempt}/{repeat}, threads {count or 'auto'}") as phase:
+                result = train(training_set, FEATURES, LABEL, parameters=parameters)
+            digest = model_digest(result.model)
+            runs[count].append(
+                {
+                    "seconds": round(phase.seconds, 1),
+                    "peak_rss_mb": round(phase.peak),
+                    "load_average_before": before,
+                    "model_digest": digest,
+                }
+            )
+            summary[count] = {
+                "threads": result.model.metadata["parameters"]["num_threads"],
+                "best_iteration": result.model.metadata["best_iteration"],
             }
-        )
-        print(f"  load average before: {before}; model {runs[-1]['model_digest']}", flush=True)
+            print(f"  load average before: {before}; model {digest}", flush=True)
     return {
-        "threads": result.model.metadata["parameters"]["num_threads"],
-        "runs": runs,
-        "median_seconds": round(statistics.median(r["seconds"] for r in runs), 1),  # type: ignore[misc]
-        "identical_models": len({r["model_digest"] for r in runs}) == 1,
-        "best_iteration": result.model.metadata["best_iteration"],
-        "load_average_after": load_average(),
-    }
+        str(count): {
+            **summary[count],
+            "runs": runs[count],
+            "median_seconds": round(statistics.median(r["seconds"] for r in runs[count]), 1),  # type: ignore[misc]
+            "identical_models": len({r["model_digest"] for r in runs[count]}) == 1,
+        }
+        for count in counts
+    } | {"load_average_after": load_average()}
 
 
 def folder_digests(root: Path) -> dict[str, str]:
@@ -305,27 +315,10 @@ def main() -> None:
         "peak_rss_mb": round(phase.peak),
     }
     results["rows"] = training_set.frame.height
-    if arguments.threads is None or len(arguments.threads) == 1:
-        threads = None if arguments.threads is None else arguments.threads[0]
-        results["training"] = timed_training(training_set, threads, arguments.repeat)
-    else:  # side by side: each thread count once per round, in turns, on the same frame
-        rounds = [
-            [timed_training(training_set, threads, 1) for threads in arguments.threads]
-            for _ in range(arguments.repeat)
-        ]
-        results["training"] = {
-            str(threads): {
-                "seconds": [r[i]["runs"][0]["seconds"] for r in rounds],  # type: ignore[index]
-                "median_seconds": statistics.median(
-                    r[i]["runs"][0]["seconds"]  # type: ignore[index]
-                    for r in rounds
-                ),
-                "load_average_before": [r[i]["runs"][0]["load_average_before"] for r in rounds],  # type: ignore[index]
-                "identical_models": len({r[i]["runs"][0]["model_digest"] for r in rounds}) == 1,  # type: ignore[index]
-                "best_iteration": rounds[0][i]["best_iteration"],
-            }
-            for i, threads in enumerate(arguments.threads)
-        }
+    # Several counts are timed side by side: once each per round, in turns, on one frame.
+    results["training"] = timed_training(
+        training_set, arguments.threads or [None], arguments.repeat
+    )
     print(json.dumps(results, indent=2))
 
 

@@ -243,6 +243,15 @@ def read_scores(connection: duckdb.DuckDBPyConnection, month: str) -> pl.DataFra
     ).pl()
 
 
+def people_lists_can_hold(
+    connection: duckdb.DuckDBPyConnection, month: str, list_policy: ListPolicy, margin: int
+) -> list[str]:
+    """`people_to_explain` over `month`'s listable scores, each practice at its own list's
+    length (scoring and publishing ask the same question, so publishing adds no one)."""
+    vanguards = frozenset(p.code for p in read_practices(connection) if p.vanguard)
+    return people_to_explain(listable_scores(connection, month), list_policy, margin, vanguards)
+
+
 def score_month(
     connection: duckdb.DuckDBPyConnection,
     month: str,
@@ -279,10 +288,7 @@ def score_month(
             # Who can be listed is the lists' own SQL over the month's scores, so the scores
             # are written first and the reasons set in the same transaction.
             replace_scores(connection, month, rank_people(frame, model, month, tiers))
-            vanguards = frozenset(p.code for p in read_practices(connection) if p.vanguard)
-            whom = people_to_explain(
-                listable_scores(connection, month), list_policy, REASONS_MARGIN, vanguards
-            )
+            whom = people_lists_can_hold(connection, month, list_policy, REASONS_MARGIN)
             chosen = frame.filter(pl.col("nhs_number").is_in(whom))
             write_reasons(connection, month, reasons(model, chosen, explain))
     write_tier_policy(connection, month, tiers)
@@ -307,8 +313,7 @@ def explain_listed(
     that find the rest unexplained, and this explains them from the month's feature frame
     (`model` is called only then). Returns how many people it explained.
     """
-    vanguards = frozenset(p.code for p in read_practices(connection) if p.vanguard)
-    whom = people_to_explain(listable_scores(connection, month), list_policy, 0, vanguards)
+    whom = people_lists_can_hold(connection, month, list_policy, margin=0)
     missing = [
         str(number)
         for (number,) in connection.execute(

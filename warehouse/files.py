@@ -58,7 +58,9 @@ def write_bytes_atomic(path: Path, content: bytes) -> None:
 
 
 # `.<name>.<pid>.<random>.partial`: tempfile's random part is 8 of [a-z0-9_].
-PARTIAL_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[a-z0-9_]{8}\.partial$")
+PARTIAL_NAME = re.compile(
+    rf"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[a-z0-9_]{{8}}{re.escape(PARTIAL_SUFFIX)}$"
+)
 # What earlier versions left: write_bytes_atomic's `.<name>.<random>` and the model
 # registry's `<name>.partial` (models only).
 LEGACY_NAME = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}$")
