@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One new month delivered to copies of one home, by two trees in turns (before, after, ...):
+# the side-by-side figure of docs/performance.md, "The new month side by side".
+#
+#   benchmarks/new_month_in_turns.sh KEPT_HOME LANDING BEFORE_TREE AFTER_TREE [ROUNDS]
+#
+# KEPT_HOME: a home after its first run (pipeline_benchmark.py --new-month --keep-first-home
+# keeps home-<size>-after-first-run); LANDING: its zone with the new month delivered; each
+# tree is a git worktree with its own .venv (make setup). Prints wall, CPU and peak per run.
+set -euo pipefail
+kept=$1 landing=$2 before=$3 after=$4 rounds=${5:-2}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for round in $(seq "$rounds"); do
+  for tree in "$before" "$after"; do
+    home=$work/home
+    rm -rf "$home" && cp -a "$kept" "$home"
+    echo "$(git -C "$tree" log --oneline -1 | cut -c1-7) round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    /usr/bin/time -f "  %e s wall, %U s user + %S s system, %M KB peak" \
+      "$tree/.venv/bin/riskstrat" run --landing "$landing" --home "$home" > "$work/log" 2>&1 \
+      || { tail -5 "$work/log"; exit 1; }
+    grep -E "done in" "$work/log" | sed 's/^/  /'
+    tail -1 "$work/log"
+  done
+done
