@@ -44,6 +44,11 @@ from warehouse.months import MONTH_PATTERN, month_range
 
 WARNINGS_SUITE_SUFFIX = ".warnings"
 WARNED = "warned (staged)"
+# Homes made before the severity split (session 3) stored each feed's results under one
+# suite, ``<feed>_contract``, whose failure could be a warning alone. Those results are
+# kept (they are the audit record of the months they read) and labelled for what they are.
+COMBINED_SUITE_SUFFIX = "_contract"
+COMBINED = "failed or warned (older combined suite)"
 
 # site path under static/vendor/ -> (XStatic package, path inside its data folder)
 VENDORED_ASSETS = {
@@ -101,6 +106,21 @@ def is_warnings_suite(suite_name: str | None) -> bool:
     return bool(suite_name) and str(suite_name).endswith(WARNINGS_SUITE_SUFFIX)
 
 
+def is_combined_suite(suite_name: str | None) -> bool:
+    return bool(suite_name) and str(suite_name).endswith(COMBINED_SUITE_SUFFIX)
+
+
+def result_status(suite_name: str | None, success: bool) -> str:
+    """A stored result's status in the words the data-quality report uses."""
+    if success:
+        return "passed"
+    if is_warnings_suite(suite_name):
+        return WARNED
+    if is_combined_suite(suite_name):
+        return COMBINED
+    return "failed"
+
+
 class OfflinePageView(DefaultJinjaPageView):
     """GX's page view with riskstrat's templates first and every path to static/ computed."""
 
@@ -148,17 +168,26 @@ def _default_styles() -> str:
 
 
 class ValidationPageRenderer(ValidationResultsPageRenderer):
-    """A failed warnings suite's overview says "Warned (staged)", not "Failed"."""
+    """A failed warnings suite's overview says "Warned (staged)", not "Failed"; an older
+    combined suite's says that its failures may be warnings."""
 
     @classmethod
     def _render_validation_header(cls, validation_results: Any) -> Any:
         header = super()._render_validation_header(validation_results)
-        if is_warnings_suite(validation_results.suite_name) and not validation_results.success:
-            parameters = header.subheader.string_template["params"]
+        suite = validation_results.suite_name
+        if validation_results.success or not (is_warnings_suite(suite) or is_combined_suite(suite)):
+            return header
+        parameters = header.subheader.string_template["params"]
+        parameters["html_success_icon"] = _icon("fa-exclamation-triangle text-warning")
+        if is_warnings_suite(suite):
             parameters["success"] = (
                 "Warned (staged): rows breaking these warning rules were staged all the same"
             )
-            parameters["html_success_icon"] = _icon("fa-exclamation-triangle text-warning")
+        else:
+            parameters["success"] = (
+                "Failed or warned: this older suite held blocking and warning rules together;"
+                " each expectation's severity (in its meta) says which of its failures blocked"
+            )
         return header
 
 
@@ -171,13 +200,11 @@ class IndexPageRenderer(SiteIndexPageRenderer):
         table = super()._generate_validation_results_link_table(index_links_dict)
         for row in table.table_data:
             suite = row["_expectation_suite_name_sort"]
-            passed = row["_validation_success_text"] == "Success"
-            if passed:
-                status, icon = "passed", "fa-check-circle text-success"
-            elif is_warnings_suite(suite):
-                status, icon = WARNED, "fa-exclamation-triangle text-warning"
-            else:
-                status, icon = "failed", "fa-times text-danger"
+            status = result_status(suite, row["_validation_success_text"] == "Success")
+            icon = {
+                "passed": "fa-check-circle text-success",
+                "failed": "fa-times text-danger",
+            }.get(status, "fa-exclamation-triangle text-warning")
             row["_validation_success_text"] = status
             row["validation_success"] = _status(icon, status)
             row["run_name"] = _link(str(row["run_name"]), row["_table_row_link_path"])
@@ -266,41 +293,48 @@ def write_month_pages(home: Path) -> list[Path]:
                 {"feed": feed, "results": [{**r, "current": r["run_time"] == newest} for r in rows]}
             )
         path = site / month_page(month)
-        write_text_atomic(path, template.render(month=month, feeds=feeds))
+        combined = any(r["severity"] == "combined" for r in results)
+        write_text_atomic(path, template.render(month=month, feeds=feeds, combined=combined))
         written.append(path)
     return written
 
 
 def _stored_results(home: Path) -> list[dict[str, Any]]:
-    """Every stored severity-suite result of a month or a range, with its page's address."""
+    """Every stored result of a month or a range, with its page's address: the severity
+    suites' (``validations/<feed>/<severity>/<run name>/<run time>/<batch>.json``) and an
+    older home's combined suites' (``validations/<feed>_contract/<run name>/...``)."""
     store = home / "gx" / "uncommitted" / "validations"
+    stored = [(path, path.parts[-5:-3]) for path in sorted(store.glob("*/*/*/*/*.json"))]
+    stored += [
+        (path, (path.parts[-4].removesuffix(COMBINED_SUITE_SUFFIX), "combined"))
+        for path in sorted(store.glob(f"*{COMBINED_SUITE_SUFFIX}/*/*/*.json"))
+    ]
     results = []
-    for path in sorted(store.glob("*/*/*/*/*.json")):
-        batch, run_time, run_name, severity, feed_dir = (
-            path.stem,
-            path.parent.name,
-            path.parent.parent.name,
-            path.parent.parent.parent.name,
-            path.parent.parent.parent.parent.name,
-        )
+    for path, (feed, severity) in stored:
+        run_name, run_time = path.parent.parent.name, path.parent.name
         match = _RUN_NAME.match(run_name)
-        if not match or not match.group(1) or severity not in ("critical", "warnings"):
+        if not match or not match.group(1) or severity not in ("critical", "warnings", "combined"):
             continue  # a reference feed's result, or not one of riskstrat's suites
         first, last = match.group(1), match.group(2) or match.group(1)
+        suite = f"{feed}{COMBINED_SUITE_SUFFIX}" if severity == "combined" else f"{feed}.{severity}"
         document = json.loads(path.read_text(encoding="utf-8"))
         statistics = document.get("statistics", {})
+        success = bool(document.get("success"))
+        folder = path.parent.relative_to(store).as_posix()
         results.append(
             {
-                "feed": feed_dir,
+                "feed": feed,
+                "suite": suite,
                 "severity": severity,
+                "status": result_status(suite, success),
                 "run_name": run_name,
                 "run_time": run_time,
                 "range": first if first == last else f"{first} to {last}",
                 "months": month_range(first, last),
-                "success": bool(document.get("success")),
+                "success": success,
                 "evaluated": statistics.get("evaluated_expectations", 0),
                 "failed": statistics.get("unsuccessful_expectations", 0),
-                "href": f"../validations/{feed_dir}/{severity}/{run_name}/{run_time}/{batch}.html",
+                "href": f"../validations/{folder}/{path.stem}.html",
             }
         )
     return results

@@ -255,6 +255,7 @@ def expectation_parameters(
 def build_data_docs(home: Path) -> Path:
     """Render every stored suite and validation result into reports/data_docs/, with a page
     of suite results for each month (``warehouse.data_docs.write_month_pages``)."""
+    import data_contracts.expectations  # noqa: F401  (registers the custom expectations)
     from warehouse.data_docs import copy_vendored_assets, write_month_pages
 
     context = _context(home)
@@ -290,8 +291,22 @@ def _context(home: Path) -> Any:
             context.delete_data_docs_site(name)
         context.add_data_docs_site(site_name=DATA_DOCS_SITE, site_config=SITE_CONFIG)  # type: ignore[arg-type]
     context.variables.save()
+    _retire_combined_suites(context)
     _CONTEXTS[home] = context
     return context
+
+
+def _retire_combined_suites(context: Any) -> None:
+    """Remove the ``<feed>_contract`` suites an older riskstrat stored, one per feed with
+    every rule: nothing validates against them now, and Data Docs' list of suites should
+    show only the ``.critical`` and ``.warnings`` suites in use. Their stored results stay,
+    as the record of the months they read (``warehouse.data_docs`` labels them)."""
+    from warehouse.data_docs import is_combined_suite
+
+    for key in context.expectations_store.list_keys():
+        name = ".".join(key.to_tuple())
+        if is_combined_suite(name):
+            context.suites.delete(name)
 
 
 @dataclass(frozen=True)

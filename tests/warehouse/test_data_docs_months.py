@@ -101,3 +101,58 @@ def test_pages_are_rewritten_identically(tmp_path: Path) -> None:
     write_month_pages(tmp_path)
     assert page.read_bytes() == before
     assert "failed" in rows(page)[0]
+
+
+def test_an_older_homes_combined_results_stay_listed_as_failed_or_warned(tmp_path: Path) -> None:
+    """A home made before the severity split stored each feed's results under one suite,
+    ``<feed>_contract``, whose failure may be a warning alone: its month pages still list
+    those results (the audit record of the months they read), labelled as such."""
+    folder = (
+        tmp_path
+        / "gx/uncommitted/validations/admissions_contract/2023-01..2023-02-admissions"
+        / "20261129T230910.398842Z"
+    )
+    folder.mkdir(parents=True)
+    statistics = {"evaluated_expectations": 20, "unsuccessful_expectations": 1}
+    (folder / "staged-staged_admissions.json").write_text(
+        json.dumps({"success": False, "statistics": statistics})
+    )
+
+    written = write_month_pages(tmp_path)
+
+    assert [p.name for p in written] == ["2023-01.html", "2023-02.html"]
+    assert rows(written[0]) == [
+        "admissions admissions_contract failed or warned (older combined suite) 20 1 "
+        "2023-01 to 2023-02 20261129T230910.398842Z results"
+    ]
+    html = written[0].read_text(encoding="utf-8")
+    assert (
+        'href="../validations/admissions_contract/2023-01..2023-02-admissions/'
+        '20261129T230910.398842Z/staged-staged_admissions.html"' in html
+    )
+    assert "older riskstrat that checked every rule in one suite" in html
+
+
+def test_opening_an_older_home_retires_its_combined_suites_and_keeps_their_results(
+    tmp_path: Path,
+) -> None:
+    import great_expectations as gx
+
+    from warehouse import validation
+
+    older = gx.get_context(mode="file", project_root_dir=str(tmp_path))
+    older.suites.add(gx.ExpectationSuite(name="admissions_contract"))
+    older.suites.add(gx.ExpectationSuite(name="admissions.critical"))
+    result = tmp_path / "gx/uncommitted/validations/admissions_contract/r/t/b.json"
+    result.parent.mkdir(parents=True)
+    result.write_text("{}")
+
+    validation._CONTEXTS.pop(tmp_path.resolve(), None)
+    try:
+        context = validation._context(tmp_path)
+        names = {".".join(key.to_tuple()) for key in context.expectations_store.list_keys()}
+    finally:
+        validation._CONTEXTS.pop(tmp_path.resolve(), None)
+
+    assert names == {"admissions.critical"}
+    assert result.exists()
