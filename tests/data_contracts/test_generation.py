@@ -228,7 +228,7 @@ def flagged(
         (row_violations_sql(contract), row_violations_parameters(contract)),
         (row_warnings_sql(contract), row_warnings_parameters(contract)),
     ):
-        names_in_sql.append(set(re.findall(r"'([a-z0-9_]+)' AS rule", sql)))
+        names_in_sql.append(set(re.findall(r"'rule': '([a-z0-9_]+)'", sql)))
         query = render(sql, raw_table="raw", **references)
         for _, _, line, rule, _, _ in connection.execute(query, parameters).fetchall():
             found.setdefault(rule, set()).add(line)
@@ -300,8 +300,8 @@ def test_suite_and_sql_carry_the_same_rules(feed: str) -> None:
     assert len(in_suite) == len(set(in_suite))
     expected = {r.name for r in contract.rules if r.check not in RULES_WITHOUT_EXPECTATION}
     assert set(in_suite) == expected
-    in_sql = set(re.findall(r"'([a-z0-9_]+)' AS rule", row_violations_sql(contract)))
-    in_sql |= set(re.findall(r"'([a-z0-9_]+)' AS rule", row_warnings_sql(contract)))
+    in_sql = set(re.findall(r"'rule': '([a-z0-9_]+)'", row_violations_sql(contract)))
+    in_sql |= set(re.findall(r"'rule': '([a-z0-9_]+)'", row_warnings_sql(contract)))
     assert in_sql == {rule.name for rule in contract.row_rules}
     assert in_sql <= set(in_suite)
     for expectation in suite.expectations:
