@@ -40,6 +40,19 @@ from lists.quality import practice_data_quality
 from lists.tables import delete_opted_out_scores, ensure_scores_schema
 from lists.tiers import read_tier_policy
 
+FEDERATION_COLUMNS = (
+    "delivery_month",
+    "index_date",
+    "model_version",
+    "nhs_number",
+    "practice_code",
+    "area_rank",
+    "risk",
+    "tier",
+    "emergency_admissions_12m",
+)
+"""The scores a federation summary reads (the list details and reasons stay unread)."""
+
 
 def build_federation_summaries(
     connection: duckdb.DuckDBPyConnection,
@@ -54,7 +67,7 @@ def build_federation_summaries(
     ensure_scores_schema(connection)
     tier_names, tier_rule = read_tier_policy(connection, month)
     practices = read_practices(connection)
-    population = listable_scores(connection, month)
+    population = listable_scores(connection, month, FEDERATION_COLUMNS)
     if population.height == 0:
         raise ValueError(f"No listable scores for {month}: score the month before summarising it.")
     index_date = population.get_column("index_date")[0]

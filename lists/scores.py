@@ -249,7 +249,8 @@ def people_lists_can_hold(
     """`people_to_explain` over `month`'s listable scores, each practice at its own list's
     length (scoring and publishing ask the same question, so publishing adds no one)."""
     vanguards = frozenset(p.code for p in read_practices(connection) if p.vanguard)
-    return people_to_explain(listable_scores(connection, month), list_policy, margin, vanguards)
+    listable = listable_scores(connection, month, ("practice_code", "practice_rank", "nhs_number"))
+    return people_to_explain(listable, list_policy, margin, vanguards)
 
 
 def score_month(

@@ -72,10 +72,13 @@ def feature_frame(
     index_dates: Sequence[datetime.date],
     *,
     with_labels: bool,
+    features: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Features (and labels) of every eligible person at each index date.
 
     Builds the features of any index date not yet built from the current staged data.
+    `features` limits the frame to those feature columns (besides nhs_number, index_date
+    and practice_code): a reader of a few columns need not read and convert all of them.
     Raises ValueError for an index date that is not a month end, or, with labels, that
     lacks twelve delivered months after it.
     """
@@ -88,18 +91,22 @@ def feature_frame(
                 + ", ".join(d.isoformat() for d in unlabelled)
                 + ": each needs its own month and the 12 months after it delivered"
             )
+    wanted = FEATURES if features is None else [f for f in FEATURES if f.name in set(features)]
+    if features is not None and len(wanted) != len(set(features)):
+        unknown = sorted(set(features) - {f.name for f in FEATURES})
+        raise ValueError(f"not in the feature catalogue: {', '.join(unknown)}")
     schema: dict[str, pl.DataType] = {
         "nhs_number": pl.Utf8(),
         "index_date": pl.Date(),
         "practice_code": pl.Utf8(),
-        **{f.name: _POLARS_TYPES[f.kind] for f in FEATURES},
+        **{f.name: _POLARS_TYPES[f.kind] for f in wanted},
     }
     if with_labels:
         schema[LABEL] = pl.Int8()
     if not dates:
         return pl.DataFrame(schema=schema)
     ensure_features_built(connection, dates)
-    columns = ["nhs_number", "index_date", "practice_code", *(f.name for f in FEATURES)]
+    columns = ["nhs_number", "index_date", "practice_code", *(f.name for f in wanted)]
     select = ", ".join(f"p.{_quote(name)}" for name in columns)
     join = ""
     if with_labels:

@@ -329,7 +329,12 @@ def month_drift(
     reference = model_reference(connection, home.models)
     if reference is None:
         return None
-    features = feature_frame(connection, [index_date(month)], with_labels=False)
+    features = feature_frame(
+        connection,
+        [index_date(month)],
+        with_labels=False,
+        features=[name for name in KEY_FEATURES if name in reference.training.columns],
+    )
     return measure_drift(
         month,
         reference.training,

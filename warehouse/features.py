@@ -187,6 +187,10 @@ def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> Non
     dates of this call were built with the current set and stay). A home without the record
     of the set its dates were built with is treated as if someone had withdrawn.
     """
+    if _purged_with(connection) == opt_outs and not _built_with_another_set(connection, opt_outs):
+        # Nothing changed since every derived table was purged with this very set, and no
+        # writer since has let anyone of it in (each excludes the current set): nothing to do.
+        return
     withdrawn = _someone_withdrew(connection)
     with transaction(connection):
         stale = f"SELECT index_date FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o"
@@ -215,6 +219,32 @@ def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> Non
             "SELECT DISTINCT CAST(nhs_number AS VARCHAR) AS opted_out FROM features.type1_opt_outs",
         )
     remove_opted_out(connection)
+    # Recorded only once the purge has committed: a process killed before this line
+    # leaves the old record, and the next call settles again.
+    run(
+        connection, f"CREATE OR REPLACE TABLE {PURGED_WITH} AS SELECT $o AS digest", {"o": opt_outs}
+    )
+
+
+PURGED_WITH = "features.purged_type1_opt_outs"
+"""The digest of the opt-out set the last completed `settle_opt_outs` purged every derived
+table with (one row)."""
+
+
+def _purged_with(connection: duckdb.DuckDBPyConnection) -> str | None:
+    if not _table_exists(connection, PURGED_WITH):
+        return None
+    rows = run(connection, f"SELECT digest FROM {PURGED_WITH}")
+    return str(rows[0][0]) if rows else None
+
+
+def _built_with_another_set(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> bool:
+    [(others,)] = run(
+        connection,
+        f"SELECT count(*) FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o",
+        {"o": opt_outs},
+    )
+    return bool(others)
 
 
 def _someone_withdrew(connection: duckdb.DuckDBPyConnection) -> bool:

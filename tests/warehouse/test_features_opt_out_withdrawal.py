@@ -165,3 +165,29 @@ def people_rows(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, 
     for row in relation.fetchall():
         rows.setdefault(row[column], []).append(row)
     return rows
+
+
+def test_settling_an_unchanged_opt_out_set_purges_nothing_again(tmp_path, monkeypatch):
+    """A run reads the features several times (scoring, drift): once every derived table
+    was purged with the current set, settling again skips the purge, until the set changes
+    (a new opt-out then reaches every table as before)."""
+    from warehouse import features
+
+    connection = empty_warehouse(tmp_path / "warehouse.duckdb")
+    deliver(connection, MONTHS[:-1], opted_out=set())
+    dates = labelled_index_dates(connection)
+    feature_frame(connection, dates, with_labels=False)
+    purges = []
+    real_purge = features.remove_opted_out
+    monkeypatch.setattr(features, "remove_opted_out", lambda c: purges.append(1) or real_purge(c))
+
+    feature_frame(connection, dates, with_labels=False)
+    features.ensure_features_built(connection, dates)
+    assert purges == []
+
+    deliver(connection, MONTHS[-1:], opted_out=set(MONTHS[-1:]))
+    feature_frame(connection, dates, with_labels=False)
+    assert purges == [1]
+    assert PERSON not in people_rows(connection, "features.person_features")
+    feature_frame(connection, dates, with_labels=False)
+    assert purges == [1]
