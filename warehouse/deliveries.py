@@ -673,22 +673,31 @@ def insert_tables(
 
 def record_files(connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome) -> None:
     """The month's bookkeeping: each file's outcome, its malformed lines, the month's status
-    and the delivery's place in raw.delivery_history."""
+    and the delivery's place in raw.delivery_history.
+
+    The files' rows go in as one table: a statement per file (a month at 1,000,000 people
+    names about a thousand files) cost 0.4 s a month."""
+    files = pa.table(
+        {
+            "delivery_month": pa.array([outcome.month] * len(outcome.files), pa.string()),
+            "path": pa.array([f.path for f in outcome.files], pa.string()),
+            "feed": pa.array([f.feed for f in outcome.files], pa.string()),
+            "manifest_rows": pa.array([f.manifest_rows for f in outcome.files], pa.int64()),
+            "manifest_sha256": pa.array([f.manifest_sha256 for f in outcome.files], pa.string()),
+            "loaded_rows": pa.array([f.loaded_rows for f in outcome.files], pa.int64()),
+            "status": pa.array([f.status for f in outcome.files], pa.string()),
+            "reason": pa.array([f.reason for f in outcome.files], pa.string()),
+            "extra_columns": pa.array(
+                [f.extra_columns for f in outcome.files], pa.list_(pa.string())
+            ),
+        }
+    )
+    connection.register("delivery_files_batch", files)
+    try:
+        connection.execute("INSERT INTO raw.delivery_files SELECT * FROM delivery_files_batch")
+    finally:
+        connection.unregister("delivery_files_batch")
     for file in outcome.files:
-        connection.execute(
-            "INSERT INTO raw.delivery_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                outcome.month,
-                file.path,
-                file.feed,
-                file.manifest_rows,
-                file.manifest_sha256,
-                file.loaded_rows,
-                file.status,
-                file.reason,
-                file.extra_columns,
-            ],
-        )
         if file.malformed:
             connection.executemany(
                 "INSERT INTO raw.malformed_lines VALUES (?, ?, ?, ?, ?)",
