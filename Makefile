@@ -17,8 +17,11 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --locked --python $(PYTHON)
+# --compile-bytecode: every Python process (each pytest worker, each `riskstrat run` a test
+# starts) would otherwise compile dagster, great_expectations, sklearn... from source, about
+# 5-7 s of CPU each where PYTHONDONTWRITEBYTECODE is set (docs/performance.md, session 6).
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
+	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	touch $@
 
 setup: $(VENV)/.synced

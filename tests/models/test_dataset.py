@@ -17,8 +17,10 @@ D = datetime.date
 
 
 @pytest.fixture
-def connection(tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    return copy_warehouse(generated_warehouse_with_features(), tmp_path)
+def connection(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> duckdb.DuckDBPyConnection:
+    return copy_warehouse(generated_warehouse_with_features(tmp_path_factory), tmp_path)
 
 
 @pytest.fixture

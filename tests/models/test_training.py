@@ -179,12 +179,14 @@ def test_the_modelling_assets_fail_an_empty_training_set_without_retry(
     assert "has no rows" in (raised.value.description or "")
 
 
-def test_build_training_set_names_the_warehouse_counts_of_an_empty_date(tmp_path, monkeypatch):
+def test_build_training_set_names_the_warehouse_counts_of_an_empty_date(
+    tmp_path, tmp_path_factory, monkeypatch
+):
     from models import training
     from models.training import TrainingPlan
     from tests.warehouse.features_fixtures import copy_warehouse, generated_warehouse_with_features
 
-    connection = copy_warehouse(generated_warehouse_with_features(), tmp_path)
+    connection = copy_warehouse(generated_warehouse_with_features(tmp_path_factory), tmp_path)
     day, validation = datetime.date(2023, 1, 31), datetime.date(2023, 6, 30)
     # The 18-month warehouse is too short for a real plan; a date recorded as built with no rows.
     monkeypatch.setattr(

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import fcntl
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from warehouse.connection import connect
 from warehouse.deliveries import delivered_months, ensure_raw_schema, load_month
@@ -55,25 +60,53 @@ def generated_warehouse(people: int = PEOPLE, months: int = MONTHS) -> Path:
     return _GENERATED[key]
 
 
-def generated_warehouse_with_features() -> Path:
-    """The generated warehouse with features built at every labelled and the scoring date."""
+@contextmanager
+def held(lock: Path) -> Iterator[None]:
+    """An exclusive lock on `lock` across processes, released when the block ends."""
+    with lock.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def generated_warehouse_with_features(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated warehouse with features built at every labelled and the scoring date.
+
+    Built once per test run: the pytest-xdist workers share it, the first to ask building
+    it under a file lock in the run's base folder (xdist's recipe for a session fixture
+    made once), where one build costs ~10 s of CPU a worker otherwise. Read-only use.
+    """
     key = (-1, -1)
     if key not in _GENERATED:
-        from models.dataset import labelled_index_dates, scoring_index_date
-        from warehouse.features import replace_features
-
-        source = generated_warehouse()
-        target = source.with_name("with_features.duckdb")
-        shutil.copyfile(source, target)
-        connection = connect(target)
-        try:
-            replace_features(
-                connection, [*labelled_index_dates(connection), scoring_index_date(connection)]
-            )
-        finally:
-            connection.close()
-        _GENERATED[key] = target
+        root = tmp_path_factory.getbasetemp()
+        if "PYTEST_XDIST_WORKER" in os.environ:
+            root = root.parent  # the folder every worker's base folder is in
+        folder = root / "generated-warehouse-with-features"
+        with held(root / "generated-warehouse-with-features.lock"):
+            built = folder / "with_features.duckdb"
+            if not built.is_file():
+                shutil.rmtree(folder, ignore_errors=True)
+                build_with_features(folder, built)
+        _GENERATED[key] = built
     return _GENERATED[key]
+
+
+def build_with_features(folder: Path, target: Path) -> None:
+    """Generate, load and stage a warehouse in `folder`, then build its features in `target`
+    (written under another name first, so `target` exists only once complete)."""
+    from models.dataset import labelled_index_dates, scoring_index_date
+    from warehouse.features import replace_features
+
+    source = generate_warehouse(folder)
+    partial = folder / "with_features.partial.duckdb"
+    shutil.copyfile(source, partial)
+    connection = connect(partial)
+    try:
+        replace_features(
+            connection, [*labelled_index_dates(connection), scoring_index_date(connection)]
+        )
+    finally:
+        connection.close()
+    partial.rename(target)
 
 
 def generate_warehouse(folder: Path, people: int = PEOPLE, months: int = MONTHS) -> Path:

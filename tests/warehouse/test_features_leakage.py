@@ -34,9 +34,9 @@ SNAPSHOTS = ("registrations", "conditions")
 
 @pytest.mark.parametrize("index_date", [datetime.date(2023, 6, 30), datetime.date(2024, 3, 31)])
 def test_features_do_not_change_when_everything_after_the_index_date_goes(
-    tmp_path: Path, index_date
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, index_date
 ):
-    connection = copy_warehouse(generated_warehouse_with_features(), tmp_path)
+    connection = copy_warehouse(generated_warehouse_with_features(tmp_path_factory), tmp_path)
     month = index_date.strftime("%Y-%m")
     before = feature_frame(connection, [index_date], with_labels=False)
     opted_out = _opted_out(connection)
