@@ -13,8 +13,9 @@ Measurement follows Van Calster et al. (2016, 2019):
 Correction is logistic (Platt) recalibration, `p' = sigmoid(a + b * logit(p))`: two
 parameters, monotone (it never changes the ranking, so AUROC and the risk lists are the
 same), and the model it fits is exactly the one the slope and intercept measure. The
-correction is chosen and fitted on training people held out from the model's fitting
-(models.boosting.tuning_people), never on the validation date, and its own effect is
+correction is chosen and fitted on the training people's out-of-fold risks from the
+deployed recipe (models.boosting.out_of_fold_risks: the chosen rounds, each person scored
+by a fit without them), never on the validation date, and its own effect is
 measured by cross-fitting: each fold's people are recalibrated by a fit on the other
 folds, so the choice never rests on a calibrator that saw the people it is judged on.
 

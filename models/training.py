@@ -17,9 +17,11 @@ follow-up) ending at V, the latest:
   labelled data, for the model that scores the current month. It is trained for the
   number of rounds early stopping chose for the validation model.
 
-The protocol is honest: every choice (early stopping's rounds, recalibration or not) is
-made on a fifth of the training people, held out whole (`tuning_people`); the validation
-model is then trained on all training rows for the chosen rounds and scores V once. V's
+The protocol is honest: every choice is made on the training people. Early stopping's
+rounds are chosen on a fifth of them, held out whole (`tuning_people`); recalibration or
+not on every training person's out-of-fold risk from the deployed recipe (those rounds,
+CALIBRATION_RISK_FOLDS person-grouped folds, `out_of_fold_risks`). The validation model
+is then trained on all training rows for the chosen rounds and scores V once. V's
 outcomes reach no choice, so the figures reported from V are not optimistic.
 
 LightGBM is seeded and deterministic (`deterministic`, `force_row_wise`, the thread
@@ -61,6 +63,7 @@ from models.boosting import (
     SEED,
     early_stopping_rounds,
     lightgbm_dataset,
+    out_of_fold_risks,
     tuning_people,
 )
 from models.calibration import CalibrationChoice, choose_calibration
@@ -115,6 +118,10 @@ MAX_TRAINING_DATES = 4
 MIN_HISTORY_MONTHS = 12
 MAX_COLD_START_DATES = 12
 CROSS_VALIDATION_FOLDS = 5
+# Person-grouped folds whose out-of-fold risks the calibration is chosen and fitted on:
+# chosen on seeds 101, 102, 111 and 112 (docs/model.md, "Calibration"; 3 folds as well
+# as 5 and cheaper, 2 worse), costing two fits' worth of rounds.
+CALIBRATION_RISK_FOLDS = 3
 IDENTIFIERS = ("nhs_number", "index_date", "practice_code")
 
 
@@ -389,8 +396,9 @@ def train(
 ) -> TrainingResult:
     """Train, calibrate, validate out of time once, and refit; fit the baselines on the same split.
 
-    Every choice (the rounds, by early stopping; recalibration or not) is made on the
-    training people held out by `tuning_people`. The validation date V only scores the
+    Every choice is made on the training people: the rounds by early stopping on those
+    held out by `tuning_people`, recalibration or not on every training person's risk from
+    the deployed recipe fitted without them (`out_of_fold_risks`). The validation date V only scores the
     finished validation model, once: its outcomes reach no choice, so its figures are not
     optimistic.
     """
@@ -408,11 +416,22 @@ def train(
     tuning = tuning_people(training, seed)
     training_matrix = encoding.matrix(training)
     training_outcome = training.get_column(label).to_numpy()
-    best_iteration, tuning_raw = early_stopping_rounds(
+    best_iteration, _ = early_stopping_rounds(
         parameters, training_matrix, training_outcome, tuning, categorical
     )
-    # Chosen on the held-out training people, never on V: V is scored once, below.
-    calibration = choose_calibration(training_outcome[tuning], tuning_raw, seed=seed)
+    # Chosen on the training people, never on V: V is scored once, below. Each person's
+    # risk comes from the deployed recipe (these rounds, no early stopping) fitted without
+    # them, so the calibrator describes the model it is applied to.
+    calibration_risks = out_of_fold_risks(
+        parameters,
+        training_matrix,
+        training_outcome,
+        training.get_column("nhs_number").to_numpy(),
+        categorical,
+        best_iteration,
+        CALIBRATION_RISK_FOLDS,
+    )
+    calibration = choose_calibration(training_outcome, calibration_risks, seed=seed)
     validation_booster = lgb.train(
         parameters,
         lightgbm_dataset(training_matrix, training_outcome, categorical),
