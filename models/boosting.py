@@ -12,7 +12,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import polars as pl
-from sklearn.model_selection import GroupKFold, GroupShuffleSplit
+from sklearn.model_selection import GroupShuffleSplit
 
 from models.registry import PREDICTION_THREADS
 
@@ -80,32 +80,3 @@ def early_stopping_rounds(
         )
     )
     return best_iteration, raw
-
-
-def out_of_fold_risks(
-    parameters: dict[str, Any],
-    matrix: np.ndarray,
-    outcome: np.ndarray,
-    people: np.ndarray,
-    categorical: list[int],
-    rounds: int,
-    folds: int,
-) -> np.ndarray:
-    """Every training row's risk from a booster of the deployed recipe that never saw the person.
-
-    The recipe is the one that is deployed: `rounds` rounds (early stopping's choice) with
-    `parameters`, no early stopping; each of `folds` person-grouped folds (scikit-learn's
-    GroupKFold, deterministic) is scored by a fit on the others. A calibrator fitted to
-    these risks describes the model it is applied to, where the early-stopping model's
-    risks for its own held-out people describe a model fitted on fewer people and stopped
-    on those very people.
-    """
-    risks = np.empty(outcome.size)
-    for fitting, held in GroupKFold(n_splits=folds).split(matrix, groups=people):
-        booster = lgb.train(
-            parameters,
-            lightgbm_dataset(matrix[fitting], outcome[fitting], categorical),
-            num_boost_round=rounds,
-        )
-        risks[held] = booster.predict(matrix[held], num_threads=PREDICTION_THREADS)
-    return risks
