@@ -8,7 +8,9 @@ the figures), then measures, each in its own phase:
      DuckDB and reads the planned index dates into polars);
   2. training: `models.training.train` (validation model with early stopping,
      calibration, refit, baselines).
-Peak memory is the process's peak resident set size sampled every 50 ms during the
+Each phase prints its wall time, its CPU time (user + sys, every thread: the figure to
+compare on a shared machine; with --threads 1 it is the work done, not OpenMP threads
+spinning at barriers) and its peak memory: the process's peak resident set size sampled every 50 ms during the
 phase (the larger of it and the RSS before the phase). `--synthetic` skips the warehouse
 and trains on a random frame with the catalogue's columns, to size training alone at
 1,000,000 people quickly.

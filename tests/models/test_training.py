@@ -246,7 +246,7 @@ def test_a_large_frame_trains_on_two_threads_whatever_the_machine_twice_byte_ide
 
 def test_the_validation_date_reaches_no_choice(training_set, training_result):
     # Poison V's outcomes (shuffled, so both still occur): early stopping's rounds, the
-    # calibration choice and the validation model must not move. (The refit, the model
+    # calibration recorded and the validation model must not move. (The refit, the model
     # that scores the current month, learns from V by design.)
     plan = training_set.plan
     at_validation = pl.col("index_date") == plan.validation_date
