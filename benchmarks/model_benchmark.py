@@ -10,7 +10,7 @@ reused), then runs the pipeline's model path as `model_job` does: `build_trainin
 and figure: AUROC with its 95% bootstrap CI, calibration slope and O/E by list tier.
 
 The seeds reported in docs/model.md (301-303) were used for no choice: every choice was
-made on other seeds (101, 102). `--step-months`, `--max-training-dates` and
+made on other seeds (101, 102, 111, 112; benchmarks/model_choices.py). `--step-months`, `--max-training-dates` and
 `--min-history-months` try other training plans (models.training.plan_training). Keep zones small on a shared machine: 20,000 people x 36
 months stages in about a minute and trains in a few.
 """

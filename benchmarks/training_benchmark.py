@@ -8,7 +8,9 @@ the figures), then measures, each in its own phase:
      DuckDB and reads the planned index dates into polars);
   2. training: `models.training.train` (validation model with early stopping,
      calibration, refit, baselines).
-Peak memory is the process's peak resident set size sampled every 50 ms during the
+Each phase prints its wall time, its CPU time (user + sys, every thread: the figure to
+compare on a shared machine; with --threads 1 it is the work done, not OpenMP threads
+spinning at barriers) and its peak memory: the process's peak resident set size sampled every 50 ms during the
 phase (the larger of it and the RSS before the phase). `--synthetic` skips the warehouse
 and trains on a random frame with the catalogue's columns, to size training alone at
 1,000,000 people quickly.
@@ -54,11 +56,21 @@ def rss_megabytes() -> float:
     return 0.0
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, every thread (LightGBM's and DuckDB's) included."""
+    times = os.times()
+    return times.user + times.system
+
+
 class Phase:
-    """Wall time and peak RSS of a block, by sampling /proc/self/status."""
+    """Wall time, CPU time and peak RSS of a block (RSS by sampling /proc/self/status).
+
+    CPU time is the figure to compare on a shared machine: other work stretches the wall
+    time, barely the CPU a run needs.
+    """
 
     def __init__(self, name: str) -> None:
-        self.name, self.peak, self.seconds = name, 0.0, 0.0
+        self.name, self.peak, self.seconds, self.cpu = name, 0.0, 0.0, 0.0
         self._stop = threading.Event()
 
     def _sample(self) -> None:
@@ -70,14 +82,18 @@ class Phase:
         self.peak = rss_megabytes()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
-        self._started = time.perf_counter()
+        self._started, self._cpu_started = time.perf_counter(), cpu_seconds()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._started
+        self.cpu = cpu_seconds() - self._cpu_started
         self._stop.set()
         self._thread.join()
-        print(f"{self.name}: {self.seconds:.1f} s, peak RSS {self.peak:,.0f} MB", flush=True)
+        print(
+            f"{self.name}: {self.seconds:.1f} s, CPU {self.cpu:.1f} s, peak RSS {self.peak:,.0f} MB",
+            flush=True,
+        )
 
 
 def warehouse_for(people: int, months: int, work: Path) -> Path:
@@ -165,6 +181,7 @@ def timed_training(training_set, counts: list[int | None], repeat: int) -> dict[
             runs[count].append(
                 {
                     "seconds": round(phase.seconds, 1),
+                    "cpu_seconds": round(phase.cpu, 1),
                     "peak_rss_mb": round(phase.peak),
                     "load_average_before": before,
                     "model_digest": digest,

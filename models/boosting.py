@@ -20,7 +20,7 @@ SEED = 7
 MAX_BIN = 255
 MAX_ROUNDS = 2000
 EARLY_STOPPING_ROUNDS = 50
-# The share of training people held out for early stopping and the calibration choice.
+# The share of training people held out for early stopping.
 TUNING_FRACTION = 0.2
 
 
@@ -38,7 +38,7 @@ def lightgbm_dataset(
 
 
 def tuning_people(training: pl.DataFrame, seed: int) -> np.ndarray:
-    """A mask of the training rows held out for early stopping and the calibration choice.
+    """A mask of the training rows held out for early stopping.
 
     Whole people are held out (every row of a person, at every stacked date, falls on one
     side), so a person seen in training never judges the rounds: the same person a year

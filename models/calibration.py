@@ -1,4 +1,4 @@
-"""Calibration of predicted risks: measure it, and correct it on out-of-time data.
+"""Calibration of predicted risks: measure it; the model's risks are not recalibrated.
 
 Measurement follows Van Calster et al. (2016, 2019):
 - calibration intercept: calibration-in-the-large, the intercept `a` of
@@ -10,13 +10,15 @@ Measurement follows Van Calster et al. (2016, 2019):
   outcome on a natural-spline basis of logit(p) (4 interior knots at quantiles), a
   flexible calibration curve that, unlike lowess, stays O(n) at a million people.
 
-Correction is logistic (Platt) recalibration, `p' = sigmoid(a + b * logit(p))`: two
-parameters, monotone (it never changes the ranking, so AUROC and the risk lists are the
-same), and the model it fits is exactly the one the slope and intercept measure. The
-correction is chosen and fitted on training people held out from the model's fitting
-(models.boosting.tuning_people), never on the validation date, and its own effect is
-measured by cross-fitting: each fold's people are recalibrated by a fit on the other
-folds, so the choice never rests on a calibrator that saw the people it is judged on.
+A `Calibrator` maps a booster's risk to the risk a model reports. Models trained since
+session 6 keep the booster's own risks (method "none"): logistic (Platt) recalibration,
+`p' = sigmoid(a + b * logit(p))`, chosen and fitted on training people (on the early-
+stopping model's risks for its held-out fifth, or on out-of-fold risks of the deployed
+recipe) moved the calibration slope a year later, at the validation date, further from
+1 against the generator's true risk than the raw risks were, over 52 parameter sets and
+seeds (docs/model.md, "Choices measured on the choice seeds"; benchmarks/
+model_choices.py). Models saved earlier with a Platt calibrator still load and apply it
+(`from_dict`); `fit_platt` is the same two-parameter fit the slope measures.
 
 Never fits anything on the people it then reports calibration for, except where a
 function's name says so (`fit_*`).
@@ -24,7 +26,7 @@ function's name says so (`fit_*`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -32,7 +34,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import SplineTransformer
 
 EPSILON = 1e-6
-CALIBRATION_FOLDS = 5
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -141,63 +142,3 @@ class Calibrator:
 def fit_platt(y: np.ndarray, p: np.ndarray) -> Calibrator:
     intercept, slope = fit_logistic(y, logit(p))
     return Calibrator(method="platt", intercept=float(intercept), slope=float(slope))
-
-
-@dataclass(frozen=True)
-class CalibrationChoice:
-    """What the held-out training people said about calibration and what was done about it."""
-
-    calibrator: Calibrator
-    out_of_fold: np.ndarray  # calibrated risks, each fitted without that person's fold
-    raw_log_loss: float
-    recalibrated_log_loss: float
-    reason: str
-
-    def summary(self) -> dict[str, object]:
-        return {
-            **{
-                k: v
-                for k, v in asdict(self).items()
-                if k in ("raw_log_loss", "recalibrated_log_loss", "reason")
-            },
-            "calibrator": self.calibrator.to_dict(),
-        }
-
-
-def log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    clipped = np.clip(np.asarray(p, dtype=np.float64), EPSILON, 1 - EPSILON)
-    y = np.asarray(y, dtype=np.float64)
-    return float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
-
-
-def choose_calibration(
-    y: np.ndarray, p: np.ndarray, *, seed: int, folds: int = CALIBRATION_FOLDS
-) -> CalibrationChoice:
-    """Decide on held-out people's risks whether to recalibrate, judged by cross-fitting.
-
-    Platt recalibration is kept when its cross-fitted log loss beats the raw risks';
-    then the calibrator used for scoring is refitted on all of them.
-    """
-    y = np.asarray(y, dtype=np.int64)
-    p = np.asarray(p, dtype=np.float64)
-    fold = np.random.default_rng(seed).permutation(y.size) % folds
-    out_of_fold = np.empty(y.size)
-    for k in range(folds):
-        held_out = fold == k
-        out_of_fold[held_out] = fit_platt(y[~held_out], p[~held_out]).apply(p[held_out])
-    raw, recalibrated = log_loss(y, p), log_loss(y, out_of_fold)
-    if recalibrated < raw:
-        return CalibrationChoice(
-            fit_platt(y, p),
-            out_of_fold,
-            raw,
-            recalibrated,
-            "logistic recalibration lowered the cross-fitted log loss of the held-out training people",
-        )
-    return CalibrationChoice(
-        Calibrator(),
-        p.copy(),
-        raw,
-        recalibrated,
-        "raw risks were as well calibrated on the held-out training people as recalibrated ones",
-    )

@@ -7,7 +7,6 @@ from models.calibration import (
     Calibrator,
     calibration_intercept,
     calibration_slope,
-    choose_calibration,
     fit_platt,
     integrated_calibration_index,
     logit,
@@ -53,24 +52,6 @@ def test_slope_matches_an_unpenalised_logistic_regression():
         logit(p).reshape(-1, 1), y
     )
     assert calibration_slope(y, p) == pytest.approx(reference.coef_[0][0], abs=1e-4)
-
-
-def test_choose_calibration_recalibrates_miscalibrated_risks_and_reports_out_of_fold():
-    y, p = calibrated_sample()
-    shifted = sigmoid(logit(p) + 0.7)
-    choice = choose_calibration(y, shifted, seed=1)
-    assert choice.calibrator.method == "platt"
-    assert choice.recalibrated_log_loss < choice.raw_log_loss
-    # out-of-fold risks are not the in-sample refit's risks
-    assert not np.allclose(choice.out_of_fold, choice.calibrator.apply(shifted))
-    assert calibration_slope(y, choice.out_of_fold) == pytest.approx(1.0, abs=0.05)
-
-
-def test_choose_calibration_leaves_well_calibrated_risks_alone():
-    y, p = calibrated_sample(seed=11)
-    choice = choose_calibration(y, p, seed=1)
-    assert choice.calibrator.method == "none"
-    np.testing.assert_array_equal(choice.out_of_fold, p)
 
 
 def test_calibrator_round_trips_through_its_dict():

@@ -248,7 +248,7 @@ def test_a_large_frame_trains_on_two_threads_whatever_the_machine_twice_byte_ide
 
 def test_the_validation_date_reaches_no_choice(training_set, training_result):
     # Poison V's outcomes (shuffled, so both still occur): early stopping's rounds, the
-    # calibration choice and the validation model must not move. (The refit, the model
+    # calibration recorded and the validation model must not move. (The refit, the model
     # that scores the current month, learns from V by design.)
     plan = training_set.plan
     at_validation = pl.col("index_date") == plan.validation_date
@@ -303,3 +303,26 @@ def test_the_basic_baseline_sees_only_basic_features_at_one_date(training_set):
     assert basic.booster.num_trees() == 100
     y = training_set.validation.get_column(LABEL).to_numpy()
     assert roc_auc_score(y, basic.predict(training_set.validation)) > 0.6
+
+
+def test_the_risks_are_the_boosters_own_even_when_in_time_recalibration_would_move_them(
+    training_set, monkeypatch
+):
+    # Five rounds leave the risks far too modest on the training people, so the old recipe
+    # (Platt chosen on the held-out training people when it lowered their log loss)
+    # recalibrated them. In-time recalibration did not carry a year forward on the choice
+    # seeds (docs/model.md), so V's risks are the validation booster's own.
+    from models import boosting
+    from models.calibration import calibration_slope
+
+    monkeypatch.setattr(boosting, "MAX_ROUNDS", 5)
+    result = train(training_set, FEATURES, LABEL)
+    training = training_set.training
+    own = result.model.validation_booster.predict(result.model.encoding.matrix(training))
+    assert calibration_slope(training.get_column(LABEL).to_numpy(), own) > 1.5
+    assert result.model.calibrator.method == "none"
+    assert result.model.metadata["calibration"] == trainer.RAW_RISKS
+    np.testing.assert_array_equal(result.validation_risk, result.validation_raw)
+    np.testing.assert_array_equal(
+        result.model.predict(training_set.refit), result.model.raw_risk(training_set.refit)
+    )
