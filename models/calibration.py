@@ -10,8 +10,8 @@ Measurement follows Van Calster et al. (2016, 2019):
   outcome on a natural-spline basis of logit(p) (4 interior knots at quantiles), a
   flexible calibration curve that, unlike lowess, stays O(n) at a million people.
 
-A `Calibrator` maps a booster's risk to the risk a model reports. Models trained since
-session 6 keep the booster's own risks (method "none"): logistic (Platt) recalibration,
+A `Calibrator` maps a booster's risk to the risk a model reports. Models trained now keep
+the booster's own risks (method "none"): logistic (Platt) recalibration,
 `p' = sigmoid(a + b * logit(p))`, chosen and fitted on training people (on the early-
 stopping model's risks for its held-out fifth, or on out-of-fold risks of the deployed
 recipe) moved the calibration slope a year later, at the validation date, further from

@@ -335,7 +335,7 @@ METHODS = {
     "top_k": "PPV and sensitivity among the top ceil(k*n) by score; ties at the cut-off counted by expectation",
     "net_benefit": "decision curve: TP/n - FP/n * t/(1-t) for acting on risk >= t",
     "protocol": "early stopping uses a fifth of the training people, held out whole, and the risks are not recalibrated; the validation date is scored once by the finished model and reaches no choice",
-    "recalibration": "none: the booster's own risks (recalibration fitted on training people did not carry a year forward on the choice seeds); a model saved before session 6 applies its logistic (Platt) calibrator",
+    "recalibration": "none: the booster's own risks (recalibration fitted on training people did not carry a year forward on the choice seeds); a model saved by an earlier version with a logistic (Platt) calibrator still applies it (its metadata's calibration names the method)",
     "baselines": "prior_admissions ranks by emergency admissions in the last 12 months; logistic: age, age squared, sex, long-term condition count, fitted on the training dates; basic_lightgbm: LightGBM with default parameters (100 rounds) on 34 basic features, fitted on the latest training date",
     "feature_ceiling": "with truth.csv only: the same features, learner and parameters fitted to the generator's true_risk (cross_entropy) on the training rows, early stopping on held-out training people, scored at the validation date against the outcome; a diagnostic, never deployed",
 }
