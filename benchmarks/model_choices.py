@@ -201,11 +201,12 @@ def zone_choices(
     import polars as pl
 
     from models import boosting
-    from models.boosting import early_stopping_rounds, tuning_people
+    from models.boosting import best_rounds, early_stopped_booster, tuning_people
     from models.calibration import fit_platt
     from models.ceiling import feature_ceiling_risk
     from models.evaluation import read_truth_at
     from models.feature_catalogue import FEATURES, LABEL
+    from models.registry import PREDICTION_THREADS
     from models.training import (
         PARAMETERS,
         TrainingSet,
@@ -271,8 +272,11 @@ def zone_choices(
                 out["model_by_chance"] = chance_misses(raw, draws)
             matrix = encoding.matrix(training)
             tuning = tuning_people(training, boosting.SEED)
-            _, tuning_raw = early_stopping_rounds(
+            stopped = early_stopped_booster(
                 parameters, matrix, outcome, tuning, encoding.categorical_indices
+            )
+            tuning_raw = stopped.predict(
+                matrix[tuning], num_iteration=best_rounds(stopped), num_threads=PREDICTION_THREADS
             )
             recipes = {
                 "raw": raw,

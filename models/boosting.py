@@ -14,8 +14,6 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import GroupShuffleSplit
 
-from models.registry import PREDICTION_THREADS
-
 SEED = 7
 MAX_BIN = 255
 MAX_ROUNDS = 2000
@@ -52,31 +50,40 @@ def tuning_people(training: pl.DataFrame, seed: int) -> np.ndarray:
     return mask
 
 
-def early_stopping_rounds(
+def early_stopped_booster(
     parameters: dict[str, Any],
     matrix: np.ndarray,
     outcome: np.ndarray,
     tuning: np.ndarray,
     categorical: list[int],
-) -> tuple[int, np.ndarray]:
-    """Rounds chosen by early stopping on the tuning rows, and that model's predictions for them.
+) -> lgb.Booster:
+    """A booster fitted on the rows outside `tuning`, stopped early on the `tuning` rows.
 
     `outcome` is 0/1 for the model, or a probability for the feature ceiling (objective
     cross_entropy): early stopping watches the parameters' own metric.
     """
     fitting = lightgbm_dataset(matrix[~tuning], outcome[~tuning], categorical)
     held_out = lightgbm_dataset(matrix[tuning], outcome[tuning], categorical, reference=fitting)
-    booster = lgb.train(
+    return lgb.train(
         parameters,
         fitting,
         num_boost_round=MAX_ROUNDS,
         valid_sets=[held_out],
         callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
     )
-    best_iteration = int(booster.best_iteration or booster.current_iteration())
-    raw = np.asarray(
-        booster.predict(
-            matrix[tuning], num_iteration=best_iteration, num_threads=PREDICTION_THREADS
-        )
-    )
-    return best_iteration, raw
+
+
+def best_rounds(booster: lgb.Booster) -> int:
+    """The rounds early stopping chose (all of them if it never stopped)."""
+    return int(booster.best_iteration or booster.current_iteration())
+
+
+def early_stopping_rounds(
+    parameters: dict[str, Any],
+    matrix: np.ndarray,
+    outcome: np.ndarray,
+    tuning: np.ndarray,
+    categorical: list[int],
+) -> int:
+    """Rounds chosen by early stopping on the tuning rows (`early_stopped_booster`)."""
+    return best_rounds(early_stopped_booster(parameters, matrix, outcome, tuning, categorical))

@@ -57,7 +57,7 @@ def feature_ceiling_risk(
     matrix = encoding.matrix(fitted)
     target = fitted.get_column(TRUE_RISK).to_numpy()
     categorical = encoding.categorical_indices
-    rounds, _ = early_stopping_rounds(
+    rounds = early_stopping_rounds(
         parameters, matrix, target, tuning_people(fitted, seed), categorical
     )
     booster = lgb.train(

@@ -419,7 +419,7 @@ def train(
     training_matrix = encoding.matrix(training)
     training_outcome = training.get_column(label).to_numpy()
     # Chosen on the held-out training people, never on V: V is scored once, below.
-    best_iteration, _ = early_stopping_rounds(
+    best_iteration = early_stopping_rounds(
         parameters, training_matrix, training_outcome, tuning, categorical
     )
     validation_booster = lgb.train(

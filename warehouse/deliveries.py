@@ -694,7 +694,9 @@ def record_files(connection: duckdb.DuckDBPyConnection, outcome: MonthOutcome) -
     )
     connection.register("delivery_files_batch", files)
     try:
-        connection.execute("INSERT INTO raw.delivery_files SELECT * FROM delivery_files_batch")
+        connection.execute(
+            "INSERT INTO raw.delivery_files BY NAME SELECT * FROM delivery_files_batch"
+        )
     finally:
         connection.unregister("delivery_files_batch")
     for file in outcome.files:
