@@ -28,7 +28,9 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate, groupby
 from pathlib import Path
@@ -48,6 +50,10 @@ from warehouse.sql_files import read_sql
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "rows", "sha256")
 UNKNOWN_FOLDER_RULE = "practice_folder_known"
+# Months a range load reads at once (`load_months`). DuckDB reads a run of files and numbers
+# its lines on one thread (a window over no partition keeps the files' order), so loading
+# one month at a time leaves the second core idle.
+LOADING_WORKERS = 2
 
 
 @dataclass
@@ -387,6 +393,76 @@ def load_month(
     A month without a manifest is left untouched and reported as incomplete.
     """
     ensure_raw_schema(connection)
+    return read_month(connection, landing, month, known_practices)
+
+
+class EarlierMonthFailed(Exception):
+    """A month before this one in the range failed to load: this one is rolled back."""
+
+
+def load_months(
+    connection: duckdb.DuckDBPyConnection,
+    landing: Path,
+    months: Sequence[str],
+    known_practices: list[str],
+    *,
+    workers: int = LOADING_WORKERS,
+) -> Iterator[MonthOutcome]:
+    """`load_month` for each of `months`, oldest first, each in its own transaction; yields
+    each month's outcome once it is committed.
+
+    Up to `workers` months are read at once, each on its own DuckDB cursor, but they commit
+    in month order: a month's transaction waits for the month before it to commit, so the
+    warehouse holds the same rows in the same order as loading them one by one, and a run
+    stopped at any point (killed, or a month failing) has committed only months that every
+    earlier month preceded. A month that raises stops the range there, as one by one: the
+    months after it roll back, and its error is raised once the months before it are yielded.
+    """
+    ensure_raw_schema(connection)
+    if workers <= 1 or len(months) <= 1:
+        for month in months:
+            yield read_month(connection, landing, month, known_practices)
+        return
+    committed = [threading.Event() for _ in months]
+    failed = threading.Event()
+
+    def load(index: int) -> MonthOutcome:
+        def turn() -> None:
+            if index:
+                committed[index - 1].wait()
+            if failed.is_set():
+                raise EarlierMonthFailed(months[index])
+
+        try:
+            with connection.cursor() as cursor:
+                return read_month(cursor, landing, months[index], known_practices, turn)
+        except BaseException:
+            failed.set()
+            raise
+        finally:
+            committed[index].set()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load-month") as pool:
+        futures = [pool.submit(load, index) for index in range(len(months))]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            failed.set()  # months not yet committed roll back if the caller stops early
+            for future in futures:
+                future.cancel()
+
+
+def read_month(
+    connection: duckdb.DuckDBPyConnection,
+    landing: Path,
+    month: str,
+    known_practices: list[str],
+    turn: Callable[[], None] = lambda: None,
+) -> MonthOutcome:
+    """`load_month` on a warehouse whose raw tables exist; `turn` is called inside the
+    month's transaction just before it commits (`load_months` waits there for the month
+    before it), and before a month still being delivered is noted."""
     month_dir = landing / "extracts" / month
     manifest_path = month_dir / MANIFEST
     if not manifest_path.is_file():
@@ -398,6 +474,7 @@ def load_month(
             [],
             [],
         )
+        turn()
         record_incomplete(connection, waiting)
         return waiting
 
@@ -405,13 +482,13 @@ def load_month(
     linked = linked_month_reason(month_dir)
     if linked is not None:
         refused_month = MonthOutcome(month, "rejected", linked, manifest_sha256, [], [])
-        replace_month(connection, refused_month)
+        replace_month(connection, refused_month, turn=turn)
         return refused_month
     try:
         manifest = read_manifest(manifest_path)
     except InputError as error:
         unusable = MonthOutcome(month, "rejected", str(error), manifest_sha256, [], [])
-        replace_month(connection, unusable)
+        replace_month(connection, unusable, turn=turn)
         return unusable
 
     regular, refused = files_in_month(month_dir)
@@ -459,7 +536,7 @@ def load_month(
 
     missing = missing_practices(known_practices, manifest)
     result = MonthOutcome(month, "loaded", None, manifest_sha256, missing, outcomes)
-    replace_month(connection, result, accepted)
+    replace_month(connection, result, accepted, turn=turn)
     return result
 
 
@@ -561,8 +638,11 @@ def replace_month(
     connection: duckdb.DuckDBPyConnection,
     outcome: MonthOutcome,
     accepted: Sequence[AcceptedFile] = (),
+    *,
+    turn: Callable[[], None] = lambda: None,
 ) -> None:
-    """Swap the month's raw rows and bookkeeping for this delivery, all or nothing.
+    """Swap the month's raw rows and bookkeeping for this delivery, all or nothing; `turn`
+    is called just before the commit (``read_month``).
 
     Each run of files DuckDB can read together (``files_read_together``) goes from the
     CSV straight into raw, with no copy through Python: a month is many small files, and
@@ -583,6 +663,7 @@ def replace_month(
                     elif not insert_together(connection, outcome.month, run):
                         raise ReadApart(index)
                 record_files(connection, outcome)
+                turn()
             return
         except ReadApart as failed:
             apart[failed.run] = [

@@ -5,7 +5,7 @@ import dagster as dg
 from pipelines.metadata import table
 from pipelines.partitions import MONTH_RANGE, extract_months
 from pipelines.resources import RunSettings, Warehouse
-from warehouse.deliveries import load_month, write_delivery_report
+from warehouse.deliveries import load_months, write_delivery_report
 from warehouse.errors import InputError
 from warehouse.reference import known_practices, load_reference
 
@@ -37,13 +37,14 @@ def deliveries(
     A file failing the manifest or its contract's columns is rejected alone; a month
     without manifest.csv loads nothing. Writes reports/deliveries/<month>.json, and keeps
     every delivery's report in reports/deliveries/history/<month>/. A run over
-    a range of months loads them oldest first, each in its own transaction.
+    a range of months loads them oldest first, each in its own transaction, two at once
+    (`load_months`).
     """
     outcomes = []
     with warehouse.connect() as connection:
         practices = known_practices(connection)
-        for month in context.partition_keys:
-            outcome = load_month(connection, settings.landing_path, month, practices)
+        months = context.partition_keys
+        for outcome in load_months(connection, settings.landing_path, months, practices):
             write_delivery_report(warehouse.paths.delivery_reports, outcome)
             outcomes.append(outcome)
     for outcome in outcomes:
