@@ -150,7 +150,10 @@ class FeatureBuildError(RuntimeError):
 
 
 def replace_features(
-    connection: duckdb.DuckDBPyConnection, index_dates: Iterable[datetime.date]
+    connection: duckdb.DuckDBPyConnection,
+    index_dates: Iterable[datetime.date],
+    *,
+    opt_outs: str | None = None,
 ) -> int:
     """Replace the features and labels at each index date; rows written to person_features.
 
@@ -159,13 +162,16 @@ def replace_features(
     feature set has changed, the tables are recreated and every date built before is
     rebuilt in the same call, so no date's rows silently disappear. Every call also brings
     the other dates built before up to the current opt-out set (`settle_opt_outs`).
+    `opt_outs` is the set's digest when the caller has just computed it (`opt_out_digest`
+    reads every registrations snapshot).
     """
     dates = _month_ends(index_dates)
     ensure_feature_schema(connection)
     if dates:
         dropped = _ensure_tables_match(connection, dates[0])
         dates = sorted({*dates, *dropped})
-    opt_outs = opt_out_digest(connection)
+    if opt_outs is None:
+        opt_outs = opt_out_digest(connection)
     written = sum(_replace_index_date(connection, index_date, opt_outs) for index_date in dates)
     settle_opt_outs(connection, opt_outs)
     return written
@@ -177,8 +183,9 @@ Its column is not named nhs_number, so `remove_opted_out` leaves it alone: it is
 of who was removed, needed to see who has since withdrawn."""
 
 
-def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> None:
-    """Leave no date built with an opt-out set other than `opt_outs` (the current digest).
+def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> dict[str, int]:
+    """Leave no date built with an opt-out set other than `opt_outs` (the current digest);
+    returns the rows `remove_opted_out` deleted per table (none when nothing changed).
 
     A new opt-out only removes a person, so deleting rows is enough (`remove_opted_out`) and
     the dates keep their rows, recorded as built with the current set. A withdrawn one must
@@ -190,7 +197,7 @@ def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> Non
     if _purged_with(connection) == opt_outs and not _built_with_another_set(connection, opt_outs):
         # Nothing changed since every derived table was purged with this very set, and no
         # writer since has let anyone of it in (each excludes the current set): nothing to do.
-        return
+        return {}
     withdrawn = _someone_withdrew(connection)
     with transaction(connection):
         stale = f"SELECT index_date FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o"
@@ -218,12 +225,13 @@ def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> Non
             f"CREATE OR REPLACE TABLE {BUILT_OPT_OUTS} AS "
             "SELECT DISTINCT CAST(nhs_number AS VARCHAR) AS opted_out FROM features.type1_opt_outs",
         )
-    remove_opted_out(connection)
+    removed = remove_opted_out(connection)
     # Recorded only once the purge has committed: a process killed before this line
     # leaves the old record, and the next call settles again.
     run(
         connection, f"CREATE OR REPLACE TABLE {PURGED_WITH} AS SELECT $o AS digest", {"o": opt_outs}
     )
+    return removed
 
 
 PURGED_WITH = "features.purged_type1_opt_outs"
@@ -335,7 +343,7 @@ def ensure_features_built(
     }
     stale = [d for d in dates if built.get(d) != (source_fingerprint(connection, d), opt_outs)]
     if stale or not _table_exists(connection, PERSON_FEATURES):
-        replace_features(connection, stale)
+        replace_features(connection, stale, opt_outs=opt_outs)
     else:
         settle_opt_outs(connection, opt_outs)
     return stale
@@ -388,14 +396,18 @@ def remove_opted_out(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def purge_opted_out(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """`remove_opted_out` for a run that builds no features (a month loaded, no retraining).
+    """`settle_opt_outs` for a month loaded: every derived table purged of the current
+    opt-out set and the built dates brought up to it, whether or not the run builds features.
 
-    Nothing to do before registrations are staged; returns the rows deleted per table.
+    Settling here, not only removing the rows, records the set as purged with, so the
+    scoring that follows in the same run finds nothing left to settle (at 1,000,000 people
+    the purge and its bookkeeping read every registrations snapshot several times). Nothing
+    to do before registrations are staged; returns the rows deleted per table.
     """
     if not _table_exists(connection, "staged.registrations"):
         return {}
     ensure_feature_schema(connection)
-    return remove_opted_out(connection)
+    return settle_opt_outs(connection, opt_out_digest(connection))
 
 
 def _ensure_tables_match(

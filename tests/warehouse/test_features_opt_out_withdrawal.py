@@ -191,3 +191,30 @@ def test_settling_an_unchanged_opt_out_set_purges_nothing_again(tmp_path, monkey
     assert PERSON not in people_rows(connection, "features.person_features")
     feature_frame(connection, dates, with_labels=False)
     assert purges == [1]
+
+
+def test_the_monthly_purge_settles_so_scoring_in_the_same_run_purges_nothing_again(
+    tmp_path, monkeypatch
+):
+    """A new month's run purges the new opt-outs as soon as the month is loaded
+    (`purge_opted_out`, the type1_opt_out_purge asset), before scoring builds the new date:
+    that purge records the set, so scoring's features find nothing left to purge."""
+    from warehouse import features
+
+    connection = empty_warehouse(tmp_path / "warehouse.duckdb")
+    deliver(connection, MONTHS[:-1], opted_out=set())
+    dates = labelled_index_dates(connection)
+    feature_frame(connection, dates, with_labels=False)
+    deliver(connection, MONTHS[-1:], opted_out=set(MONTHS[-1:]))
+
+    removed = features.purge_opted_out(connection)
+    assert removed.get("features.person_features")
+    assert PERSON not in people_rows(connection, "features.person_features")
+    purges = []
+    real_purge = features.remove_opted_out
+    monkeypatch.setattr(features, "remove_opted_out", lambda c: purges.append(1) or real_purge(c))
+    frame = feature_frame(connection, [scoring_index_date(connection)], with_labels=False)
+
+    assert purges == []
+    assert PERSON not in frame.get_column("nhs_number").to_list()
+    assert PERSON not in people_rows(connection, "features.person_features")
