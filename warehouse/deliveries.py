@@ -414,9 +414,9 @@ def load_months(
     Up to `workers` months are read at once, each on its own DuckDB cursor, but they commit
     in month order: a month's transaction waits for the month before it to commit, so the
     warehouse holds the same rows in the same order as loading them one by one, and a run
-    stopped at any point (killed, or a month failing) has committed only months that every
-    earlier month preceded. A month that raises stops the range there, as one by one: the
-    months after it roll back, and its error is raised once the months before it are yielded.
+    stopped at any point (killed, or a month failing) has committed the oldest months of the
+    range with no gap. A month that raises stops the range there, as one by one: the months
+    after it roll back, and its error is raised once the months before it are yielded.
     """
     ensure_raw_schema(connection)
     if workers <= 1 or len(months) <= 1:
