@@ -67,6 +67,7 @@ from models.calibration import Calibrator
 from models.ceiling import feature_ceiling_risk
 from models.registry import PREDICTION_THREADS, RiskModel, fit_encoding
 from warehouse.connection import transaction
+from warehouse.features import forget_purge
 from warehouse.home import Home
 from warehouse.months import FOLLOW_UP_MONTHS, months_between
 
@@ -681,11 +682,17 @@ def adopt_retired_files(connection: duckdb.DuckDBPyConnection, home: Home) -> li
     """
     folder, predictions = home.retired_record_files
     files_hold_a_set = (folder / "plan.json").is_file() and (folder / "frame.parquet").is_file()
+    adopted = False
     if files_hold_a_set and not TrainingSet.stored(connection):
         plan = TrainingPlan.from_dict(json.loads((folder / "plan.json").read_text()))
         TrainingSet(plan, pl.read_parquet(folder / "frame.parquet")).save(connection)
+        adopted = True
     if predictions.is_file() and not table_exists(connection, VALIDATION_PREDICTIONS):
         save_validation_predictions(connection, pl.read_parquet(predictions))
+        adopted = True
+    if adopted:
+        # The files predate any opt-out delivered since: the next purge must read them.
+        forget_purge(connection)
     return home.remove_retired_record_files()
 
 

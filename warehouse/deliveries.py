@@ -397,7 +397,8 @@ def load_month(
 
 
 class EarlierMonthFailed(Exception):
-    """A month before this one in the range failed to load: this one is rolled back."""
+    """The range stopped (a month before this one failed, or the caller did) before this
+    month's turn to commit: it is rolled back, as it would never have been read."""
 
 
 def load_months(
@@ -411,44 +412,41 @@ def load_months(
     """`load_month` for each of `months`, oldest first, each in its own transaction; yields
     each month's outcome once it is committed.
 
-    Up to `workers` months are read at once, each on its own DuckDB cursor, but they commit
-    in month order: a month's transaction waits for the month before it to commit, so the
-    warehouse holds the same rows in the same order as loading them one by one, and a run
-    stopped at any point (killed, or a month failing) has committed the oldest months of the
-    range with no gap. A month that raises stops the range there, as one by one: the months
-    after it roll back, and its error is raised once the months before it are yielded.
+    Up to `workers` months are read at once, each on its own DuckDB cursor, but a month
+    commits only once the month before it has committed and the caller has finished with its
+    outcome (asked for the next one). So whenever the range stops (a month failing, the
+    caller failing, or the caller closing the generator), exactly the months loading them one
+    after another would have committed are committed, raw holds the same rows in the same
+    order, and the error raised is the failing month's own; the months after it roll back.
     """
     ensure_raw_schema(connection)
     if workers <= 1 or len(months) <= 1:
         for month in months:
             yield read_month(connection, landing, month, known_practices)
         return
-    committed = [threading.Event() for _ in months]
-    failed = threading.Event()
+    taken = [threading.Event() for _ in months]  # the caller has finished with the month
+    stopped = threading.Event()  # the range stopped: no month still open may commit
 
     def load(index: int) -> MonthOutcome:
         def turn() -> None:
             if index:
-                committed[index - 1].wait()
-            if failed.is_set():
+                taken[index - 1].wait()
+            if stopped.is_set():
                 raise EarlierMonthFailed(months[index])
 
-        try:
-            with connection.cursor() as cursor:
-                return read_month(cursor, landing, months[index], known_practices, turn)
-        except BaseException:
-            failed.set()
-            raise
-        finally:
-            committed[index].set()
+        with connection.cursor() as cursor:
+            return read_month(cursor, landing, months[index], known_practices, turn)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load-month") as pool:
         futures = [pool.submit(load, index) for index in range(len(months))]
         try:
-            for future in futures:
+            for index, future in enumerate(futures):
                 yield future.result()
+                taken[index].set()
         finally:
-            failed.set()  # months not yet committed roll back if the caller stops early
+            stopped.set()  # set before the months waiting for their turn are let go
+            for event in taken:
+                event.set()
             for future in futures:
                 future.cancel()
 

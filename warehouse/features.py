@@ -239,6 +239,13 @@ PURGED_WITH = "features.purged_type1_opt_outs"
 table with (one row)."""
 
 
+def forget_purge(connection: duckdb.DuckDBPyConnection) -> None:
+    """For a writer that puts people's rows into a derived table without excluding the
+    opt-out set (rows restored from files an earlier version wrote): the next
+    `settle_opt_outs` (the purge after every month loaded) then purges in full again."""
+    run(connection, f"DROP TABLE IF EXISTS {PURGED_WITH}")
+
+
 def _purged_with(connection: duckdb.DuckDBPyConnection) -> str | None:
     if not _table_exists(connection, PURGED_WITH):
         return None

@@ -5,7 +5,7 @@
 -- One aggregate, no window: a person is opted out when the latest month with an opt-out
 -- (or unknown flag) row is their latest delivered month (2.8 s to 0.5 s on 2.6 M rows).
 -- Only people with such a row can be opted out, so only their rows are aggregated (37 M
--- rows at 1,000,000 people: 1.5 s to 0.9 s; benchmarks/opt_out_sets.py).
+-- rows at 1,000,000 people: 1.50 s to 0.96 s; benchmarks/opt_out_sets.py).
 SELECT nhs_number
 FROM (
     SELECT

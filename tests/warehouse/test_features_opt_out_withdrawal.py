@@ -218,3 +218,28 @@ def test_the_monthly_purge_settles_so_scoring_in_the_same_run_purges_nothing_aga
     assert purges == []
     assert PERSON not in frame.get_column("nhs_number").to_list()
     assert PERSON not in people_rows(connection, "features.person_features")
+
+
+def test_rows_restored_from_an_earlier_versions_files_are_purged_after_a_settled_set(tmp_path):
+    """A home upgraded in place has its old record-level files moved into the warehouse
+    (`adopt_retired_files`, just before the purge after loading). They predate the opt-outs
+    delivered since, so the purge must read them even when the set is already settled."""
+    import polars as pl
+
+    from models.training import VALIDATION_PREDICTIONS, adopt_retired_files
+    from warehouse import features
+    from warehouse.home import Home
+
+    home = Home.at(tmp_path / "home")
+    connection = empty_warehouse(tmp_path / "warehouse.duckdb")
+    deliver(connection, MONTHS, opted_out=set(MONTHS[-1:]))
+    feature_frame(connection, labelled_index_dates(connection), with_labels=False)  # settled
+    retired = home.retired_record_files[1]
+    retired.parent.mkdir(parents=True)
+    pl.DataFrame({"nhs_number": [PERSON, "stays"], "risk": [0.5, 0.1]}).write_parquet(retired)
+
+    assert adopt_retired_files(connection, home) == [retired]
+    features.purge_opted_out(connection)
+
+    people = connection.execute(f"SELECT nhs_number FROM {VALIDATION_PREDICTIONS}").fetchall()
+    assert people == [("stays",)]

@@ -1,10 +1,12 @@
 """Loading a range of months two at a time (`warehouse.deliveries.load_months`).
 
 Two months are read at once on their own cursors, but each commits only after the month
-before it. These tests hold the result to loading one month after another: the same raw
-rows in the same stored order and the same outcomes, on a zone with every kind of fault;
-a month failing leaves exactly the months before it committed; a month read faster than
-the one before it still commits after it.
+before it has, and after the caller has finished with that month. These tests hold the
+result to loading one month after another: the same raw rows in the same stored order and
+the same outcomes, on a zone with every kind of fault; a month failing leaves exactly the
+months before it committed, whichever month fails first in time, and its own error is
+raised; the caller failing on a month leaves no later month committed; a month read faster
+than the one before it still commits after it.
 """
 
 from __future__ import annotations
@@ -155,3 +157,70 @@ def test_a_month_read_first_still_commits_after_the_month_before_it(
     assert [o.month for o in outcomes] == months
     for feed in ("registrations", "consultations", "admissions"):
         assert months_in_stored_order(connection, feed) == months, feed
+
+
+def committed_months(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        month
+        for (month,) in connection.execute(
+            "SELECT delivery_month FROM raw.delivery_months ORDER BY 1"
+        ).fetchall()
+    ]
+
+
+def test_a_later_month_failing_first_keeps_the_month_before_it_and_raises_its_own_error(
+    tmp_path: Path, faulty_landing: Path, monkeypatch: pytest.MonkeyPatch
+):
+    months = deliveries.extract_months(faulty_landing)
+    later_failed = threading.Event()
+    insert_together, record_files = deliveries.insert_together, deliveries.record_files
+
+    def first_month_reads_late(connection, month, run):
+        if month == months[0]:
+            assert later_failed.wait(timeout=30)
+        return insert_together(connection, month, run)
+
+    def second_month_breaks(connection, outcome):
+        if outcome.month == months[1]:
+            later_failed.set()
+            raise OSError(f"disk full in {outcome.month}")
+        record_files(connection, outcome)
+
+    monkeypatch.setattr(deliveries, "insert_together", first_month_reads_late)
+    monkeypatch.setattr(deliveries, "record_files", second_month_breaks)
+    connection = warehouse_for(tmp_path / "w.duckdb", faulty_landing)
+    loaded = []
+    with pytest.raises(OSError, match=f"disk full in {months[1]}"):
+        for outcome in load_months(
+            connection, faulty_landing, months, known_practices(connection), workers=2
+        ):
+            loaded.append(outcome.month)
+
+    assert loaded == months[:1]
+    assert committed_months(connection) == months[:1]
+
+
+def test_the_caller_failing_on_a_month_leaves_no_later_month_committed(
+    tmp_path: Path, faulty_landing: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The deliveries asset writes each month's report as it is yielded: a month committed
+    behind a report that failed would never be reported, as the next run skips it."""
+    months = deliveries.extract_months(faulty_landing)
+    second_ready = threading.Event()
+    record_files = deliveries.record_files
+
+    def noting(connection, outcome):
+        record_files(connection, outcome)
+        if outcome.month == months[1]:
+            second_ready.set()  # read and recorded: only its turn stands before its commit
+
+    monkeypatch.setattr(deliveries, "record_files", noting)
+    connection = warehouse_for(tmp_path / "w.duckdb", faulty_landing)
+    with pytest.raises(OSError, match="report not written"):
+        for _outcome in load_months(
+            connection, faulty_landing, months, known_practices(connection), workers=2
+        ):
+            assert second_ready.wait(timeout=30)
+            raise OSError("report not written")
+
+    assert committed_months(connection) == months[:1]
