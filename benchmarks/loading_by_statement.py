@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 import tempfile
 import time
@@ -28,27 +27,13 @@ def main() -> None:
     parser.add_argument("--tree", type=Path, default=Path(__file__).resolve().parents[1])
     arguments = parser.parse_args()
     sys.path.insert(0, str(arguments.tree))
+    from timed_statements import TimedConnection
+
     import warehouse.deliveries as deliveries
     from warehouse.connection import connect
 
     print(f"loading code: {deliveries.__file__}")
     statements: dict[str, float] = {}
-
-    class Timed:
-        """The connection, with each statement's time added up by its first words."""
-
-        def __init__(self, inner: object) -> None:
-            self.inner = inner
-
-        def execute(self, sql: str, parameters: object = None) -> object:
-            started = time.perf_counter()
-            result = self.inner.execute(sql, parameters)  # type: ignore[attr-defined]
-            key = re.sub(r"\s+", " ", sql)[:60]
-            statements[key] = statements.get(key, 0.0) + time.perf_counter() - started
-            return result
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(self.inner, name)
 
     practices = arguments.landing / "reference" / "practices.csv"
     with practices.open(encoding="utf-8") as handle:
@@ -59,7 +44,9 @@ def main() -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         for month in deliveries.extract_months(arguments.landing)[: arguments.months]:
             started = time.perf_counter()
-            deliveries.load_month(Timed(connection), arguments.landing, month, known)  # type: ignore[arg-type]
+            deliveries.load_month(
+                TimedConnection(connection, statements), arguments.landing, month, known
+            )  # type: ignore[arg-type]
             print(f"{month}: {time.perf_counter() - started:.1f} s", flush=True)
         print(
             f"{arguments.months} months: {time.perf_counter() - wall:.1f} s wall, "

@@ -16,7 +16,6 @@ benchmark's 1,000,000 x 36 warehouse.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def profile(warehouse: Path, scratch: Path) -> None:
+    from timed_statements import TimedConnection, statement_key
+
     import warehouse.staged as staged
     from warehouse.connection import connect
 
@@ -44,22 +45,6 @@ def profile(warehouse: Path, scratch: Path) -> None:
     statements: dict[tuple[str, str], float] = {}
     current = {"feed": ""}
 
-    class Timed:
-        """The connection, with each statement's time added up by feed and statement."""
-
-        def __init__(self, inner: object) -> None:
-            self.inner = inner
-
-        def execute(self, sql: str, parameters: object = None) -> object:
-            started = time.perf_counter()
-            result = self.inner.execute(sql, parameters)  # type: ignore[attr-defined]
-            key = (current["feed"], re.sub(r"\s+", " ", sql)[:70])
-            statements[key] = statements.get(key, 0.0) + time.perf_counter() - started
-            return result
-
-        def __getattr__(self, name: str) -> object:
-            return getattr(self.inner, name)
-
     stage_feed = staged._stage_feed
 
     def timed_feed(connection: object, contract: object, months: object) -> object:
@@ -71,7 +56,12 @@ def profile(warehouse: Path, scratch: Path) -> None:
 
     staged._stage_feed = timed_feed  # type: ignore[assignment]
     wall, cpu = time.perf_counter(), time.process_time()
-    staged.stage_months(Timed(connection), months)  # type: ignore[arg-type]
+    staged.stage_months(
+        TimedConnection(
+            connection, statements, lambda sql: (current["feed"], statement_key(sql, 70))
+        ),
+        months,
+    )  # type: ignore[arg-type]
     print(
         f"staging {len(months)} months: {time.perf_counter() - wall:.1f} s wall, "
         f"{time.process_time() - cpu:.1f} s CPU (this process, every thread)"

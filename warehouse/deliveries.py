@@ -396,7 +396,7 @@ def load_month(
     return read_month(connection, landing, month, known_practices)
 
 
-class EarlierMonthFailed(Exception):
+class RangeStopped(Exception):
     """The range stopped (a month before this one failed, or the caller did) before this
     month's turn to commit: it is rolled back, as it would never have been read."""
 
@@ -432,7 +432,7 @@ def load_months(
             if index:
                 taken[index - 1].wait()
             if stopped.is_set():
-                raise EarlierMonthFailed(months[index])
+                raise RangeStopped(months[index])
 
         with connection.cursor() as cursor:
             return read_month(cursor, landing, months[index], known_practices, turn)

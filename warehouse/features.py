@@ -81,6 +81,8 @@ SMOKING_STATUSES = {"77176002": "current", "8517006": "ex", "266919005": "never"
 PERSON_FEATURES = "features.person_features"
 LABELS = "features.labels"
 BUILDS = "features.feature_builds"
+BUILT_WITH_ANOTHER_SET = "type1_opt_outs IS DISTINCT FROM $o"
+"""Where a feature_builds row is of a date built with an opt-out set other than $o."""
 
 
 def run(
@@ -200,7 +202,7 @@ def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> dic
         return {}
     withdrawn = _someone_withdrew(connection)
     with transaction(connection):
-        stale = f"SELECT index_date FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o"
+        stale = f"SELECT index_date FROM {BUILDS} WHERE {BUILT_WITH_ANOTHER_SET}"
         if withdrawn:
             for table in (PERSON_FEATURES, LABELS):
                 if _table_exists(connection, table):
@@ -211,13 +213,13 @@ def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> dic
                     )
             run(
                 connection,
-                f"DELETE FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o",
+                f"DELETE FROM {BUILDS} WHERE {BUILT_WITH_ANOTHER_SET}",
                 {"o": opt_outs},
             )
         else:
             run(
                 connection,
-                f"UPDATE {BUILDS} SET type1_opt_outs = $o WHERE type1_opt_outs IS DISTINCT FROM $o",
+                f"UPDATE {BUILDS} SET type1_opt_outs = $o WHERE {BUILT_WITH_ANOTHER_SET}",
                 {"o": opt_outs},
             )
         run(
@@ -256,7 +258,7 @@ def _purged_with(connection: duckdb.DuckDBPyConnection) -> str | None:
 def _built_with_another_set(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> bool:
     [(others,)] = run(
         connection,
-        f"SELECT count(*) FROM {BUILDS} WHERE type1_opt_outs IS DISTINCT FROM $o",
+        f"SELECT count(*) FROM {BUILDS} WHERE {BUILT_WITH_ANOTHER_SET}",
         {"o": opt_outs},
     )
     return bool(others)
