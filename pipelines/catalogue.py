@@ -239,6 +239,18 @@ def code_version(entry: Entry) -> str:
     return digest.hexdigest()[:12]
 
 
+def sources_digest(paths: tuple[str, ...]) -> str:
+    """sha256 (first 12 hex digits) of every source file under `paths` (package folders or
+    files, as `warehouse`), with the data contracts: changes with any of their code."""
+    digest = hashlib.sha256()
+    for path in paths:
+        for name, content in _sources(path):
+            digest.update(name.encode() + b"\0" + content + b"\0")
+    for feed, text in sorted(contract_texts().items()):
+        digest.update(f"contract {feed}\0".encode() + text.encode())
+    return digest.hexdigest()[:12]
+
+
 def _sources(path: str) -> list[tuple[str, bytes]]:
     """(name, bytes) of a package file, or of every file under a package folder, sorted."""
     package, _, inside = path.partition("/")

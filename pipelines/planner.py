@@ -8,6 +8,9 @@ delivered on a schedule and a month run from the command line take the same deci
   them (so the keyed feeds are judged oldest first, as on a first load);
 - `month_runs`: how to run those months: one run over each stretch of consecutive month
   partitions (a first load, a backfill, a restaging), not one run a month;
+- `reference_key`: what the reference files and the code that stages them are now; the
+  runner reloads the reference files only when that differs from its last successful
+  reference run (a new month arrives with the same practices and LSOA files);
 - `after_loading`: whether to train first (13 months, so one index date with complete
   follow-up, then the retraining policy of `models.retraining`: no model yet, quarterly,
   drift, or out-of-time validation taking over from a cold-start model at 25 months),
@@ -19,10 +22,12 @@ and tolerates a home that does not exist yet.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_contracts import load_contracts
 from models.dataset import labelled_index_dates
 from models.registry import current_version
 from models.retraining import DEFAULT_RETRAIN_EVERY, current_is_cold_start, retraining_decision
@@ -34,6 +39,7 @@ from warehouse.deliveries import (
     recorded_deliveries,
 )
 from warehouse.home import Home
+from warehouse.reference import REFERENCE_FEEDS
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,35 @@ def _load_reason(recorded: RecordedDelivery | None, digest: str | None, reload: 
     if recorded.manifest_sha256 != digest:
         return "re-delivered (new manifest)"
     return None
+
+
+def reference_key(landing: Path, code: str) -> str | None:
+    """What the reference job's results depend on, as a digest: the bytes of the landing
+    zone's reference files and `code` (a digest of the code that loads, stages and checks
+    them). None when a reference file is missing or is not a regular file: then the job
+    runs, and says what is wrong.
+    """
+    digest = hashlib.sha256(code.encode())
+    contracts = load_contracts()
+    for feed in REFERENCE_FEEDS:
+        path = landing / "reference" / contracts[feed].file_name
+        if path.parent.is_symlink() or path.is_symlink() or not path.is_file():
+            return None
+        digest.update(f"\0{feed}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def reference_staged(home: Home) -> bool:
+    """Whether the warehouse holds the staged reference tables."""
+    if not home.has_warehouse():
+        return False
+    with home.connect(read_only=True) as connection:
+        [(tables,)] = connection.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'staged' AND list_contains($feeds, table_name)",
+            {"feeds": list(REFERENCE_FEEDS)},
+        ).fetchall()
+    return int(tables) == len(REFERENCE_FEEDS)
 
 
 def after_loading(home: Home, *, retrain_every_months: int = DEFAULT_RETRAIN_EVERY) -> NextSteps:

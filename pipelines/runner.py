@@ -22,6 +22,7 @@ import dagster as dg
 import duckdb
 
 from pipelines import planner
+from pipelines.catalogue import sources_digest
 from pipelines.definitions import build_definitions
 from pipelines.errors import RunInterrupted, RunStopped
 from pipelines.partitions import EXTRACT_MONTHS, LIST_MONTHS, RANGE_END, RANGE_START, range_tags
@@ -242,10 +243,16 @@ def run_locked(
             first = min(unfinished.months)
             loading = sorted({*loading, *(month for month in months if month >= first)})
         runs = month_runs(loading, instance, one_run=months_in_one_run)
-        for job_name in ["reference_job", *["monthly_job"] * len(runs)]:
+        reference = planner.reference_key(landing, sources_digest(REFERENCE_CODE))
+        load_reference = reload or not reference_unchanged(instance, home, reference)
+        for job_name in ["reference_job"] * load_reference + ["monthly_job"] * len(runs):
             watch.expect(job_steps(definitions, job_name))
         try:
-            execute(definitions, "reference_job", instance, None, watch)
+            if load_reference:
+                tags = {REFERENCE_TAG: reference} if reference else {}
+                execute(definitions, "reference_job", instance, None, watch, tags=tags)
+            else:
+                watch.note("reference files unchanged since the last reference run: not reloaded")
             for run in runs:
                 execute(definitions, "monthly_job", instance, run, watch)
             steps = planner.after_loading(home, retrain_every_months=settings.retrain_every_months)
@@ -275,6 +282,28 @@ def run_locked(
     watch.working_on(f"updating the Data Docs in {home.data_docs}")
     update_data_docs(home.root)
     return summarise(home.root, months)
+
+
+REFERENCE_TAG = "riskstrat/reference"
+"""Tag of a reference run: `planner.reference_key` of the files and code it loaded."""
+REFERENCE_CODE = ("pipelines", "warehouse", "data_contracts")
+"""The code the reference run's results depend on (any change to it reloads them)."""
+
+
+def reference_unchanged(instance: dg.DagsterInstance, home: Home, reference: str | None) -> bool:
+    """Whether the latest reference run succeeded on these same files and code, and the
+    warehouse still holds what it staged: then running it again would change nothing."""
+    if reference is None:
+        return False
+    latest = instance.get_run_records(filters=dg.RunsFilter(job_name="reference_job"), limit=1)
+    if not latest:
+        return False
+    run = latest[0].dagster_run
+    return (
+        run.status == dg.DagsterRunStatus.SUCCESS
+        and run.tags.get(REFERENCE_TAG) == reference
+        and planner.reference_staged(home)
+    )
 
 
 @contextmanager
@@ -411,13 +440,16 @@ def execute(
     instance: dg.DagsterInstance,
     partition: str | list[str] | None,
     progress: Progress | None = None,
+    *,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run one job in-process, for one partition, a range of partitions (a list), or none."""
+    """Run one job in-process, for one partition, a range of partitions (a list), or none;
+    `tags` are added to the run's."""
     job = definitions.resolve_job_def(job_name)
     watch = as_run_progress(progress)
     started = time.monotonic()
     run_id = str(uuid.uuid4())
-    tags = {RUNNER_TAG: f"pid {os.getpid()} on {socket.gethostname()}"}
+    tags = {**(tags or {}), RUNNER_TAG: f"pid {os.getpid()} on {socket.gethostname()}"}
     if isinstance(partition, list):
         tags |= range_tags(partition)
         where = f" for {partition[0]}..{partition[-1]} ({len(partition)} months)"

@@ -180,7 +180,9 @@ def test_riskstrat_run_takes_the_planners_decisions(case: Case, tmp_path: Path, 
     monkeypatch.setattr(
         runner,
         "execute",
-        lambda definitions, job, instance, partition, progress=None: jobs.append((job, partition)),
+        lambda definitions, job, instance, partition, progress=None, tags=None: jobs.append(
+            (job, partition)
+        ),
     )
 
     runner.run_pipeline(landing=landing, home=home.root)
