@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from warehouse.connection import transaction
-from warehouse.months import FOLLOW_UP_MONTHS, add_months, is_month_end
+from warehouse.months import FOLLOW_UP_MONTHS, add_months, extract_month, is_month_end
 from warehouse.sql_files import read_sql
 
 # The spec's long-term-condition code list (docs/landing-zone.md), named as the catalogue's flags.
@@ -100,6 +100,9 @@ def feature_parameters(index_date: datetime.date) -> dict[str, Any]:
     """The named parameters of person_features.sql for one index date."""
     return {
         "index_date": index_date,
+        "index_month": extract_month(index_date),
+        "start_3m": add_months(index_date, -3),
+        "start_12m": add_months(index_date, -12),
         "condition_names": list(LONG_TERM_CONDITIONS),
         "condition_codes": list(LONG_TERM_CONDITIONS.values()),
         "emergency_methods": list(EMERGENCY_ADMISSION_METHODS),

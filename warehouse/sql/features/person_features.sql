@@ -15,35 +15,31 @@
 -- with 12 months of history sees what the scoring date sees (docs/features.md). Only the
 -- conditions snapshot (a full record, delivered whole each month) and registration
 -- details reach further.
--- Parameters: $index_date DATE; $condition_names, $condition_codes VARCHAR[] (same order);
+-- Parameters: $index_date DATE, its month $index_month 'YYYY-MM', and the windows' starts
+-- $start_3m and $start_12m DATE (the last days of the months 3 and 12 months before). They
+-- are parameters, not a CTE joined in, so that each scan skips the row groups outside its
+-- window: 9.9 s to 7.6 s for the latest of 37 months at 1,000,000 people, the same rows
+-- (benchmarks/feature_sql.py). $condition_names, $condition_codes VARCHAR[] (same order);
 -- $emergency_methods, $elective_methods, $attended_statuses, $did_not_attend_statuses
 -- VARCHAR[]; $bmi_code, $systolic_bp_code, $hba1c_code VARCHAR; $smoking_codes VARCHAR[]
 -- (current, ex, never) with $smoking_statuses VARCHAR[] their names.
 WITH
-bounds AS (
-    SELECT
-        CAST($index_date AS DATE) AS index_date,
-        strftime(CAST($index_date AS DATE), '%Y-%m') AS index_month,
-        last_day(CAST($index_date AS DATE) - INTERVAL 3 MONTH) AS start_3m,
-        last_day(CAST($index_date AS DATE) - INTERVAL 12 MONTH) AS start_12m
-),
-
 -- Eligibility: registered at T in the snapshot of T's month (the registration active at T
 -- when a person moved: latest registration_date), alive at T, no Type 1 opt-out.
 died AS (
     SELECT DISTINCT r.nhs_number
-    FROM staged.registrations AS r, bounds AS b
-    WHERE r.delivery_month <= b.index_month AND r.date_of_death <= b.index_date
+    FROM staged.registrations AS r
+    WHERE r.delivery_month <= $index_month AND r.date_of_death <= $index_date
 ),
 registered AS (
     SELECT r.nhs_number, r.practice_code, r.date_of_birth, r.sex, r.ethnic_category,
            r.lsoa_code, r.care_home
-    FROM staged.registrations AS r, bounds AS b
-    WHERE r.delivery_month = b.index_month
+    FROM staged.registrations AS r
+    WHERE r.delivery_month = $index_month
       AND r.nhs_number IS NOT NULL
-      AND r.registration_date <= b.index_date
-      AND (r.deregistration_date IS NULL OR r.deregistration_date > b.index_date)
-      AND (r.date_of_death IS NULL OR r.date_of_death > b.index_date)
+      AND r.registration_date <= $index_date
+      AND (r.deregistration_date IS NULL OR r.deregistration_date > $index_date)
+      AND (r.date_of_death IS NULL OR r.date_of_death > $index_date)
     QUALIFY row_number() OVER (
         PARTITION BY r.nhs_number ORDER BY r.registration_date DESC, r.practice_code
     ) = 1
@@ -66,8 +62,8 @@ condition_codes AS (
 ),
 condition_snapshots AS (
     SELECT c.nhs_number, max(c.delivery_month) AS delivery_month
-    FROM staged.conditions AS c, bounds AS b
-    WHERE c.delivery_month <= b.index_month
+    FROM staged.conditions AS c
+    WHERE c.delivery_month <= $index_month
     GROUP BY c.nhs_number
 ),
 diagnoses AS (
@@ -75,8 +71,7 @@ diagnoses AS (
     FROM staged.conditions AS c
     JOIN condition_snapshots AS s USING (nhs_number, delivery_month)
     JOIN condition_codes AS codes USING (snomed_code)
-    CROSS JOIN bounds AS b
-    WHERE c.diagnosis_date <= b.index_date
+    WHERE c.diagnosis_date <= $index_date
     GROUP BY c.nhs_number, codes.condition
 ),
 condition_features AS (
@@ -121,22 +116,22 @@ condition_features AS (
 consultation_features AS (
     SELECT
         c.nhs_number,
-        count(*) FILTER (WHERE c.consultation_date > b.start_3m) AS consultations_3m,
+        count(*) FILTER (WHERE c.consultation_date > $start_3m) AS consultations_3m,
         count(*) AS consultations_12m,
         count(*) FILTER (WHERE c.mode = 'home_visit') AS home_visits_12m
-    FROM staged.consultations AS c, bounds AS b
-    WHERE c.consultation_date > b.start_12m AND c.consultation_date <= b.index_date
+    FROM staged.consultations AS c
+    WHERE c.consultation_date > $start_12m AND c.consultation_date <= $index_date
     GROUP BY c.nhs_number
 ),
 medication_features AS (
     SELECT
         m.nhs_number,
         count(DISTINCT left(m.bnf_code, 4)) FILTER (
-            WHERE m.issue_date > b.start_3m
+            WHERE m.issue_date > $start_3m
         ) AS bnf_sections_3m,
         count(DISTINCT left(m.bnf_code, 4)) AS bnf_sections_12m
-    FROM staged.medications AS m, bounds AS b
-    WHERE m.issue_date > b.start_12m AND m.issue_date <= b.index_date
+    FROM staged.medications AS m
+    WHERE m.issue_date > $start_12m AND m.issue_date <= $index_date
     GROUP BY m.nhs_number
 ),
 
@@ -144,11 +139,11 @@ medication_features AS (
 ae_features AS (
     SELECT
         a.nhs_number,
-        count(*) FILTER (WHERE a.arrival_date > b.start_3m) AS ae_attendances_3m,
+        count(*) FILTER (WHERE a.arrival_date > $start_3m) AS ae_attendances_3m,
         count(*) AS ae_attendances_12m,
         count(*) FILTER (WHERE a.arrived_by_ambulance) AS ambulance_arrivals_12m
-    FROM staged.ae_attendances AS a, bounds AS b
-    WHERE a.arrival_date > b.start_12m AND a.arrival_date <= b.index_date
+    FROM staged.ae_attendances AS a
+    WHERE a.arrival_date > $start_12m AND a.arrival_date <= $index_date
     GROUP BY a.nhs_number
 ),
 outpatient_features AS (
@@ -160,8 +155,8 @@ outpatient_features AS (
         count(*) FILTER (
             WHERE list_contains($did_not_attend_statuses, o.attendance_status)
         ) AS outpatient_dnas_12m
-    FROM staged.outpatients AS o, bounds AS b
-    WHERE o.appointment_date > b.start_12m AND o.appointment_date <= b.index_date
+    FROM staged.outpatients AS o
+    WHERE o.appointment_date > $start_12m AND o.appointment_date <= $index_date
     GROUP BY o.nhs_number
 ),
 spells AS (
@@ -172,17 +167,17 @@ spells AS (
         list_contains($elective_methods, s.admission_method) AS elective,
         -- In hospital up to T unless discharged by T: a later discharge is never read.
         CASE
-            WHEN s.discharge_date IS NOT NULL AND s.discharge_date <= b.index_date
+            WHEN s.discharge_date IS NOT NULL AND s.discharge_date <= $index_date
                 THEN s.discharge_date
-            ELSE b.index_date
+            ELSE $index_date
         END AS discharge_by_index_date,
-        b.index_date,
-        b.start_3m,
-        b.start_12m
-    FROM staged.admissions AS s, bounds AS b
+        $index_date AS index_date,
+        $start_3m AS start_3m,
+        $start_12m AS start_12m
+    FROM staged.admissions AS s
     -- Spells admitted within the look-back only: an older spell still open at T is
     -- invisible at a training date whose history starts after its admission.
-    WHERE s.admission_date > b.start_12m AND s.admission_date <= b.index_date
+    WHERE s.admission_date > $start_12m AND s.admission_date <= $index_date
 ),
 admission_features AS (
     SELECT
@@ -202,16 +197,16 @@ admission_features AS (
 service_features AS (
     SELECT
         s.nhs_number,
-        bool_or(s.end_date IS NULL OR s.end_date > b.index_date) AS social_care_active,
+        bool_or(s.end_date IS NULL OR s.end_date > $index_date) AS social_care_active,
         bool_or(
-            (s.end_date IS NULL OR s.end_date > b.index_date)
+            (s.end_date IS NULL OR s.end_date > $index_date)
             AND s.service_type IN ('residential', 'nursing')
         ) AS residential_care_active,
         count(*) AS social_care_started_12m
-    FROM staged.services AS s, bounds AS b
+    FROM staged.services AS s
     -- Active means started within the look-back and not ended by T (an older service is
     -- invisible at a training date whose history starts after it began).
-    WHERE s.start_date > b.start_12m AND s.start_date <= b.index_date
+    WHERE s.start_date > $start_12m AND s.start_date <= $index_date
     GROUP BY s.nhs_number
 ),
 
@@ -224,8 +219,8 @@ latest_observations AS (
             AS measure,
         o.snomed_code,
         o.value
-    FROM staged.observations AS o, bounds AS b
-    WHERE o.observation_date > b.start_12m AND o.observation_date <= b.index_date
+    FROM staged.observations AS o
+    WHERE o.observation_date > $start_12m AND o.observation_date <= $index_date
       AND (
           list_contains($smoking_codes, o.snomed_code)
           OR (o.snomed_code IN ($bmi_code, $systolic_bp_code, $hba1c_code) AND o.value IS NOT NULL)
@@ -251,9 +246,9 @@ observation_features AS (
 assembled AS (
     SELECT
         p.nhs_number,
-        b.index_date,
+        $index_date AS index_date,
         p.practice_code,
-        date_sub('year', p.date_of_birth, b.index_date) AS age,
+        date_sub('year', p.date_of_birth, $index_date) AS age,
         CASE p.sex
             WHEN '1' THEN 'male'
             WHEN '2' THEN 'female'
@@ -292,14 +287,14 @@ assembled AS (
         coalesce(cf.parkinsons_disease, FALSE) AS parkinsons_disease,
         coalesce(cf.learning_disability, FALSE) AS learning_disability,
         coalesce(cf.ltc_count, 0) AS ltc_count,
-        date_diff('day', cf.heart_failure_diagnosed, b.index_date) / 365.25
+        date_diff('day', cf.heart_failure_diagnosed, $index_date) / 365.25
             AS years_since_heart_failure,
-        date_diff('day', cf.copd_diagnosed, b.index_date) / 365.25 AS years_since_copd,
-        date_diff('day', cf.diabetes_diagnosed, b.index_date) / 365.25 AS years_since_diabetes,
-        date_diff('day', cf.chronic_kidney_disease_diagnosed, b.index_date) / 365.25
+        date_diff('day', cf.copd_diagnosed, $index_date) / 365.25 AS years_since_copd,
+        date_diff('day', cf.diabetes_diagnosed, $index_date) / 365.25 AS years_since_diabetes,
+        date_diff('day', cf.chronic_kidney_disease_diagnosed, $index_date) / 365.25
             AS years_since_chronic_kidney_disease,
-        date_diff('day', cf.dementia_diagnosed, b.index_date) / 365.25 AS years_since_dementia,
-        date_diff('day', cf.cancer_diagnosed, b.index_date) / 365.25 AS years_since_cancer,
+        date_diff('day', cf.dementia_diagnosed, $index_date) / 365.25 AS years_since_dementia,
+        date_diff('day', cf.cancer_diagnosed, $index_date) / 365.25 AS years_since_cancer,
         coalesce(c.consultations_3m, 0) AS consultations_3m,
         coalesce(c.consultations_12m, 0) AS consultations_12m,
         coalesce(c.home_visits_12m, 0) AS home_visits_12m,
@@ -323,7 +318,6 @@ assembled AS (
         o.hba1c,
         coalesce(o.smoking_status, 'not recorded') AS smoking_status
     FROM population AS p
-    CROSS JOIN bounds AS b
     LEFT JOIN deprivation AS d USING (lsoa_code)
     LEFT JOIN condition_features AS cf USING (nhs_number)
     LEFT JOIN consultation_features AS c USING (nhs_number)
