@@ -83,14 +83,71 @@ def _column(name: str) -> str:
     return name
 
 
+REFERENCE_COLUMNS = (
+    "delivery_month",
+    "nhs_number",
+    "practice_code",
+    "risk",
+    "tier",
+    "model_version",
+)
+# Text whose Python repr is the text in single quotes: printable ASCII but ' and \.
+PLAIN_TEXT = r"^[ -&(-\[\]-~]*$"
+
+
 def list_reference(scores: pl.DataFrame) -> str:
-    """A fingerprint of the scores the lists are made from: names the list run reproducibly."""
-    digest = hashlib.sha256()
-    for row in scores.select(
-        "delivery_month", "nhs_number", "practice_code", "risk", "tier", "model_version"
-    ).iter_rows():
-        digest.update(repr(row).encode() + b"\n")
-    return "L" + digest.hexdigest()[:12]
+    """A fingerprint of the scores the lists are made from: names the list run reproducibly.
+
+    The sha256 of one line a row, the Python repr of the row's tuple of `REFERENCE_COLUMNS`
+    (e.g. ``('2026-01', '9990000018', 'A81001', 0.0123, 'high', 'm68180bee0d9d')``). The
+    lines are built column by column (`_reference_lines`) when every text is plain, else
+    row by row: the same bytes either way (tests/lists/test_list_reference.py), 0.5 s
+    instead of 1.8 s for 964,252 people.
+    """
+    table = scores.select(REFERENCE_COLUMNS)
+    lines = _reference_lines(table)
+    if lines is None:
+        lines = b"".join(repr(row).encode() + b"\n" for row in table.iter_rows())
+    return "L" + hashlib.sha256(lines).hexdigest()[:12]
+
+
+def _reference_lines(table: pl.DataFrame) -> bytes | None:
+    """Every row's repr line, built column by column; None unless each text column is a
+    string column of plain, non-null texts (whose repr is just the text in quotes)."""
+    texts = [name for name in REFERENCE_COLUMNS if name != "risk"]
+    if any(table.schema[name] != pl.String for name in texts):
+        return None
+    plain = table.select(
+        pl.all_horizontal(
+            pl.col(name).str.contains(PLAIN_TEXT).fill_null(False) for name in texts
+        ).all()
+    ).item()
+    if not plain:
+        return None
+    # Each risk as repr gives it (the shortest text that reads back the same float).
+    risk = pl.Series("risk", [repr(value) for value in table.get_column("risk").to_list()])
+
+    def quoted(name: str) -> list[pl.Expr]:
+        return [pl.lit("'"), pl.col(name), pl.lit("'")]
+
+    line = pl.concat_str(
+        [
+            pl.lit("("),
+            *quoted("delivery_month"),
+            pl.lit(", "),
+            *quoted("nhs_number"),
+            pl.lit(", "),
+            *quoted("practice_code"),
+            pl.lit(", "),
+            risk,
+            pl.lit(", "),
+            *quoted("tier"),
+            pl.lit(", "),
+            *quoted("model_version"),
+            pl.lit(")\n"),
+        ]
+    )
+    return "".join(table.select(line).to_series().to_list()).encode()
 
 
 def made_from(connection: duckdb.DuckDBPyConnection, month: str, model_version: str) -> MadeFrom:
