@@ -13,11 +13,15 @@ holds on models with missing values and categorical features, and
 Compiling takes seconds (about 2.4 s for 800 trees), so only frames of at least
 `COMPILED_FROM_ROWS` people are scored this way (a month at 1,000,000 people, not the
 tests' small homes), and the machine code is kept beside the registry, in
-`<home>/models/compiled/<version>-<key>.o`: the key is a digest of the model text, the
-host CPU and its features, and the library versions, so a home moved to another machine
-or an upgraded library compiles afresh. The file is written atomically (a killed run
-leaves a `.partial` the next run removes). If compiling fails, the risks come from
-LightGBM, the same numbers more slowly, and a warning says why.
+`<home>/models/compiled/<version>-<key>-<digest>.o`: the key is a digest of the model
+text, the host CPU and its features, and the library versions, so a home moved to another
+machine or an upgraded library compiles afresh; the digest is the file's own, checked
+before it is loaded (lleaves would load a damaged file unchecked and crash). The file is
+written through a temporary name, flushed, then renamed (a killed run leaves a `.partial`
+the next run removes). Every use compares the first `CHECKED_ROWS` risks with LightGBM's;
+if they differ, or compiling fails, or the model is not one lleaves compiles exactly
+(only binary models of plain trees are), the risks come from LightGBM, the same numbers
+more slowly, and a warning says why.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import hashlib
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -45,28 +50,72 @@ COMPILED_FOLDER = "compiled"
 COMPILE_OPTIONS = {"finline": False, "fcodemodel": "large"}
 
 
-def compiled_risk(model_file: Path, matrix: np.ndarray, threads: int) -> np.ndarray | None:
-    """The model's risks for `matrix`, from its machine code; None if it cannot be compiled.
+def compiled_risk(
+    model_file: Path,
+    matrix: np.ndarray,
+    threads: int,
+    lightgbm: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray | None:
+    """The model's risks for `matrix`, from its machine code; None if it cannot be used.
 
     `model_file` is a registry version's model.txt; the machine code is cached in the
-    `compiled` folder beside the versions.
+    `compiled` folder beside the versions. `lightgbm` is LightGBM's own prediction: the
+    first `CHECKED_ROWS` risks must equal it bit for bit, or LightGBM scores them all (a
+    model the compiler does not support, such as linear trees, can never go unnoticed).
     """
     try:
         import lleaves
         import llvmlite.binding as llvm
 
-        key = compile_key(model_file.read_bytes(), llvm)
-        cache = model_file.parent.parent / COMPILED_FOLDER / f"{model_file.parent.name}-{key}.o"
+        text = model_file.read_bytes()
+        if not supported(text):
+            log.warning("scoring with LightGBM: the compiler does not support this model")
+            return None
         model = lleaves.Model(model_file=str(model_file))
         options = {**COMPILE_OPTIONS, "fblocksize": model.num_trees()}
-        if cache.is_file():
-            model.compile(cache=str(cache), **options)
+        prefix = f"{model_file.parent.name}-{compile_key(text, llvm)}-"
+        folder = model_file.parent.parent / COMPILED_FOLDER
+        cached = intact_cache(folder, prefix)
+        if cached is not None:
+            model.compile(cache=str(cached), **options)
         else:
-            compile_into(model, cache, options)
+            compile_into(model, folder, prefix, options)
+        risk = np.asarray(model.predict(matrix, n_jobs=threads), dtype=np.float64)
+        checked = matrix[:CHECKED_ROWS]
+        if not np.array_equal(risk[: len(checked)], lightgbm(checked)):
+            log.warning("scoring with LightGBM: the compiled model's risks differ from LightGBM's")
+            return None
     except Exception as error:  # LightGBM gives the same risks
         log.warning("scoring with LightGBM: the model could not be compiled (%s)", error)
         return None
-    return np.asarray(model.predict(matrix, n_jobs=threads), dtype=np.float64)
+    return risk
+
+
+CHECKED_ROWS = 10_000
+"""Rows whose compiled risks are compared with LightGBM's on every use (0.1 s at 800 trees)."""
+
+
+def supported(model_text: bytes) -> bool:
+    """A binary model of plain trees: what lleaves compiles as LightGBM predicts (it ignores
+    linear trees' coefficients)."""
+    return b"\nobjective=binary" in model_text and b"is_linear=1" not in model_text
+
+
+def intact_cache(folder: Path, prefix: str) -> Path | None:
+    """The cached machine code `<prefix><sha256 of its bytes, 16 hex>.o`, if its bytes still
+    have that digest; any other file of the prefix (damaged, a power cut's empty file) is
+    deleted, as lleaves would load it unchecked and crash the process."""
+    found = None
+    for path in sorted(folder.glob(f"{prefix}*.o")) if folder.is_dir() else []:
+        if found is None and path.name == f"{prefix}{_digest(path.read_bytes())}.o":
+            found = path
+        else:
+            path.unlink(missing_ok=True)
+    return found
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()[:16]
 
 
 def compile_key(model_text: bytes, llvm: object) -> str:
@@ -87,16 +136,29 @@ def compile_key(model_text: bytes, llvm: object) -> str:
     return digest.hexdigest()[:16]
 
 
-def compile_into(model: object, cache: Path, options: dict[str, object]) -> None:
-    """Compile `model`, writing its machine code to `cache` through a temporary name."""
-    make_private_folder(cache.parent)
+def compile_into(model: object, folder: Path, prefix: str, options: dict[str, object]) -> Path:
+    """Compile `model` and keep its machine code as `<prefix><digest>.o` in `folder`,
+    through a temporary name, flushed to disk before the rename; returns the file."""
+    make_private_folder(folder)
     # warehouse.files' temporary name, so that Home.remove_partial_files finds it if killed.
-    temporary = cache.parent / (
-        f".{cache.name}.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"
-    )
+    temporary = folder / f".{prefix}.o.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"
     try:
         model.compile(cache=str(temporary), **options)  # type: ignore[attr-defined]
+        with open(temporary, "rb+") as handle:
+            cache = folder / f"{prefix}{_digest(handle.read())}.o"
+            os.fsync(handle.fileno())
         os.chmod(temporary, FILE_MODE)
         os.replace(temporary, cache)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
     finally:
         temporary.unlink(missing_ok=True)
+    # The version's machine code for another CPU or library version is not needed here.
+    version = prefix.split("-", 1)[0]
+    for older in folder.glob(f"{version}-*.o"):
+        if not older.name.startswith(prefix):
+            older.unlink(missing_ok=True)
+    return cache

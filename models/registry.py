@@ -146,7 +146,12 @@ class RiskModel:
         matrix = self.encoding.matrix(frame)
         if not validation and self.folder is not None and frame.height >= COMPILED_FROM_ROWS:
             # The same risks bit for bit, from the model compiled to machine code.
-            risk = compiled_risk(self.folder / MODEL_FILE, matrix, PREDICTION_THREADS)
+            risk = compiled_risk(
+                self.folder / MODEL_FILE,
+                matrix,
+                PREDICTION_THREADS,
+                lambda rows: booster.predict(rows, num_threads=PREDICTION_THREADS),
+            )
             if risk is not None:
                 return risk
         return np.asarray(booster.predict(matrix, num_threads=PREDICTION_THREADS))

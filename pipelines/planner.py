@@ -8,9 +8,11 @@ delivered on a schedule and a month run from the command line take the same deci
   them (so the keyed feeds are judged oldest first, as on a first load);
 - `month_runs`: how to run those months: one run over each stretch of consecutive month
   partitions (a first load, a backfill, a restaging), not one run a month;
-- `reference_key`: what the reference files and the code that stages them are now; the
-  runner reloads the reference files only when that differs from its last successful
-  reference run (a new month arrives with the same practices and LSOA files);
+- `reference_files`, `reference_loaded`: what the reference files and the code that stages
+  them are now, and whether the warehouse holds them; the runner reloads the reference
+  files only when they or the code differ from its last successful reference run, or the
+  warehouse was loaded from other files (a new month arrives with the same practices and
+  LSOA files, and skips them);
 - `after_loading`: whether to train first (13 months, so one index date with complete
   follow-up, then the retraining policy of `models.retraining`: no model yet, quarterly,
   drift, or out-of-time validation taking over from a cold-start model at 25 months),
@@ -39,7 +41,7 @@ from warehouse.deliveries import (
     recorded_deliveries,
 )
 from warehouse.home import Home
-from warehouse.reference import REFERENCE_FEEDS
+from warehouse.reference import REFERENCE_FEEDS, file_sha256, loaded_reference_files
 
 
 @dataclass(frozen=True)
@@ -121,24 +123,36 @@ def _load_reason(recorded: RecordedDelivery | None, digest: str | None, reload: 
     return None
 
 
-def reference_key(landing: Path, code: str) -> str | None:
-    """What the reference job's results depend on, as a digest: the bytes of the landing
-    zone's reference files and `code` (a digest of the code that loads, stages and checks
-    them). None when a reference file is missing or is not a regular file: then the job
-    runs, and says what is wrong.
-    """
-    digest = hashlib.sha256(code.encode())
+@dataclass(frozen=True)
+class ReferenceFiles:
+    """The landing zone's reference files as they are now."""
+
+    key: str
+    """A digest of the files' bytes and of the code that loads, stages and checks them."""
+    files: dict[str, str]
+    """Each feed's file sha256."""
+
+
+def reference_files(landing: Path, code: str) -> ReferenceFiles | None:
+    """The reference files now, and `code` (a digest of the code that loads, stages and
+    checks them); None when a reference file is missing or is not a regular file: then the
+    job runs, and says what is wrong."""
     contracts = load_contracts()
+    files = {}
     for feed in REFERENCE_FEEDS:
         path = landing / "reference" / contracts[feed].file_name
         if path.parent.is_symlink() or path.is_symlink() or not path.is_file():
             return None
-        digest.update(f"\0{feed}\0".encode() + path.read_bytes())
-    return digest.hexdigest()
+        files[feed] = file_sha256(path)
+    key = hashlib.sha256(code.encode())
+    for feed, digest in files.items():
+        key.update(f"\0{feed}\0{digest}".encode())
+    return ReferenceFiles(key.hexdigest(), files)
 
 
-def reference_staged(home: Home) -> bool:
-    """Whether the warehouse holds the staged reference tables."""
+def reference_loaded(home: Home, files: dict[str, str]) -> bool:
+    """Whether the warehouse's raw reference was loaded from files with these digests
+    (`raw.reference_files`) and its staged reference tables exist."""
     if not home.has_warehouse():
         return False
     with home.connect(read_only=True) as connection:
@@ -147,7 +161,8 @@ def reference_staged(home: Home) -> bool:
             "WHERE table_schema = 'staged' AND list_contains($feeds, table_name)",
             {"feeds": list(REFERENCE_FEEDS)},
         ).fetchall()
-    return int(tables) == len(REFERENCE_FEEDS)
+        loaded = loaded_reference_files(connection)
+    return int(tables) == len(REFERENCE_FEEDS) and loaded == files
 
 
 def after_loading(home: Home, *, retrain_every_months: int = DEFAULT_RETRAIN_EVERY) -> NextSteps:

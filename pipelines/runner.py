@@ -243,13 +243,13 @@ def run_locked(
             first = min(unfinished.months)
             loading = sorted({*loading, *(month for month in months if month >= first)})
         runs = month_runs(loading, instance, one_run=months_in_one_run)
-        reference = planner.reference_key(landing, sources_digest(REFERENCE_CODE))
+        reference = planner.reference_files(landing, sources_digest(REFERENCE_CODE))
         load_reference = reload or not reference_unchanged(instance, home, reference)
         for job_name in ["reference_job"] * load_reference + ["monthly_job"] * len(runs):
             watch.expect(job_steps(definitions, job_name))
         try:
             if load_reference:
-                tags = {REFERENCE_TAG: reference} if reference else {}
+                tags = {REFERENCE_TAG: reference.key} if reference else {}
                 execute(definitions, "reference_job", instance, None, watch, tags=tags)
             else:
                 watch.note("reference files unchanged since the last reference run: not reloaded")
@@ -285,14 +285,17 @@ def run_locked(
 
 
 REFERENCE_TAG = "riskstrat/reference"
-"""Tag of a reference run: `planner.reference_key` of the files and code it loaded."""
+"""Tag of a reference run: the `planner.ReferenceFiles.key` of the files and code it loaded."""
 REFERENCE_CODE = ("pipelines", "warehouse", "data_contracts")
 """The code the reference run's results depend on (any change to it reloads them)."""
 
 
-def reference_unchanged(instance: dg.DagsterInstance, home: Home, reference: str | None) -> bool:
-    """Whether the latest reference run succeeded on these same files and code, and the
-    warehouse still holds what it staged: then running it again would change nothing."""
+def reference_unchanged(
+    instance: dg.DagsterInstance, home: Home, reference: planner.ReferenceFiles | None
+) -> bool:
+    """Whether running the reference job again would change nothing: its latest run
+    succeeded on these same files and code, and the warehouse holds what was loaded from
+    these files (not a backup's, or another landing zone's loaded outside this runner)."""
     if reference is None:
         return False
     latest = instance.get_run_records(filters=dg.RunsFilter(job_name="reference_job"), limit=1)
@@ -301,8 +304,8 @@ def reference_unchanged(instance: dg.DagsterInstance, home: Home, reference: str
     run = latest[0].dagster_run
     return (
         run.status == dg.DagsterRunStatus.SUCCESS
-        and run.tags.get(REFERENCE_TAG) == reference
-        and planner.reference_staged(home)
+        and run.tags.get(REFERENCE_TAG) == reference.key
+        and planner.reference_loaded(home, reference.files)
     )
 
 

@@ -152,6 +152,7 @@ def ensure_raw_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(read_sql("raw/delivery_files.sql"))
     connection.execute(read_sql("raw/delivery_history.sql"))
     connection.execute(read_sql("raw/malformed_lines.sql"))
+    connection.execute(read_sql("raw/reference_files.sql"))
     for contract in load_contracts().values():
         columns = ",\n    ".join(f"{quote(name)} VARCHAR" for name in contract.column_names)
         connection.execute(

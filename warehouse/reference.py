@@ -11,6 +11,7 @@ and this module never reads a byte through a link.
 
 from __future__ import annotations
 
+import hashlib
 import stat
 from pathlib import Path
 
@@ -36,11 +37,15 @@ def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict
     contracts = load_contracts()
     loaded: dict[str, int] = {}
     tables = {}
+    digests: dict[str, tuple[str, str]] = {}
     for feed in REFERENCE_FEEDS:
         contract = contracts[feed]
         relative = f"reference/{contract.file_name}"
         path = landing / relative
         refuse_unless_delivered_file(path, relative)
+        # Read before the rows: a file replaced meanwhile is recorded with its older bytes,
+        # so the next run finds it changed and loads it again.
+        digests[feed] = (relative, file_sha256(path))
         try:
             header = read_header(path)
             require_columns(header, contract)
@@ -54,7 +59,28 @@ def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict
             batch = table  # noqa: F841  (read by DuckDB's replacement scan)
             connection.execute(f"DELETE FROM raw.{feed}")
             connection.execute(f"INSERT INTO raw.{feed} SELECT * FROM batch")
+            connection.execute(
+                "INSERT OR REPLACE INTO raw.reference_files VALUES (?, ?, ?)",
+                [feed, *digests[feed]],
+            )
     return loaded
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def loaded_reference_files(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The sha256 of the file each reference feed was last loaded from (none before the
+    first load, or in a warehouse made before the record)."""
+    if not connection.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'raw' AND table_name = 'reference_files'"
+    ).fetchall()[0][0]:
+        return {}
+    return dict(connection.execute("SELECT feed, sha256 FROM raw.reference_files").fetchall())
 
 
 def refuse_unless_delivered_file(path: Path, relative: str) -> None:

@@ -10,6 +10,7 @@ table and report identical; a changed practices file is reloaded.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -17,9 +18,11 @@ import pytest
 
 from benchmarks.compare_homes import differences, file_digests, table_digests
 from pipelines import planner, runner
+from pipelines.planner import ReferenceFiles
 from pipelines.runner import REFERENCE_TAG, open_instance, reference_unchanged, run_pipeline
 from synthetic import generate
 from warehouse.connection import connect
+from warehouse.deliveries import ensure_raw_schema
 from warehouse.home import Home
 
 
@@ -36,19 +39,23 @@ def reference_files(landing: Path) -> None:
 def test_the_reference_key_follows_the_files_and_the_code(tmp_path: Path):
     landing = tmp_path / "landing"
     reference_files(landing)
-    key = planner.reference_key(landing, "code-1")
-    assert key is not None and key == planner.reference_key(landing, "code-1")
-    assert planner.reference_key(landing, "code-2") != key
+    found = planner.reference_files(landing, "code-1")
+    assert found is not None and found == planner.reference_files(landing, "code-1")
+    assert set(found.files) == {"practices", "lsoa_imd"}
+    assert planner.reference_files(landing, "code-2").key != found.key  # type: ignore[union-attr]
 
     practices = landing / "reference" / "practices.csv"
     practices.write_text(practices.read_text().replace("Cliff", "Cliffe"))
-    assert planner.reference_key(landing, "code-1") not in (None, key)
+    changed = planner.reference_files(landing, "code-1")
+    assert changed is not None and changed.key != found.key
+    assert changed.files["practices"] != found.files["practices"]
+    assert changed.files["lsoa_imd"] == found.files["lsoa_imd"]
 
     # A missing file, or one delivered as a link, has no key: the job runs and says why.
     (landing / "reference" / "lsoa_imd.csv").rename(tmp_path / "lsoa_imd.csv")
-    assert planner.reference_key(landing, "code-1") is None
+    assert planner.reference_files(landing, "code-1") is None
     os.symlink(tmp_path / "lsoa_imd.csv", landing / "reference" / "lsoa_imd.csv")
-    assert planner.reference_key(landing, "code-1") is None
+    assert planner.reference_files(landing, "code-1") is None
 
 
 @dg.op
@@ -62,9 +69,13 @@ def stand_in_reference_job() -> None:
     stand_in()
 
 
-def test_the_reference_is_unchanged_only_after_a_successful_run_on_the_same_key(tmp_path: Path):
+def test_the_reference_is_unchanged_only_after_a_successful_run_on_the_same_files(
+    tmp_path: Path,
+):
     home = Home.at(tmp_path / "home")
     instance = dg.DagsterInstance.ephemeral()
+    files = {"practices": "p1", "lsoa_imd": "l1"}
+    now, other = ReferenceFiles("k1", files), ReferenceFiles("k2", files)
 
     def reference_run(key: str, *, fail: bool = False) -> None:
         tags = {REFERENCE_TAG: key, **({"fail": "yes"} if fail else {})}
@@ -72,21 +83,41 @@ def test_the_reference_is_unchanged_only_after_a_successful_run_on_the_same_key(
             instance=instance, tags=tags, raise_on_error=False
         )
 
+    def record(loaded: dict[str, str]) -> None:
+        with connect(home.database) as connection:
+            ensure_raw_schema(connection)
+            connection.execute("DELETE FROM raw.reference_files")
+            for feed, digest in loaded.items():
+                connection.execute(
+                    "INSERT INTO raw.reference_files VALUES (?, ?, ?)", [feed, feed, digest]
+                )
+
     with connect(home.database) as connection:
         connection.execute("CREATE SCHEMA IF NOT EXISTS staged")
         connection.execute("CREATE TABLE staged.practices (practice_code VARCHAR)")
-    assert not reference_unchanged(instance, home, "k1")  # no reference run yet
+    record(files)
+    assert not reference_unchanged(instance, home, now)  # no reference run yet
     reference_run("k1")
-    assert not reference_unchanged(instance, home, "k1")  # the warehouse lacks staged.lsoa_imd
+    assert not reference_unchanged(instance, home, now)  # the warehouse lacks staged.lsoa_imd
     with connect(home.database) as connection:
         connection.execute("CREATE TABLE staged.lsoa_imd (lsoa_code VARCHAR)")
-    assert reference_unchanged(instance, home, "k1")
-    assert not reference_unchanged(instance, home, "k2")
+    assert reference_unchanged(instance, home, now)
+    assert not reference_unchanged(instance, home, other)
     assert not reference_unchanged(instance, home, None)
+
+    # A warehouse loaded from other files (a backup restored, another landing zone loaded
+    # from the Dagster UI) is reloaded, whatever the run history says.
+    record({"practices": "p0", "lsoa_imd": "l1"})
+    assert not reference_unchanged(instance, home, now)
+    record({"practices": "p1"})
+    assert not reference_unchanged(instance, home, now)
+    record(files)
+    assert reference_unchanged(instance, home, now)
+
     reference_run("k1", fail=True)  # the latest run decides
-    assert not reference_unchanged(instance, home, "k1")
+    assert not reference_unchanged(instance, home, now)
     reference_run("k1")
-    assert reference_unchanged(instance, home, "k1")
+    assert reference_unchanged(instance, home, now)
 
 
 def reference_runs(home: Home) -> int:
@@ -105,6 +136,11 @@ def test_skipping_an_unchanged_reference_changes_no_table_or_report(
     (landing / "extracts" / "2023-04").rename(later / "2023-04")
     skipping, reloading = Home.at(tmp_path / "skipping"), Home.at(tmp_path / "reloading")
 
+    def practice_names(home: Home) -> set[str]:
+        with connect(home.database, read_only=True) as connection:
+            rows = connection.execute("SELECT practice_name FROM staged.practices").fetchall()
+        return {row[0] for row in rows}
+
     def run_both() -> None:
         run_pipeline(landing, skipping.root)
         with monkeypatch.context() as patched:
@@ -116,6 +152,8 @@ def test_skipping_an_unchanged_reference_changes_no_table_or_report(
     (later / "2023-04").rename(landing / "extracts" / "2023-04")  # a new month, same reference
     run_both()
     assert (reference_runs(skipping), reference_runs(reloading)) == (1, 2)
+    backup = tmp_path / "backup.duckdb"
+    shutil.copyfile(skipping.database, backup)
     practices = landing / "reference" / "practices.csv"
     lines = practices.read_text().splitlines(keepends=True)
     renamed = lines[1].split(",")[1]
@@ -125,11 +163,7 @@ def test_skipping_an_unchanged_reference_changes_no_table_or_report(
     run_both()
     assert (reference_runs(skipping), reference_runs(reloading)) == (2, 3)
 
-    with connect(skipping.database, read_only=True) as connection:
-        names = {
-            row[0]
-            for row in connection.execute("SELECT practice_name FROM staged.practices").fetchall()
-        }
+    names = practice_names(skipping)
     assert "Renamed Surgery" in names and renamed not in names
     tables, reloaded = table_digests(skipping.root), table_digests(reloading.root)
     assert tables.keys() == reloaded.keys() and len(tables) > 20
@@ -140,3 +174,12 @@ def test_skipping_an_unchanged_reference_changes_no_table_or_report(
     ]
     assert len(file_digests(skipping.root, folders)) >= 4
     assert differences(skipping.root, reloading.root, folders) == []
+
+    # A warehouse restored from before the rename is reloaded, though the run history's
+    # latest reference run loaded these very files.
+    shutil.copyfile(backup, skipping.database)
+    assert renamed in practice_names(skipping)
+    run_pipeline(landing, skipping.root)
+    assert reference_runs(skipping) == 3
+    names = practice_names(skipping)
+    assert "Renamed Surgery" in names and renamed not in names
