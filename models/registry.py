@@ -150,7 +150,7 @@ class RiskModel:
                 self.folder / MODEL_FILE,
                 matrix,
                 PREDICTION_THREADS,
-                lambda rows: booster.predict(rows, num_threads=PREDICTION_THREADS),
+                lambda rows: np.asarray(booster.predict(rows, num_threads=PREDICTION_THREADS)),
             )
             if risk is not None:
                 return risk
