@@ -15,6 +15,7 @@ for round in $(seq "$rounds"); do
   for tree in "$before" "$after"; do
     home=$work/home
     rm -rf "$home" && cp -a "$kept" "$home"
+    sync  # the copy's writes are flushed before the clock starts, not during the run
     echo "$(git -C "$tree" log --oneline -1 | cut -c1-7) round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
     /usr/bin/time -f "  %e s wall, %U s user + %S s system, %M KB peak" \
       "$tree/.venv/bin/riskstrat" run --landing "$landing" --home "$home" > "$work/log" 2>&1 \

@@ -6,7 +6,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lists.inputs import REFERENCE_COLUMNS, _reference_lines, list_reference
+from lists.inputs import REFERENCE_COLUMNS, _reference_lines, _risk_reprs, list_reference
 
 
 def row_by_row(scores: pl.DataFrame) -> str:
@@ -63,3 +63,12 @@ def test_quotes_backslashes_nulls_and_other_types_take_the_row_by_row_path():
     assert _reference_lines(typed) is None
     assert list_reference(typed) == row_by_row(typed)
     assert list_reference(frame([])) == row_by_row(frame([]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(), st.floats(min_value=1e-5, max_value=1.0), st.none())))
+def test_risks_are_written_as_python_writes_them(values):
+    risk = pl.Series("risk", values, dtype=pl.Float64)
+    assert _risk_reprs(risk).to_list() == [repr(value) for value in values]
+    narrow = risk.cast(pl.Float32)
+    assert _risk_reprs(narrow).to_list() == [repr(value) for value in narrow.to_list()]
