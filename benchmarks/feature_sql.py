@@ -14,7 +14,6 @@ import argparse
 import datetime
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.revisions import file_versions  # noqa: E402
 from warehouse.features import feature_parameters  # noqa: E402
 from warehouse.months import index_date  # noqa: E402
 
@@ -37,23 +37,12 @@ def main() -> None:
     parser.add_argument("--dates", nargs="*", type=datetime.date.fromisoformat)
     parser.add_argument("--rounds", type=int, default=2)
     arguments = parser.parse_args()
-    versions = {
-        "this tree": (ROOT / SQL).read_text(),
-        arguments.against: subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{arguments.against}:{SQL}"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout,
-    }
+    versions = file_versions(SQL, arguments.against)
     connection = duckdb.connect(str(arguments.warehouse), read_only=True)
-    dates = arguments.dates or [
-        index_date(
-            str(
-                connection.sql("SELECT max(delivery_month) FROM staged.registrations").fetchone()[0]
-            )
-        )  # type: ignore[index]
-    ]
+    [(latest,)] = connection.execute(
+        "SELECT max(delivery_month) FROM staged.registrations"
+    ).fetchall()
+    dates = arguments.dates or [index_date(str(latest))]
     same = True
     for date in dates:
         times: dict[str, list[float]] = {name: [] for name in versions}

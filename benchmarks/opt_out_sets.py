@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,10 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.revisions import file_versions  # noqa: E402
+
 SQL = "lists/sql/type1_opt_outs.sql"
 
 
@@ -29,15 +32,7 @@ def main() -> None:
     parser.add_argument("--against", required=True)
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
-    versions = {
-        "this tree": (ROOT / SQL).read_text(),
-        arguments.against: subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{arguments.against}:{SQL}"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout,
-    }
+    versions = file_versions(SQL, arguments.against)
     connection = duckdb.connect(str(arguments.warehouse), read_only=True)
     [(rows,)] = connection.execute("SELECT count(*) FROM staged.registrations").fetchall()
     print(f"staged.registrations: {rows:,} rows")
