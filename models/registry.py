@@ -7,6 +7,7 @@
   <version>/validation_model.txt  the same recipe trained before the validation date (for comparing)
   <version>/calibrator.json    logistic recalibration applied to model.txt's raw risks
   <version>/metadata.json      version, index dates, features and their encoding, parameters, metrics
+  compiled/<version>-<key>-<digest>.o  model.txt compiled for this host (models.compiled; a cache)
 ```
 A version is a content hash of those files, and nothing in them records when or where
 they were written, so the same inputs give the same version and byte-identical files.
@@ -14,7 +15,7 @@ they were written, so the same inputs give the same version and byte-identical f
 Risks are predicted on every core the process may use (`PREDICTION_THREADS`): each row's
 prediction is computed alone, so the thread count never changes a risk (tested). A large
 frame is scored by the model compiled to machine code (`models.compiled`, cached in
-`<home>/models/compiled/`): the same risks bit for bit, in a third of the time.
+`<home>/models/compiled/`): the same risks bit for bit, in about a quarter of the time.
 
 A candidate replaces the current model only when it is not worse out of time: both
 models' validation boosters (trained on dates whose outcomes were complete before the
