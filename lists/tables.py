@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from warehouse.connection import transaction
+from warehouse.connection import table_exists, transaction
 from warehouse.sql_files import read_sql
 
 RISK_SCORES = "scores.risk_scores"
@@ -43,16 +43,6 @@ def delete_opted_out_scores(connection: duckdb.DuckDBPyConnection) -> int:
             deleted += int(row[0]) if row else 0
         connection.execute("DROP TABLE list_opt_outs")
     return deleted
-
-
-def table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    row = fetch_one(
-        connection,
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",
-        {"s": schema, "n": name},
-    )
-    return bool(row and row[0])
 
 
 def fetch_one(

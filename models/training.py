@@ -66,7 +66,7 @@ from models.boosting import (
 from models.calibration import Calibrator
 from models.ceiling import feature_ceiling_risk
 from models.registry import PREDICTION_THREADS, RiskModel, fit_encoding
-from warehouse.connection import transaction
+from warehouse.connection import table_exists, transaction
 from warehouse.features import forget_purge
 from warehouse.home import Home
 from warehouse.months import FOLLOW_UP_MONTHS, months_between
@@ -710,12 +710,3 @@ def read_table(connection: duckdb.DuckDBPyConnection, table: str) -> pl.DataFram
     """A table `write_table` stored, as the frame it was: same columns, types and row order."""
     frame = connection.sql(f"SELECT * FROM {table} ORDER BY {ROW_ORDER}").pl()
     return frame.drop(ROW_ORDER)
-
-
-def table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    [(count,)] = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",
-        {"s": schema, "n": name},
-    ).fetchall()
-    return bool(count)

@@ -29,11 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_contracts import load_contracts
 from models.dataset import labelled_index_dates
 from models.registry import current_version
 from models.retraining import DEFAULT_RETRAIN_EVERY, current_is_cold_start, retraining_decision
 from models.training import NotEnoughHistory, TrainingPlan, plan_training
+from warehouse.connection import table_exists
 from warehouse.deliveries import (
     RecordedDelivery,
     extract_months,
@@ -41,7 +41,11 @@ from warehouse.deliveries import (
     recorded_deliveries,
 )
 from warehouse.home import Home
-from warehouse.reference import REFERENCE_FEEDS, file_sha256, loaded_reference_files
+from warehouse.reference import (
+    REFERENCE_FEEDS,
+    delivered_reference_digests,
+    loaded_reference_files,
+)
 
 
 @dataclass(frozen=True)
@@ -135,15 +139,11 @@ class ReferenceFiles:
 
 def reference_files(landing: Path, code: str) -> ReferenceFiles | None:
     """The reference files now, and `code` (a digest of the code that loads, stages and
-    checks them); None when a reference file is missing or is not a regular file: then the
-    job runs, and says what is wrong."""
-    contracts = load_contracts()
-    files = {}
-    for feed in REFERENCE_FEEDS:
-        path = landing / "reference" / contracts[feed].file_name
-        if path.parent.is_symlink() or path.is_symlink() or not path.is_file():
-            return None
-        files[feed] = file_sha256(path)
+    checks them); None when a reference file would be refused (missing, a link, not a
+    regular file): then the job runs, and says what is wrong."""
+    files = delivered_reference_digests(landing)
+    if files is None:
+        return None
     key = hashlib.sha256(code.encode())
     for feed, digest in files.items():
         key.update(f"\0{feed}\0{digest}".encode())
@@ -156,13 +156,8 @@ def reference_loaded(home: Home, files: dict[str, str]) -> bool:
     if not home.has_warehouse():
         return False
     with home.connect(read_only=True) as connection:
-        [(tables,)] = connection.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'staged' AND list_contains($feeds, table_name)",
-            {"feeds": list(REFERENCE_FEEDS)},
-        ).fetchall()
-        loaded = loaded_reference_files(connection)
-    return int(tables) == len(REFERENCE_FEEDS) and loaded == files
+        staged = all(table_exists(connection, f"staged.{feed}") for feed in REFERENCE_FEEDS)
+        return staged and loaded_reference_files(connection) == files
 
 
 def after_loading(home: Home, *, retrain_every_months: int = DEFAULT_RETRAIN_EVERY) -> NextSteps:

@@ -85,3 +85,13 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether the table `schema.name` exists."""
+    schema, name = qualified.split(".")
+    [(count,)] = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",
+        {"s": schema, "n": name},
+    ).fetchall()
+    return bool(count)

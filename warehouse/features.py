@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.connection import transaction
+from warehouse.connection import table_exists, transaction
 from warehouse.months import FOLLOW_UP_MONTHS, add_months, extract_month, is_month_end
 from warehouse.sql_files import read_sql
 
@@ -208,7 +208,7 @@ def settle_opt_outs(connection: duckdb.DuckDBPyConnection, opt_outs: str) -> dic
         stale = f"SELECT index_date FROM {BUILDS} WHERE {BUILT_WITH_ANOTHER_SET}"
         if withdrawn:
             for table in (PERSON_FEATURES, LABELS):
-                if _table_exists(connection, table):
+                if table_exists(connection, table):
                     run(
                         connection,
                         f"DELETE FROM {table} WHERE index_date IN ({stale})",
@@ -252,7 +252,7 @@ def forget_purge(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def _purged_with(connection: duckdb.DuckDBPyConnection) -> str | None:
-    if not _table_exists(connection, PURGED_WITH):
+    if not table_exists(connection, PURGED_WITH):
         return None
     rows = run(connection, f"SELECT digest FROM {PURGED_WITH}")
     return str(rows[0][0]) if rows else None
@@ -269,7 +269,7 @@ def _built_with_another_set(connection: duckdb.DuckDBPyConnection, opt_outs: str
 
 def _someone_withdrew(connection: duckdb.DuckDBPyConnection) -> bool:
     """Whether anyone the built dates left out no longer has an opt-out (True if unknown)."""
-    if not _table_exists(connection, BUILT_OPT_OUTS):
+    if not table_exists(connection, BUILT_OPT_OUTS):
         return True
     [(withdrawn,)] = run(
         connection,
@@ -354,7 +354,7 @@ def ensure_features_built(
         )
     }
     stale = [d for d in dates if built.get(d) != (source_fingerprint(connection, d), opt_outs)]
-    if stale or not _table_exists(connection, PERSON_FEATURES):
+    if stale or not table_exists(connection, PERSON_FEATURES):
         replace_features(connection, stale, opt_outs=opt_outs)
     else:
         settle_opt_outs(connection, opt_outs)
@@ -416,7 +416,7 @@ def purge_opted_out(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
     the purge and its bookkeeping read every registrations snapshot several times). Nothing
     to do before registrations are staged; returns the rows deleted per table.
     """
-    if not _table_exists(connection, "staged.registrations"):
+    if not table_exists(connection, "staged.registrations"):
         return {}
     ensure_feature_schema(connection)
     return settle_opt_outs(connection, opt_out_digest(connection))
@@ -444,7 +444,7 @@ def _ensure_tables_match(
     wanted = _columns(connection, "person_features_shape")
     run(connection, "DROP TABLE person_features_shape")
     if (
-        _table_exists(connection, PERSON_FEATURES)
+        table_exists(connection, PERSON_FEATURES)
         and _columns(connection, PERSON_FEATURES) == wanted
     ):
         return []
@@ -482,16 +482,6 @@ def _quote(name: str) -> str:
 
 def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     return [(str(row[0]), str(row[1])) for row in run(connection, f"DESCRIBE {table}")]
-
-
-def _table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    [(count,)] = run(
-        connection,
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $n",
-        {"s": schema, "n": name},
-    )
-    return bool(count)
 
 
 def _month_ends(

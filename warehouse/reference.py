@@ -11,14 +11,13 @@ and this module never reads a byte through a link.
 
 from __future__ import annotations
 
-import hashlib
 import stat
 from pathlib import Path
 
 import duckdb
 
 from data_contracts import load_contracts
-from warehouse.connection import transaction
+from warehouse.connection import table_exists, transaction
 from warehouse.deliveries import (
     add_provenance,
     ensure_raw_schema,
@@ -27,6 +26,7 @@ from warehouse.deliveries import (
     require_columns,
 )
 from warehouse.errors import InputError
+from warehouse.files import sha256_of_file
 
 REFERENCE_FEEDS = ("practices", "lsoa_imd")
 
@@ -40,12 +40,11 @@ def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict
     digests: dict[str, tuple[str, str]] = {}
     for feed in REFERENCE_FEEDS:
         contract = contracts[feed]
-        relative = f"reference/{contract.file_name}"
-        path = landing / relative
+        path, relative = reference_file(landing, feed)
         refuse_unless_delivered_file(path, relative)
         # Read before the rows: a file replaced meanwhile is recorded with its older bytes,
         # so the next run finds it changed and loads it again.
-        digests[feed] = (relative, file_sha256(path))
+        digests[feed] = (relative, sha256_of_file(path))
         try:
             header = read_header(path)
             require_columns(header, contract)
@@ -66,19 +65,30 @@ def load_reference(connection: duckdb.DuckDBPyConnection, landing: Path) -> dict
     return loaded
 
 
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+def reference_file(landing: Path, feed: str) -> tuple[Path, str]:
+    """A reference feed's file in the landing zone, and its path relative to the zone."""
+    relative = f"reference/{load_contracts()[feed].file_name}"
+    return landing / relative, relative
+
+
+def delivered_reference_digests(landing: Path) -> dict[str, str] | None:
+    """Each reference feed's file sha256 as delivered now; None when `load_reference` would
+    refuse a file (missing, a link, not a regular file), which then says why."""
+    digests = {}
+    for feed in REFERENCE_FEEDS:
+        path, relative = reference_file(landing, feed)
+        try:
+            refuse_unless_delivered_file(path, relative)
+        except InputError:
+            return None
+        digests[feed] = sha256_of_file(path)
+    return digests
 
 
 def loaded_reference_files(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The sha256 of the file each reference feed was last loaded from (none before the
     first load, or in a warehouse made before the record)."""
-    if not connection.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'raw' AND table_name = 'reference_files'"
-    ).fetchall()[0][0]:
+    if not table_exists(connection, "raw.reference_files"):
         return {}
     return dict(connection.execute("SELECT feed, sha256 FROM raw.reference_files").fetchall())
 
