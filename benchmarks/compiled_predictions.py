@@ -8,6 +8,7 @@ core, the model compiled afresh (`models.compiled`, into an empty cache), and th
 compiled model loaded from that cache (each compiled run includes its check of the first
 10,000 risks against LightGBM's). Prints each one's time and checks every risk is
 the same bit for bit. The home itself is not changed (its warehouse is copied).
+`--settings` also times lleaves' other settings and counts the risks they change.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def main() -> None:
     parser.add_argument("home", type=Path)
     parser.add_argument("--month", default="2026-01")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--settings",
+        action="store_true",
+        help="also compile with lleaves' other settings, once each: time and risks that differ",
+    )
     arguments = parser.parse_args()
     model = registry.load(arguments.home / "models")
     with tempfile.TemporaryDirectory() as scratch:
@@ -80,6 +86,8 @@ def main() -> None:
                 started = time.perf_counter()
                 risks[name] = way()
                 times[name].append(time.perf_counter() - started)
+        if arguments.settings:
+            compare_settings(model_file, matrix, threads, lightgbm())
     baseline = statistics.median(times["LightGBM predict"])
     for name, measured in times.items():
         median = statistics.median(measured)
@@ -94,6 +102,37 @@ def main() -> None:
     }
     print(", ".join(f"{name}: {count:,} risks differ" for name, count in differ.items()))
     sys.exit(0 if not any(differ.values()) else 1)
+
+
+def compare_settings(
+    model_file: Path, matrix: np.ndarray, threads: int, reference: np.ndarray
+) -> None:
+    """Why `models.compiled` compiles as it does: each setting's compile and predict times,
+    and how many risks differ from LightGBM's (no cache; once each)."""
+    import lleaves
+
+    trees = lleaves.Model(model_file=str(model_file)).num_trees()
+    settings = {
+        "lleaves' defaults (blocks of 34 trees, inlined)": {},
+        "one block, inlined": {"fblocksize": trees},
+        "one block, not inlined (models.compiled)": {
+            **compiled.COMPILE_OPTIONS,
+            "fblocksize": trees,
+        },
+    }
+    for name, options in settings.items():
+        model = lleaves.Model(model_file=str(model_file))
+        started = time.perf_counter()
+        model.compile(**options)
+        compiling = time.perf_counter() - started
+        started = time.perf_counter()
+        risk = model.predict(matrix, n_jobs=threads)
+        predicting = time.perf_counter() - started
+        differ = np.abs(risk - reference)
+        print(
+            f"{name}: compile {compiling:.1f} s, predict {predicting:.2f} s, "
+            f"{int(np.sum(differ > 0)):,} risks differ (by up to {differ.max():.2g})"
+        )
 
 
 if __name__ == "__main__":

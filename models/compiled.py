@@ -10,7 +10,7 @@ each risk equals `Booster.predict`'s bit for bit, which tests/models/test_compil
 holds on models with missing values and categorical features, and
 `benchmarks/compiled_predictions.py` on a 1,000,000-people warehouse (docs/performance.md).
 
-Compiling takes seconds (about 2.4 s for 800 trees), so only frames of at least
+Compiling takes seconds (about 2.6 s for 800 trees), so only frames of at least
 `COMPILED_FROM_ROWS` people are scored this way (a month at 1,000,000 people, not the
 tests' small homes), and the machine code is kept beside the registry, in
 `<home>/models/compiled/<version>-<key>-<digest>.o`: the key is a digest of the model
@@ -42,11 +42,13 @@ log = logging.getLogger(__name__)
 
 COMPILED_FROM_ROWS = 250_000
 """Fewer people than this are scored by LightGBM itself: compiling costs more than it saves.
-LightGBM takes about 8.9 µs a person, the compiled model 3.2 µs, and compiling 2.4 s."""
+At 800 trees LightGBM takes about 9.3 µs a person, the compiled model 2.7 µs, and compiling
+2.6 s once a model (`benchmarks/compiled_predictions.py --settings`, docs/performance.md)."""
 
 COMPILED_FOLDER = "compiled"
-# finline=False: 2.4 s to compile instead of 13.5 s, for 3.1 s instead of 2.7 s a month;
-# fcodemodel="large" for any size of forest (lleaves: "small" can crash on large ones).
+# finline=False: 2.6 s to compile instead of 13.8 s, and predicting as fast (2.64 s against
+# 2.69 s for 964,252 people); fcodemodel="large" for any size of forest (lleaves: "small"
+# can crash on large ones).
 COMPILE_OPTIONS = {"finline": False, "fcodemodel": "large"}
 
 
