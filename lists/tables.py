@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from warehouse.connection import table_exists, transaction
+from warehouse.opt_outs import ensure_opt_outs
 from warehouse.sql_files import read_sql
 
 RISK_SCORES = "scores.risk_scores"
@@ -14,6 +15,7 @@ TIER_POLICIES = "scores.tier_policies"
 
 def ensure_scores_schema(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("CREATE SCHEMA IF NOT EXISTS scores")
+    ensure_opt_outs(connection)
     connection.execute(read_sql("risk_scores.sql", "lists"))
     connection.execute(read_sql("practice_lists.sql", "lists"))
     connection.execute(read_sql("tier_policies.sql", "lists"))
@@ -30,18 +32,12 @@ def delete_opted_out_scores(connection: duckdb.DuckDBPyConnection) -> int:
         return 0
     deleted = 0
     with transaction(connection):
-        # The set once (it reads every registrations snapshot), then a semi-join a table.
-        connection.execute(
-            "CREATE OR REPLACE TEMP TABLE list_opt_outs AS "
-            f"{read_sql('type1_opt_outs.sql', 'lists')}"
-        )
         for table in (RISK_SCORES, PRACTICE_LISTS):
             row = fetch_one(
                 connection,
-                f"DELETE FROM {table} WHERE nhs_number IN (SELECT nhs_number FROM list_opt_outs)",
+                f"DELETE FROM {table} WHERE nhs_number IN ({read_sql('type1_opt_outs.sql', 'lists')})",
             )
             deleted += int(row[0]) if row else 0
-        connection.execute("DROP TABLE list_opt_outs")
     return deleted
 
 

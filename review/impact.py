@@ -37,6 +37,7 @@ from warehouse.csv_safety import csv_text
 from warehouse.features import EMERGENCY_ADMISSION_METHODS
 from warehouse.files import write_bytes_atomic, write_json_atomic
 from warehouse.home import Home
+from warehouse.opt_outs import opt_out_query
 from warehouse.sql_files import read_sql
 
 OUTCOMES = ("emergency_admission", "ae_attendance", "death")
@@ -89,9 +90,7 @@ def impact_people(connection: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, 
     observed_until = (first.replace(day=28) + datetime.timedelta(days=4)).replace(
         day=1
     ) - datetime.timedelta(days=1)
-    query = read_sql("impact_people.sql", "review").replace(
-        "{lists:type1_opt_outs.sql}", read_sql("type1_opt_outs.sql", "lists")
-    )
+    query = read_sql("impact_people.sql", "review").replace("{opt_outs}", opt_out_query(connection))
     table = connection.sql(
         query,
         params={

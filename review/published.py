@@ -35,7 +35,7 @@ from lists.tables import table_exists
 from warehouse.connection import WarehouseBusyError
 from warehouse.csv_safety import starts_like_formula
 from warehouse.home import Home
-from warehouse.sql_files import read_sql
+from warehouse.opt_outs import opt_out_query
 
 ROW_ID_CONTEXT = b"riskstrat review row id"
 
@@ -221,11 +221,11 @@ def _warehouse_fingerprint(home: Home) -> str:
 
 
 def _read_opt_outs(home: Home) -> list[str]:
-    """NHS numbers whose latest delivery carries a Type 1 opt-out (lists' own rule)."""
+    """NHS numbers whose latest delivery carries a Type 1 opt-out (warehouse.opt_outs)."""
     if not home.has_warehouse():
         return []
     with home.connect(read_only=True) as connection:
         if not table_exists(connection, "staged.registrations"):
             return []
-        rows = connection.execute(read_sql("type1_opt_outs.sql", "lists")).fetchall()
+        rows = connection.execute(opt_out_query(connection)).fetchall()
     return [str(r[0]) for r in rows]

@@ -28,6 +28,7 @@ import duckdb
 
 from warehouse.connection import table_exists, transaction
 from warehouse.months import FOLLOW_UP_MONTHS, add_months, extract_month, is_month_end
+from warehouse.opt_outs import ensure_opt_outs
 from warehouse.sql_files import read_sql
 
 # The spec's long-term-condition code list (docs/landing-zone.md), named as the catalogue's flags.
@@ -118,12 +119,13 @@ def feature_parameters(index_date: datetime.date) -> dict[str, Any]:
 
 
 def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the features schema's opt-out view and build bookkeeping table.
+    """Create the features schema's opt-out view (over staged.type1_opt_outs) and build bookkeeping table.
 
     A home built before the opt-out digest was recorded gets the column empty: its dates
     then count as built with another opt-out set, and are rebuilt or dropped.
     """
     run(connection, "CREATE SCHEMA IF NOT EXISTS features")
+    ensure_opt_outs(connection)
     run(connection, read_sql("features/type1_opt_outs.sql"))
     run(
         connection,

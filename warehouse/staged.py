@@ -49,9 +49,11 @@ from data_contracts.sql import (
 )
 from warehouse.connection import transaction
 from warehouse.months import MONTH_PATTERN
+from warehouse.opt_outs import ensure_opt_outs, refresh_opt_outs
 from warehouse.sql_files import read_sql
 
 REFERENCE_FEEDS = ("practices", "lsoa_imd")
+REGISTRATIONS_FEED = "registrations"
 FOLDER_RULE = "practice_folder_known"
 MALFORMED_RULE = "malformed_line"
 _SCOPE_TABLE = "staging_scope"
@@ -105,13 +107,15 @@ def reference_contracts() -> list[Contract]:
 
 
 def ensure_staged_schema(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the staged tables (generated from the contracts) and the quarantine tables."""
+    """Create the staged tables (generated from the contracts), the opt-out set kept beside
+    the registrations, and the quarantine tables."""
     for name in ("rows", "ignored_rows", "row_warnings"):
         connection.execute(read_sql(f"quarantine/{name}.sql"))
     # Read when staging; a warehouse made before the loader wrote it has no such table yet.
     connection.execute(read_sql("raw/malformed_lines.sql"))
     for contract in load_contracts().values():
         connection.execute(_staged_table_ddl(contract))
+    ensure_opt_outs(connection)
 
 
 def stage_reference(connection: duckdb.DuckDBPyConnection) -> dict[str, FeedStaging]:
@@ -145,11 +149,15 @@ def _stage_feeds(
     """Stage `contracts` in feed order, all in one transaction (None: the reference feeds).
 
     One commit for all of it, not one per feed: each DuckDB commit writes and syncs the
-    log, which was about a quarter of staging's wall time on the project's machine.
+    log, which was about a quarter of staging's wall time on the project's machine. Staging
+    registrations rebuilds the opt-out set read from them (`warehouse.opt_outs`) in the same
+    transaction.
     """
     connection.execute(read_sql("quarantine/masked_value.sql"))
     with transaction(connection):
         outcomes = {c.feed: _stage_feed(connection, c, months) for c in contracts}
+        if REGISTRATIONS_FEED in outcomes:
+            refresh_opt_outs(connection)
     return outcomes
 
 

@@ -52,7 +52,7 @@ cohort AS (
     FROM below WHERE place_below <= list_people
 ),
 opted_out AS (
-    {lists:type1_opt_outs.sql}
+    {opt_outs}
 ),
 windows AS (
     SELECT c.*, h.horizon_months,

@@ -28,6 +28,7 @@ import polars as pl
 
 from warehouse.connection import connect
 from warehouse.deliveries import ensure_raw_schema
+from warehouse.opt_outs import refresh_opt_outs
 from warehouse.staged import ensure_staged_schema
 
 MONTHS = ("2024-01", "2024-02")
@@ -165,6 +166,7 @@ def _insert_registrations(
     connection.executemany(
         "INSERT INTO staged.registrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
     )
+    refresh_opt_outs(connection)  # as staging does
 
 
 class StandInModel:

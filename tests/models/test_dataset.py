@@ -12,6 +12,7 @@ import pytest
 from models.dataset import MissingLabels, feature_frame, labelled_index_dates, scoring_index_date
 from models.feature_catalogue import FEATURES, LABEL
 from tests.warehouse.features_fixtures import copy_warehouse, generated_warehouse_with_features
+from warehouse.opt_outs import refresh_opt_outs
 
 D = datetime.date
 
@@ -43,6 +44,7 @@ def test_index_dates_follow_the_delivered_months(connection):
 
 def test_a_missing_month_leaves_no_complete_label_across_it(connection):
     connection.execute("DELETE FROM staged.registrations WHERE delivery_month = '2024-02'")
+    refresh_opt_outs(connection)  # as staging does
     # 2023-01-31 needs 2023-02 .. 2024-01 only; every later T's window crosses 2024-02.
     assert labelled_index_dates(connection) == [D(2023, 1, 31)]
 

@@ -24,6 +24,7 @@ from tests.lists.population import all_nhs_numbers
 from tests.review.conftest import FEDERATION_USER, log_in, make_client
 from warehouse.connection import connect
 from warehouse.home import Home
+from warehouse.opt_outs import refresh_opt_outs
 
 ADMITTED_ON = datetime.date(2024, 3, 10)  # 10 days after February's score date
 
@@ -65,6 +66,7 @@ def add_outcomes(home: Home) -> tuple[str, str]:
             "WHERE nhs_number = ? AND delivery_month = '2024-02'",
             [listed[1]],
         )
+        refresh_opt_outs(connection)  # as staging the delivery does
     return listed[0], listed[1]
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from warehouse.connection import connect
 from warehouse.deliveries import delivered_months, ensure_raw_schema, load_month
+from warehouse.opt_outs import refresh_opt_outs
 from warehouse.reference import known_practices, load_reference
 from warehouse.staged import ensure_staged_schema, stage_month, stage_reference
 
@@ -143,7 +144,8 @@ def empty_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def insert(connection: duckdb.DuckDBPyConnection, feed: str, **values: Any) -> None:
-    """Insert one staged row; unnamed columns are NULL, provenance is filled in."""
+    """Insert one staged row; unnamed columns are NULL, provenance is filled in; the opt-out
+    set follows the registrations, as staging keeps it."""
     month = values.pop("delivery_month", None)
     if month is None:
         for key in (
@@ -164,6 +166,8 @@ def insert(connection: duckdb.DuckDBPyConnection, feed: str, **values: Any) -> N
     names = ", ".join(row)
     placeholders = ", ".join(f"${name}" for name in row)
     connection.execute(f"INSERT INTO staged.{feed} ({names}) VALUES ({placeholders})", row)
+    if feed == "registrations":
+        refresh_opt_outs(connection)  # as staging registrations does
 
 
 def register(

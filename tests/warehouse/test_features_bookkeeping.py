@@ -21,6 +21,7 @@ import pytest
 from tests.warehouse.features_fixtures import empty_warehouse
 from warehouse import features
 from warehouse.connection import connect
+from warehouse.opt_outs import refresh_opt_outs
 
 # Just over one DuckDB row group (122,880 rows).
 PEOPLE = 130_000
@@ -38,6 +39,7 @@ def register_many(connection: duckdb.DuckDBPyConnection, people: int, months: li
             "CAST(1 + i % 2 AS VARCHAR), 'A', DATE '2010-01-01', false, false FROM range($people) AS t(i)",
             {"month": month, "people": people},
         )
+    refresh_opt_outs(connection)  # as staging does
     connection.execute(
         "INSERT INTO staged.admissions (delivery_month, source_file, line_number, spell_id, nhs_number, "
         "practice_code, provider_code, admission_date, discharge_date, admission_method, primary_diagnosis) "
