@@ -22,6 +22,7 @@ from warehouse.sql_files import read_sql
 # A 10-digit number standing alone (not inside a longer run of letters or digits, such as a
 # SHA-256 digest), with or without the NHS style's spaces.
 NHS_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{10}|\d{3} \d{3} \d{4})(?![0-9A-Za-z])")
+TEN_DIGITS = re.compile(r"\d{10}")  # any ten digits in a row, inside longer text too
 # The rules a listed person can break, as listed_people_not_registered.sql counts them.
 LISTING_RULES = ("not_registered_there", "deceased", "type1_opt_out")
 
@@ -135,25 +136,35 @@ def delivery_problems(outbox: Path, month: str) -> list[str]:
 def nhs_numbers_in_text(text: str, known: set[str]) -> int:
     """How many NHS-number-like tokens, or known NHS numbers anywhere, `text` holds."""
     found = len(NHS_NUMBER_PATTERN.findall(text))
-    digits = re.findall(r"\d{10}", text)
+    digits = TEN_DIGITS.findall(text)
     return found + sum(1 for token in digits if token in known)
 
 
 def nhs_numbers_in_federation_files(
     connection: duckdb.DuckDBPyConnection, outbox: Path, month: str
 ) -> dict[str, int]:
-    """Federation files of `month` holding anything like an NHS number: {file: occurrences}."""
-    known = {
-        str(n)
-        for (n,) in connection.execute(
-            "SELECT DISTINCT nhs_number FROM staged.registrations WHERE nhs_number IS NOT NULL"
-        ).fetchall()
-    }
-    found = {}
+    """Federation files of `month` holding anything like an NHS number: {file: occurrences}.
+
+    Any ten digits in a row are looked up among the registered NHS numbers (only those, not
+    every registered number read into Python: 1.9 s at 1,000,000 people).
+    """
+    texts = {}
     for folder in sorted(outbox.glob(f"*/{SUMMARY_FOLDER}/{check_month(month)}")):
         # Files in subfolders too: the manifests of earlier summaries are federation files.
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            count = nhs_numbers_in_text(path.read_text(encoding="utf-8", errors="replace"), known)
-            if count:
-                found[str(path.relative_to(outbox))] = count
+            texts[path] = path.read_text(encoding="utf-8", errors="replace")
+    tokens = sorted({token for text in texts.values() for token in TEN_DIGITS.findall(text)})
+    known = {
+        str(n)
+        for (n,) in connection.execute(
+            "SELECT DISTINCT nhs_number FROM staged.registrations "
+            "WHERE nhs_number IN (SELECT unnest($tokens))",
+            {"tokens": tokens},
+        ).fetchall()
+    }
+    found = {}
+    for path, text in texts.items():
+        count = nhs_numbers_in_text(text, known)
+        if count:
+            found[str(path.relative_to(outbox))] = count
     return found

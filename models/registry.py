@@ -77,20 +77,25 @@ class FeatureEncoding:
         return [i for i, kind in enumerate(self.kinds) if kind == "categorical"]
 
     def matrix(self, frame: pl.DataFrame) -> np.ndarray:
+        """The model's input: float32, C order, a column per feature (categories as their codes,
+        missing as NaN). Converted by polars in one pass: the same bytes as stacking each
+        column as float64 and narrowing with numpy, 0.19 s against 1.73 s at 964,252 people
+        (benchmarks/encoding_matrix.py)."""
+        if not self.names:
+            return np.empty((frame.height, 0))
         columns = []
         for name, kind in zip(self.names, self.kinds, strict=True):
-            column = frame.get_column(name)
             if kind == "categorical":
                 codes = {value: float(code) for code, value in enumerate(self.categories[name])}
-                values = column.cast(pl.Utf8).replace_strict(
-                    codes, default=None, return_dtype=pl.Float64
+                values = (
+                    pl.col(name)
+                    .cast(pl.Utf8)
+                    .replace_strict(codes, default=None, return_dtype=pl.Float64)
                 )
-                columns.append(values.to_numpy())
             else:
-                columns.append(column.cast(pl.Float64).to_numpy())
-        return (
-            np.column_stack(columns).astype(np.float32) if columns else np.empty((frame.height, 0))
-        )
+                values = pl.col(name).cast(pl.Float64)
+            columns.append(values.cast(pl.Float32).alias(f"column_{len(columns)}"))
+        return frame.select(columns).to_numpy(order="c")
 
     def to_dict(self) -> dict[str, Any]:
         return {
