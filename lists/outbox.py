@@ -9,13 +9,17 @@ every code. The same document gives the same bytes.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from lists.documents import (
-    CSV_COLUMNS,
     FederationSummary,
     PracticeList,
     PublishedList,
@@ -24,25 +28,113 @@ from lists.documents import (
 )
 from lists.manifest import DeliveredFile, MadeFrom, write_manifest
 from lists.paths import make_private_folder
-from lists.rendering import render_federation_html, render_practice_html, render_practice_workbook
+from lists.rendering import practice_documents, render_federation_html
 from warehouse.csv_safety import csv_text
 from warehouse.files import write_bytes_atomic
+
+log = logging.getLogger(__name__)
 
 CSV_FILE, XLSX_FILE, HTML_FILE = "risk_list.csv", "risk_list.xlsx", "risk_list.html"
 SUMMARY_CSV, SUMMARY_HTML = "practice_summary.csv", "practice_summary.html"
 PSEUDONYMS_CSV = "risk_tiers_pseudonymised.csv"
 
 
+WORKER = "lists.rendering_worker"
+_ROOT = str(Path(__file__).resolve().parents[1])  # where the worker imports lists from
+# Below this many listed people in all, the lists' files are rendered in this process only:
+# a worker process costs about a quarter of a second to start (benchmarks/practice_files.py).
+PARALLEL_RENDERING_ROWS = 10_000
+
+
+def practice_files(item: PracticeList) -> dict[str, bytes]:
+    """risk_list.csv, .xlsx and .html of one list (`rendering.practice_documents`)."""
+    return dict(zip((CSV_FILE, XLSX_FILE, HTML_FILE), practice_documents(item), strict=True))
+
+
+def render_practice_files(
+    items: Sequence[PracticeList], *, parallel: bool | None = None
+) -> list[dict[str, bytes]]:
+    """`practice_files` of each list, in order: the same bytes however they are rendered.
+
+    Rendering is pure Python (6 s for the 111 lists of 1,000,000 people), so with many
+    lists and two cores a worker process (`lists.rendering_worker`, a fresh interpreter
+    that imports only the renderers) renders every other list while this process renders
+    the rest. Not multiprocessing: its worker processes re-import the parent's main module
+    (a benchmark, a test runner, or nothing importable at all), and a fork of this process
+    would copy the locks of its other threads (the warehouse's, the model's). If the
+    worker fails, this process renders its lists too, with a warning.
+    """
+    if parallel is None:
+        from models.registry import available_cores
+
+        rows = sum(len(item.rows) for item in items)
+        parallel = rows >= PARALLEL_RENDERING_ROWS and available_cores() >= 2
+    if not parallel or len(items) < 2:
+        return [practice_files(item) for item in items]
+    theirs = list(items[1::2])
+    worker = subprocess.Popen(
+        [sys.executable, "-m", WORKER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # a traceback could quote a list's row: never logged
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH")))),
+        },
+    )
+    answer: list[bytes] = []
+    talking = threading.Thread(
+        target=lambda: answer.append(worker.communicate(pickle.dumps(theirs))[0]), daemon=True
+    )
+    talking.start()
+    try:
+        mine = [practice_files(item) for item in items[::2]]
+    except BaseException:
+        worker.kill()
+        raise
+    finally:
+        talking.join()
+    rendered = _worker_answer(answer, worker.returncode, len(theirs))
+    if rendered is None:
+        log.warning(
+            "the rendering worker failed (exit status %s); rendering its %d lists here",
+            worker.returncode,
+            len(theirs),
+        )
+        rendered = [practice_files(item) for item in theirs]
+    ordered = []
+    for index in range(len(items)):
+        ordered.append(mine[index // 2] if index % 2 == 0 else rendered[index // 2])
+    return ordered
+
+
+def _worker_answer(
+    answer: list[bytes], returncode: int | None, expected: int
+) -> list[dict[str, bytes]] | None:
+    """The worker's documents as files, or None if it failed or answered wrongly."""
+    if returncode != 0 or not answer:
+        return None
+    try:
+        documents = pickle.loads(answer[0])  # our own worker's answer
+    except Exception:  # any unreadable answer: render here instead
+        return None
+    if not isinstance(documents, list) or len(documents) != expected:
+        return None
+    return [dict(zip((CSV_FILE, XLSX_FILE, HTML_FILE), files, strict=True)) for files in documents]
+
+
 def write_practice_delivery(
-    outbox: Path, folder: Path, item: PracticeList, made_from: MadeFrom
+    outbox: Path,
+    folder: Path,
+    item: PracticeList,
+    made_from: MadeFrom,
+    contents: dict[str, bytes] | None = None,
 ) -> PublishedList:
-    """risk_list.csv, .xlsx, .html, then manifest.csv, each atomically with mode 0600."""
+    """risk_list.csv, .xlsx, .html (`contents`, if already rendered: `render_practice_files`),
+    then manifest.csv, each atomically with mode 0600."""
     make_private_folder(folder, outbox)
-    contents = {
-        CSV_FILE: practice_csv(item).encode("utf-8"),
-        XLSX_FILE: render_practice_workbook(item, CSV_COLUMNS),
-        HTML_FILE: render_practice_html(item).encode("utf-8"),
-    }
+    if contents is None:
+        contents = practice_files(item)
     for name, content in contents.items():
         write_bytes_atomic(folder / name, content)
     write_manifest(folder, [DeliveredFile(name, len(item.rows)) for name in contents], made_from)
@@ -91,13 +183,6 @@ def write_federation_delivery(
     )
 
 
-def practice_csv(item: PracticeList) -> str:
-    # Every cell through csv_text: names, reasons and codes could start a formula.
-    return csv_text(
-        CSV_COLUMNS, ([_csv_value(row[column]) for column in CSV_COLUMNS] for row in item.rows)
-    )
-
-
 def summary_csv(summary: FederationSummary) -> bytes:
     rows = (
         [
@@ -116,13 +201,3 @@ def pseudonyms_csv(summary: FederationSummary) -> bytes:
     )
     header = ["pseudonym", "practice_code", "tier", "risk_score", "on_practice_list"]
     return csv_text(header, rows).encode("utf-8")
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)

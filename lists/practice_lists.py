@@ -33,7 +33,7 @@ from lists.inputs import (
     read_practices,
     scored_people,
 )
-from lists.outbox import write_practice_delivery
+from lists.outbox import render_practice_files, write_practice_delivery
 from lists.paths import practice_folder
 from lists.quality import practice_data_quality
 from lists.tables import PRACTICE_LISTS, delete_opted_out_scores, ensure_scores_schema
@@ -176,7 +176,8 @@ def publish_practice_lists(
     reference = lists[0].reference if lists else ""
     inputs = made_from(connection, month, model_version)
     published = [
-        write_practice_delivery(outbox, folders[item.practice.code], item, inputs) for item in lists
+        write_practice_delivery(outbox, folders[item.practice.code], item, inputs, contents)
+        for item, contents in zip(lists, render_practice_files(lists), strict=True)
     ]
     record_list_members(connection, month, lists)
     result = PublishedLists(month, model_version, reference, published, dropped)

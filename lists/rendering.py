@@ -18,7 +18,8 @@ from typing import Any
 import jinja2
 import xlsxwriter
 
-from lists.documents import FederationSummary, PracticeList
+from lists.documents import CSV_COLUMNS, FederationSummary, PracticeList
+from warehouse.csv_safety import csv_text
 
 TIER_COLOURS = {  # background, text: readable in print and for colour-blind readers (labels too)
     "very high": ("#8b0000", "#ffffff"),
@@ -301,3 +302,29 @@ def _about(item: PracticeList) -> list[tuple[str, Any]]:
         ),
         ("Confidential", "Identifiable patient data for this practice's direct care only."),
     ]
+
+
+def practice_documents(item: PracticeList) -> tuple[bytes, bytes, bytes]:
+    """risk_list.csv, .xlsx and .html of one list, in memory: the same list, the same bytes."""
+    return (
+        practice_csv(item).encode("utf-8"),
+        render_practice_workbook(item, CSV_COLUMNS),
+        render_practice_html(item).encode("utf-8"),
+    )
+
+
+def practice_csv(item: PracticeList) -> str:
+    # Every cell through csv_text: names, reasons and codes could start a formula.
+    return csv_text(
+        CSV_COLUMNS, ([_csv_value(row[column]) for column in CSV_COLUMNS] for row in item.rows)
+    )
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,61 @@
+"""The practices' files rendered in this process against in worker processes.
+
+    python benchmarks/practice_files.py HOME [--month 2026-01] [--rounds 3]
+
+Builds the month's practice lists from HOME's warehouse (as publishing does, writing
+nothing), then, in turns, renders every list's risk_list.csv, .xlsx and .html in this
+process alone and shared with a worker process (`lists.outbox.render_practice_files`), and checks
+both give the same bytes. The shared time includes starting the worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lists.outbox import render_practice_files  # noqa: E402
+from lists.practice_lists import build_practice_lists  # noqa: E402
+from warehouse.connection import connect  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--month", default="2026-01")
+    parser.add_argument("--rounds", type=int, default=3)
+    arguments = parser.parse_args()
+    with connect(arguments.home / "warehouse.duckdb") as connection:
+        lists, _ = build_practice_lists(
+            connection, arguments.month, models_dir=arguments.home / "models"
+        )
+    rows = sum(len(item.rows) for item in lists)
+    print(f"{len(lists)} practice lists, {rows:,} people listed")
+    ways = {
+        "this process": lambda: render_practice_files(lists, parallel=False),
+        "with a worker": lambda: render_practice_files(lists, parallel=True),
+    }
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    rendered = {}
+    for _ in range(arguments.rounds):
+        for name, way in ways.items():
+            started = time.perf_counter()
+            rendered[name] = way()
+            times[name].append(time.perf_counter() - started)
+    for name, measured in times.items():
+        print(
+            f"{name}: median {statistics.median(measured):.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in measured)})"
+        )
+    same = rendered["this process"] == rendered["with a worker"]
+    print("same bytes" if same else "DIFFERENT bytes")
+    sys.exit(0 if same else 1)
+
+
+if __name__ == "__main__":
+    main()
