@@ -35,7 +35,7 @@ from lists.inputs import (
 )
 from lists.outbox import write_federation_delivery
 from lists.paths import federation_folder
-from lists.pseudonyms import pseudonymise
+from lists.pseudonyms import pseudonymise_many
 from lists.quality import practice_data_quality
 from lists.tables import delete_opted_out_scores, ensure_scores_schema
 from lists.tiers import read_tier_policy
@@ -126,20 +126,19 @@ def build_federation_summaries(
             sum(row["expected_people_admitted_next_12m"] for row in rows), 1
         )
         codes = [row["practice_code"] for row in rows]
-        pseudonymised = (
-            population.filter(
-                pl.col("practice_code").is_in(codes) & (pl.col("tier") != tier_names[-1])
-            )
-            .sort("area_rank")
-            .select(
-                pl.col("nhs_number")
-                .map_elements(lambda n: pseudonymise(n, key), return_dtype=pl.Utf8)
-                .alias("pseudonym"),
-                "practice_code",
-                "tier",
-                pl.col("risk").round(4).alias("risk_score"),
-                pl.col("nhs_number").is_in(on_lists).alias("on_practice_list"),
-            )
+        above_lowest = population.filter(
+            pl.col("practice_code").is_in(codes) & (pl.col("tier") != tier_names[-1])
+        ).sort("area_rank")
+        pseudonymised = above_lowest.select(
+            pl.Series(
+                "pseudonym",
+                pseudonymise_many(above_lowest.get_column("nhs_number").to_list(), key),
+                dtype=pl.Utf8,
+            ),
+            "practice_code",
+            "tier",
+            pl.col("risk").round(4).alias("risk_score"),
+            pl.col("nhs_number").is_in(on_lists).alias("on_practice_list"),
         )
         summaries.append(
             FederationSummary(

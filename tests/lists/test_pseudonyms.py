@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lists.pseudonyms import PseudonymKeyError, key_file, pseudonym_key, pseudonymise
+from lists.pseudonyms import (
+    PseudonymKeyError,
+    key_file,
+    pseudonym_key,
+    pseudonymise,
+    pseudonymise_many,
+)
 from warehouse.home import Home
 
 CONFIGURED = "a-configured-pseudonym-key-of-40-characters"
@@ -33,3 +41,12 @@ def test_without_a_configured_key_the_home_secret_is_made_once_owner_only(tmp_pa
 def test_a_short_configured_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PseudonymKeyError, match="shorter than 32"):
         pseudonym_key(Home.at(tmp_path), "too short")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    numbers=st.lists(st.text(alphabet="0123456789", min_size=1, max_size=12), max_size=20),
+    key=st.binary(min_size=32, max_size=80),
+)
+def test_many_at_once_are_each_one_alone(numbers: list[str], key: bytes) -> None:
+    assert pseudonymise_many(numbers, key) == [pseudonymise(n, key) for n in numbers]
