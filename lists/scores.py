@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -67,6 +67,8 @@ SCORE_COLUMNS = (
     "last_emergency_admission",
     "ae_attendances_12m",
 )
+# What `summarise_scores` reads: not the reasons and list details (0.8 s at 1,000,000 people).
+SUMMARY_COLUMNS = ("delivery_month", "index_date", "practice_code", "risk", "tier", "model_version")
 # People explained beyond the longest list of each practice: anyone who leaves the listable
 # population after scoring (an opt-out or a death delivered later) moves the people below
 # them up a list; up to this many a practice, their reasons are already there.
@@ -177,17 +179,15 @@ def person_details(frame: pl.DataFrame) -> pl.DataFrame:
         return pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype)
 
     present = [(name, wording) for name, wording in CONDITIONS if name in frame.columns]
+    # The conditions a person has, in catalogue order, joined by "; " ("" for none): one
+    # concat_str skipping the nulls, 0.14 s against 2.8 s as a list column dropped of its
+    # nulls and joined, at 964,252 people (the same strings).
     conditions = (
-        pl.concat_list(
-            [
-                pl.when(pl.col(name) == 1)
-                .then(pl.lit(wording))
-                .otherwise(pl.lit(None, dtype=pl.Utf8))
-                for name, wording in present
-            ]
+        pl.concat_str(
+            [pl.when(pl.col(name) == 1).then(pl.lit(wording)) for name, wording in present],
+            separator="; ",
+            ignore_nulls=True,
         )
-        .list.drop_nulls()
-        .list.join("; ")
         if present
         else pl.lit(None, dtype=pl.Utf8)
     )
@@ -234,11 +234,18 @@ def write_reasons(connection: duckdb.DuckDBPyConnection, month: str, found: pl.D
     )
 
 
-def read_scores(connection: duckdb.DuckDBPyConnection, month: str) -> pl.DataFrame:
-    """A month's scores, in area rank order."""
+def read_scores(
+    connection: duckdb.DuckDBPyConnection, month: str, columns: Sequence[str] = ("*",)
+) -> pl.DataFrame:
+    """A month's scores (`columns` of `SCORE_COLUMNS` only, if given), in area rank order."""
+    if columns != ("*",) and not set(columns) <= set(SCORE_COLUMNS):
+        raise ValueError(
+            f"not columns of {RISK_SCORES}: {sorted(set(columns) - set(SCORE_COLUMNS))}"
+        )
     ensure_scores_schema(connection)
     return connection.sql(
-        f"SELECT * FROM {RISK_SCORES} WHERE delivery_month = $month ORDER BY area_rank",
+        f"SELECT {', '.join(columns)} FROM {RISK_SCORES} WHERE delivery_month = $month "
+        "ORDER BY area_rank",
         params={"month": month},
     ).pl()
 
@@ -294,7 +301,7 @@ def score_month(
             write_reasons(connection, month, reasons(model, chosen, explain))
     write_tier_policy(connection, month, tiers)
     removed = delete_opted_out_scores(connection)
-    summary = summarise_scores(read_scores(connection, month), tiers)
+    summary = summarise_scores(read_scores(connection, month, SUMMARY_COLUMNS), tiers)
     log.info(
         "scored %s people at %s with model %s", f"{summary.people:,}", index_date, model.version
     )

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import datetime
 import shutil
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lists import scores as lists_scores
 from lists.federation import publish_federation_summaries
 from lists.practice_lists import ListLength, ListPolicy, publish_practice_lists
-from lists.scores import explain_listed, people_to_explain, read_scores, score_month
+from lists.scores import (
+    explain_listed,
+    people_to_explain,
+    person_details,
+    read_scores,
+    score_month,
+)
 from lists.tiers import Tier, TierPolicy, rank_and_tier
+from models.feature_catalogue import CONDITIONS
 from tests.lists.conftest import TEST_KEY
 from tests.lists.population import (
     DIED,
@@ -266,3 +276,28 @@ def test_publishing_explains_no_one_scoring_explained_and_only_what_a_longer_lis
     assert same == 0
     assert added > 0 and again == 0
     assert explained[1:] == [added]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    flags=st.lists(
+        st.lists(st.sampled_from([0, 1, None]), min_size=len(CONDITIONS), max_size=len(CONDITIONS)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_long_term_conditions_are_the_flagged_ones_in_catalogue_order(flags) -> None:
+    names = [name for name, _ in CONDITIONS]
+    frame = pl.DataFrame(
+        {
+            "nhs_number": [str(9990000000 + i) for i in range(len(flags))],
+            "index_date": [datetime.date(2024, 2, 29)] * len(flags),
+            **{name: [row[j] for row in flags] for j, name in enumerate(names)},
+        },
+        schema_overrides={name: pl.Int8 for name in names},
+    )
+    expected = [
+        "; ".join(wording for (_, wording), flag in zip(CONDITIONS, row, strict=True) if flag == 1)
+        for row in flags
+    ]
+    assert person_details(frame).get_column("long_term_conditions").to_list() == expected
