@@ -8,7 +8,6 @@ success, and otherwise prints one paragraph saying what stopped it (no traceback
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import re
 import shutil
@@ -36,19 +35,6 @@ EXIT_STOPPED = 1
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    try:
-        return _run(arguments)
-    finally:
-        if argv is None:  # the command itself, about to exit (callers in-process pass argv)
-            # Everything made so far is kept out of the collections Python runs as it exits:
-            # they sweep every object of Dagster, Great Expectations, LightGBM and the rest,
-            # 1.2 s of every run's wall time (benchmarks/exit_time.py), for memory the
-            # process is about to give back. Nothing else about exiting changes (atexit
-            # handlers, flushing, module teardown).
-            gc.freeze()
-
-
-def _run(arguments: argparse.Namespace) -> int:
     try:
         with signals_stop_the_run():
             return int(arguments.handler(arguments))

@@ -298,21 +298,3 @@ def test_dagster_preview_and_beta_notices_are_hidden_and_no_other_warning():
         "partitions_def is deprecated",
         "a warning of the pipeline's own",
     ]
-
-
-def test_the_command_freezes_what_it_made_before_exiting_and_callers_in_process_do_not(
-    tmp_path, monkeypatch
-) -> None:
-    """The command leaves its objects out of the collections Python runs at exit (a second
-    of every run); a caller that passes its own arguments keeps its collector untouched."""
-    import gc
-
-    frozen = []
-    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
-    arguments = ["users", "list", "--home", str(tmp_path / "home")]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        main(arguments)
-        assert frozen == []
-        monkeypatch.setattr(sys, "argv", ["riskstrat", *arguments])
-        main()
-    assert frozen == [True]
