@@ -6,8 +6,6 @@ so the Dagster UI shows the same history as the command line.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import json
 import logging
 import os
@@ -225,12 +223,6 @@ def run_locked(
     if not months:  # the month folders went between check_landing_zone and now
         raise RunStopped(f"{landing / 'extracts'} holds no YYYY-MM month folders: nothing to load.")
 
-    # Great Expectations takes 1.5-1.9 s to import, and every run validates or renders Data
-    # Docs with it: imported in the background while the run plans, loads and stages
-    # (DuckDB's and polars' work, outside Python's lock), not in the validation step's path.
-    threading.Thread(
-        target=import_quietly, args=(GREAT_EXPECTATIONS,), name="riskstrat imports", daemon=True
-    ).start()
     definitions = build_definitions(Warehouse(home=str(home.root)), settings)
     watch = as_run_progress(progress)
     with open_instance(home) as instance:
@@ -297,16 +289,6 @@ def run_locked(
         recorded = pool.submit(read_recorded, home.root)
         update_data_docs(home.root)
         return summarise(home.root, months, recorded.result())
-
-
-GREAT_EXPECTATIONS = "data_contracts.expectations"
-"""riskstrat's expectations, which import Great Expectations."""
-
-
-def import_quietly(module: str) -> None:
-    """Import `module` ahead of its first use; a failure is left for that use to report."""
-    with contextlib.suppress(Exception):  # the step that needs it raises it with context
-        importlib.import_module(module)
 
 
 REFERENCE_TAG = "riskstrat/reference"

@@ -298,13 +298,3 @@ def test_dagster_preview_and_beta_notices_are_hidden_and_no_other_warning():
         "partitions_def is deprecated",
         "a warning of the pipeline's own",
     ]
-
-
-def test_a_module_imported_ahead_is_imported_and_a_failure_is_left_to_its_use(monkeypatch) -> None:
-    from pipelines import runner
-
-    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
-    runner.import_quietly("colorsys")
-    assert "colorsys" in sys.modules
-    runner.import_quietly("riskstrat_no_such_module")  # raises nothing: the use will
-    assert runner.GREAT_EXPECTATIONS == "data_contracts.expectations"
