@@ -72,35 +72,47 @@ def render_practice_files(
     if not parallel or len(items) < 2:
         return [practice_files(item) for item in items]
     theirs = list(items[1::2])
-    worker = subprocess.Popen(
-        [sys.executable, "-m", WORKER],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # a traceback could quote a list's row: never logged
-        env={
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH")))),
-        },
-    )
+    request = pickle.dumps(theirs)
     answer: list[bytes] = []
+    worker = None
+    try:
+        # -P: lists is imported from this installation (PYTHONPATH), never from the
+        # working directory.
+        worker = subprocess.Popen(
+            [sys.executable, "-P", "-m", WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # a traceback could quote a list's row: never logged
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH")))),
+            },
+        )
+    except OSError as error:
+        log.warning("the rendering worker did not start (%s); rendering here", error.strerror)
     talking = threading.Thread(
-        target=lambda: answer.append(worker.communicate(pickle.dumps(theirs))[0]), daemon=True
+        target=lambda: answer.append(worker.communicate(request)[0]) if worker else None,
+        daemon=True,
     )
     talking.start()
     try:
         mine = [practice_files(item) for item in items[::2]]
     except BaseException:
-        worker.kill()
+        if worker is not None:
+            worker.kill()
         raise
     finally:
         talking.join()
-    rendered = _worker_answer(answer, worker.returncode, len(theirs))
+    rendered = _worker_answer(answer, worker.returncode if worker else None, len(theirs))
     if rendered is None:
-        log.warning(
-            "the rendering worker failed (exit status %s); rendering its %d lists here",
-            worker.returncode,
-            len(theirs),
-        )
+        if worker is not None:
+            worker.kill()  # if it is still running, it answers no one
+            worker.wait()
+            log.warning(
+                "the rendering worker failed (exit status %s); rendering its %d lists here",
+                worker.returncode,
+                len(theirs),
+            )
         rendered = [practice_files(item) for item in theirs]
     ordered = []
     for index in range(len(items)):

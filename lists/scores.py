@@ -67,7 +67,8 @@ SCORE_COLUMNS = (
     "last_emergency_admission",
     "ae_attendances_12m",
 )
-# What `summarise_scores` reads: not the reasons and list details (0.8 s at 1,000,000 people).
+# What `summarise_scores` reads: not the reasons and list details (0.06 s against 0.18 s at
+# 964,252 people: benchmarks/list_pieces.py).
 SUMMARY_COLUMNS = ("delivery_month", "index_date", "practice_code", "risk", "tier", "model_version")
 # People explained beyond the longest list of each practice: anyone who leaves the listable
 # population after scoring (an opt-out or a death delivered later) moves the people below
@@ -180,8 +181,8 @@ def person_details(frame: pl.DataFrame) -> pl.DataFrame:
 
     present = [(name, wording) for name, wording in CONDITIONS if name in frame.columns]
     # The conditions a person has, in catalogue order, joined by "; " ("" for none): one
-    # concat_str skipping the nulls, 0.14 s against 2.8 s as a list column dropped of its
-    # nulls and joined, at 964,252 people (the same strings).
+    # concat_str skipping the nulls, 0.09 s against 1.92 s as a list column dropped of its
+    # nulls and joined, at 964,252 people (the same strings; benchmarks/list_pieces.py).
     conditions = (
         pl.concat_str(
             [pl.when(pl.col(name) == 1).then(pl.lit(wording)) for name, wording in present],

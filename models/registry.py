@@ -83,7 +83,7 @@ class FeatureEncoding:
         (benchmarks/encoding_matrix.py)."""
         if not self.names:
             return np.empty((frame.height, 0))
-        columns = []
+        columns: list[pl.Expr] = []
         for name, kind in zip(self.names, self.kinds, strict=True):
             if kind == "categorical":
                 codes = {value: float(code) for code, value in enumerate(self.categories[name])}

@@ -283,8 +283,8 @@ def run_locked(
     # An interrupted run (RunInterrupted, KeyboardInterrupt) stops at once: no Data Docs.
     watch.working_on(f"updating the Data Docs in {home.data_docs}")
     # The summary's totals are counted (in DuckDB's threads: the people over every
-    # registrations snapshot take 1.6 s at 1,000,000 people) while the Data Docs are built
-    # (in Python): the two overlap.
+    # registrations snapshot take about 1.1 s at 1,000,000 people, benchmarks/
+    # list_pieces.py) while the Data Docs are built (in Python): the two overlap.
     with ThreadPoolExecutor(max_workers=1) as pool:
         recorded = pool.submit(read_recorded, home.root)
         update_data_docs(home.root)

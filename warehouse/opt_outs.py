@@ -30,6 +30,7 @@ from warehouse.connection import table_exists
 from warehouse.sql_files import read_sql
 
 OPT_OUTS = "staged.type1_opt_outs"
+SOURCE = "staged.type1_opt_outs_source"
 REGISTRATIONS = "staged.registrations"
 _RULE_TABLE = "type1_opt_outs_rule"
 
@@ -43,8 +44,11 @@ def refresh_opt_outs(connection: duckdb.DuckDBPyConnection) -> int:
 
     Run inside the caller's transaction (the staging of registrations), so the set changes
     with the rows it is read from. Raises `OptOutRulesDisagree`, leaving the table as it
-    was, if the two statements of the rule disagree.
+    was, if the two statements of the rule disagree. The table is emptied and filled, never
+    made by `CREATE TABLE ... AS` in the transaction that fills it (DuckDB 2.0 misreads such
+    a table afterwards: docs/features.md).
     """
+    _create_tables(connection)
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_RULE_TABLE} AS {read_sql('staged/type1_opt_outs.sql')}"
     )
@@ -62,31 +66,74 @@ def refresh_opt_outs(connection: duckdb.DuckDBPyConnection) -> int:
             f"and {only_second:,} only by type1_opt_outs_check.sql. This is a bug in riskstrat, "
             "not in the delivery; nothing was staged. Please report it."
         )
+    connection.execute(f"DELETE FROM {OPT_OUTS}")
     connection.execute(
-        f"CREATE OR REPLACE TABLE {OPT_OUTS} AS "
-        f"SELECT CAST(nhs_number AS VARCHAR) AS nhs_number FROM {_RULE_TABLE} ORDER BY 1"
+        f"INSERT INTO {OPT_OUTS} SELECT CAST(nhs_number AS VARCHAR) FROM {_RULE_TABLE} ORDER BY 1"
     )
     [(people,)] = connection.execute(f"SELECT count(*) FROM {_RULE_TABLE}").fetchall()
     connection.execute(f"DROP TABLE {_RULE_TABLE}")
+    connection.execute(f"DELETE FROM {SOURCE}")
+    connection.execute(f"INSERT INTO {SOURCE} VALUES ($s)", {"s": registrations_state(connection)})
     return int(people)
 
 
+def registrations_state(connection: duckdb.DuckDBPyConnection) -> str:
+    """What the set depends on, cheaply: the registrations' row count (kept by DuckDB, not
+    counted) and the manifest of every loaded delivery. Another release staging a month, or
+    a month delivered again, changes it; `ensure_opt_outs` then rebuilds the set."""
+    [(rows,)] = connection.execute(f"SELECT count(*) FROM {REGISTRATIONS}").fetchall()
+    deliveries = ""
+    if table_exists(connection, "raw.delivery_months"):
+        [(deliveries,)] = connection.execute(
+            "SELECT coalesce(string_agg(delivery_month || '=' || coalesce(manifest_sha256, ''), "
+            "',' ORDER BY delivery_month), '') FROM raw.delivery_months WHERE status = 'loaded'"
+        ).fetchall()
+    return f"{rows}|{deliveries}"
+
+
+def is_current(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether staged.type1_opt_outs was built from the registrations as they are now."""
+    if not (table_exists(connection, OPT_OUTS) and table_exists(connection, SOURCE)):
+        return False
+    if not table_exists(connection, REGISTRATIONS):
+        return True  # nothing staged yet: the empty set is the set
+    recorded = connection.execute(f"SELECT state FROM {SOURCE}").fetchall()
+    return recorded == [(registrations_state(connection),)]
+
+
 def ensure_opt_outs(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create staged.type1_opt_outs if the warehouse has none yet (staged before it existed,
-    or nothing staged: then empty, and the first staging of registrations fills it)."""
-    if table_exists(connection, OPT_OUTS):
+    """Bring staged.type1_opt_outs up to the registrations if it is missing or was built
+    from other registrations (a warehouse staged before the table existed, or staged by an
+    earlier release since); an empty set while nothing is staged. Call outside a transaction
+    (or inside the caller's): every writer of the set's readers calls it first."""
+    if is_current(connection):
         return
     connection.execute("CREATE SCHEMA IF NOT EXISTS staged")
-    if table_exists(connection, REGISTRATIONS):
+    _create_tables(connection)
+    if not table_exists(connection, REGISTRATIONS):
+        return
+    try:
+        connection.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:  # already in the caller's: rebuilt within it
         refresh_opt_outs(connection)
-    else:
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {OPT_OUTS} (nhs_number VARCHAR)")
+        return
+    try:
+        refresh_opt_outs(connection)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _create_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(f"CREATE TABLE IF NOT EXISTS {OPT_OUTS} (nhs_number VARCHAR)")
+    connection.execute(f"CREATE TABLE IF NOT EXISTS {SOURCE} (state VARCHAR)")
 
 
 def opt_out_query(connection: duckdb.DuckDBPyConnection) -> str:
     """A query of the opted-out NHS numbers (column nhs_number) for a reader that may not
-    write: the table, or the rule itself on a warehouse staged before the table existed.
-    Assumes staged.registrations exists."""
-    if table_exists(connection, OPT_OUTS):
+    write: the table if it is current, else the rule itself. Assumes staged.registrations
+    exists."""
+    if is_current(connection):
         return f"SELECT nhs_number FROM {OPT_OUTS}"
     return read_sql("staged/type1_opt_outs.sql")

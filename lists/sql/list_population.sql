@@ -11,7 +11,8 @@ registered_on_score_date AS (
     SELECT DISTINCT r.nhs_number, r.practice_code
     FROM staged.registrations AS r
     -- The score date read from the table, not from `scored`: a CTE read twice is kept whole,
-    -- every column of every score (0.38 s against 0.99 s at 1,000,000 people).
+    -- every column of every score (0.80 s against 0.87 s at 964,252 people, every column
+    -- read: benchmarks/list_pieces.py).
     JOIN (SELECT DISTINCT index_date FROM scores.risk_scores WHERE delivery_month = $month) AS d ON TRUE
     WHERE r.delivery_month = $month
       AND r.nhs_number IS NOT NULL

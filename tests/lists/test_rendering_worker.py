@@ -24,9 +24,13 @@ def lists(published_home):
     return built
 
 
-def test_a_worker_renders_the_same_bytes_in_the_same_order(lists) -> None:
+def test_a_worker_renders_the_same_bytes_in_the_same_order(
+    lists, caplog: pytest.LogCaptureFixture
+) -> None:
     here = render_practice_files(lists, parallel=False)
-    assert render_practice_files(lists, parallel=True) == here
+    with caplog.at_level(logging.WARNING, logger="lists.outbox"):
+        assert render_practice_files(lists, parallel=True) == here
+    assert "rendering worker" not in caplog.text  # the worker rendered its lists itself
     assert [sorted(files) for files in here] == [
         ["risk_list.csv", "risk_list.html", "risk_list.xlsx"]
     ] * len(lists)
@@ -62,3 +66,13 @@ def test_many_listed_people_bring_in_the_worker(lists, monkeypatch: pytest.Monke
     monkeypatch.setattr(outbox, "PARALLEL_RENDERING_ROWS", 1)
     render_practice_files(lists)
     assert len(started) == 1 and started[0][-1] == "lists.rendering_worker"
+
+
+def test_a_worker_that_cannot_start_leaves_its_lists_to_this_process(
+    lists, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    here = render_practice_files(lists, parallel=False)
+    monkeypatch.setattr(outbox.sys, "executable", "/nonexistent/python")
+    with caplog.at_level(logging.WARNING, logger="lists.outbox"):
+        assert render_practice_files(lists, parallel=True) == here
+    assert "the rendering worker did not start" in caplog.text
