@@ -11,9 +11,7 @@ session 9 (each column to a float64 NumPy array, stacked, narrowed to float32) a
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -23,6 +21,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.revisions import in_turns  # noqa: E402
 from models import registry  # noqa: E402
 from warehouse.features import PERSON_FEATURES  # noqa: E402
 
@@ -57,17 +56,7 @@ def main() -> None:
         "column by column": lambda: column_by_column(encoding, frame),
         "matrix": lambda: encoding.matrix(frame),
     }
-    times: dict[str, list[float]] = {name: [] for name in ways}
-    built: dict[str, np.ndarray] = {}
-    for _ in range(arguments.rounds):
-        for name, way in ways.items():
-            started = time.perf_counter()
-            built[name] = way()
-            times[name].append(time.perf_counter() - started)
-    for name, measured in times.items():
-        print(
-            f"{name}: median {statistics.median(measured):.2f} s ({', '.join(f'{t:.2f}' for t in measured)})"
-        )
+    built = in_turns(arguments.rounds, ways)
     first, second = built.values()
     same = (
         first.dtype == second.dtype

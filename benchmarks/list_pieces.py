@@ -17,12 +17,8 @@ Each pair is checked to give the same result. Prints the median of each.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -30,6 +26,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.revisions import in_turns  # noqa: E402
 from lists.pseudonyms import pseudonymise, pseudonymise_many  # noqa: E402
 from lists.scores import SUMMARY_COLUMNS, person_details  # noqa: E402
 from models.feature_catalogue import CONDITIONS  # noqa: E402
@@ -58,22 +55,6 @@ def conditions_as_a_list(frame: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
-def timed(rounds: int, ways: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    times: dict[str, list[float]] = {name: [] for name in ways}
-    results: dict[str, Any] = {}
-    for _ in range(rounds):
-        for name, way in ways.items():
-            started = time.perf_counter()
-            results[name] = way()
-            times[name].append(time.perf_counter() - started)
-    for name, measured in times.items():
-        print(
-            f"  {name}: median {statistics.median(measured):.2f} s "
-            f"({', '.join(f'{t:.2f}' for t in measured)})"
-        )
-    return results
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("home", type=Path)
@@ -87,7 +68,7 @@ def main() -> None:
         params={"d": index_date(month)},
     ).pl()
     print(f"the conditions of {frame.height:,} people")
-    found = timed(
+    found = in_turns(
         rounds,
         {
             "list joined": lambda: conditions_as_a_list(frame),
@@ -103,7 +84,7 @@ def main() -> None:
     )
     assert before != now
     print("the listable population, every column")
-    found = timed(
+    found = in_turns(
         rounds,
         {
             name: lambda sql=sql: connection.sql(sql, params={"month": month}).pl()
@@ -116,7 +97,7 @@ def main() -> None:
     scores_sql = (
         "SELECT {} FROM scores.risk_scores WHERE delivery_month = $month ORDER BY area_rank"
     )
-    found = timed(
+    found = in_turns(
         rounds,
         {
             name: lambda columns=columns: connection.sql(
@@ -140,7 +121,7 @@ def main() -> None:
         .get_column("nhs_number")
     )
     print(f"the pseudonyms of {numbers.len():,} people")
-    found = timed(
+    found = in_turns(
         rounds,
         {
             "one by one": lambda: numbers.map_elements(
@@ -152,7 +133,7 @@ def main() -> None:
     assert found["one by one"] == found["pseudonymise_many"]
 
     print("counted while the Data Docs are built now")
-    timed(rounds, {"the summary's totals": lambda: warehouse_totals(connection)})
+    in_turns(rounds, {"the summary's totals": lambda: warehouse_totals(connection)})
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ both give the same bytes. The shared time includes starting the worker.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.revisions import in_turns  # noqa: E402
 from lists.outbox import render_practice_files  # noqa: E402
 from lists.practice_lists import build_practice_lists  # noqa: E402
 from warehouse.connection import connect  # noqa: E402
@@ -40,18 +39,7 @@ def main() -> None:
         "this process": lambda: render_practice_files(lists, parallel=False),
         "with a worker": lambda: render_practice_files(lists, parallel=True),
     }
-    times: dict[str, list[float]] = {name: [] for name in ways}
-    rendered = {}
-    for _ in range(arguments.rounds):
-        for name, way in ways.items():
-            started = time.perf_counter()
-            rendered[name] = way()
-            times[name].append(time.perf_counter() - started)
-    for name, measured in times.items():
-        print(
-            f"{name}: median {statistics.median(measured):.2f} s "
-            f"({', '.join(f'{t:.2f}' for t in measured)})"
-        )
+    rendered = in_turns(arguments.rounds, ways)
     same = rendered["this process"] == rendered["with a worker"]
     print("same bytes" if same else "DIFFERENT bytes")
     sys.exit(0 if same else 1)
