@@ -48,7 +48,11 @@ PARALLEL_RENDERING_ROWS = 10_000
 
 def practice_files(item: PracticeList) -> dict[str, bytes]:
     """risk_list.csv, .xlsx and .html of one list (`rendering.practice_documents`)."""
-    return dict(zip((CSV_FILE, XLSX_FILE, HTML_FILE), practice_documents(item), strict=True))
+    return _as_files(practice_documents(item))
+
+
+def _as_files(documents: tuple[bytes, bytes, bytes]) -> dict[str, bytes]:
+    return dict(zip((CSV_FILE, XLSX_FILE, HTML_FILE), documents, strict=True))
 
 
 def render_practice_files(
@@ -114,9 +118,8 @@ def render_practice_files(
                 len(theirs),
             )
         rendered = [practice_files(item) for item in theirs]
-    ordered = []
-    for index in range(len(items)):
-        ordered.append(mine[index // 2] if index % 2 == 0 else rendered[index // 2])
+    ordered: list[dict[str, bytes]] = [{} for _ in items]
+    ordered[::2], ordered[1::2] = mine, rendered
     return ordered
 
 
@@ -132,7 +135,7 @@ def _worker_answer(
         return None
     if not isinstance(documents, list) or len(documents) != expected:
         return None
-    return [dict(zip((CSV_FILE, XLSX_FILE, HTML_FILE), files, strict=True)) for files in documents]
+    return [_as_files(files) for files in documents]
 
 
 def write_practice_delivery(
@@ -140,13 +143,11 @@ def write_practice_delivery(
     folder: Path,
     item: PracticeList,
     made_from: MadeFrom,
-    contents: dict[str, bytes] | None = None,
+    contents: dict[str, bytes],
 ) -> PublishedList:
-    """risk_list.csv, .xlsx, .html (`contents`, if already rendered: `render_practice_files`),
-    then manifest.csv, each atomically with mode 0600."""
+    """risk_list.csv, .xlsx, .html (`contents`, as `render_practice_files` rendered them), then
+    manifest.csv, each atomically with mode 0600."""
     make_private_folder(folder, outbox)
-    if contents is None:
-        contents = practice_files(item)
     for name, content in contents.items():
         write_bytes_atomic(folder / name, content)
     write_manifest(folder, [DeliveredFile(name, len(item.rows)) for name in contents], made_from)

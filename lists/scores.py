@@ -236,16 +236,16 @@ def write_reasons(connection: duckdb.DuckDBPyConnection, month: str, found: pl.D
 
 
 def read_scores(
-    connection: duckdb.DuckDBPyConnection, month: str, columns: Sequence[str] = ("*",)
+    connection: duckdb.DuckDBPyConnection, month: str, columns: Sequence[str] | None = None
 ) -> pl.DataFrame:
-    """A month's scores (`columns` of `SCORE_COLUMNS` only, if given), in area rank order."""
-    if columns != ("*",) and not set(columns) <= set(SCORE_COLUMNS):
+    """A month's scores (only `columns` of `SCORE_COLUMNS`, if given), in area rank order."""
+    if columns is not None and not set(columns) <= set(SCORE_COLUMNS):
         raise ValueError(
             f"not columns of {RISK_SCORES}: {sorted(set(columns) - set(SCORE_COLUMNS))}"
         )
     ensure_scores_schema(connection)
     return connection.sql(
-        f"SELECT {', '.join(columns)} FROM {RISK_SCORES} WHERE delivery_month = $month "
+        f"SELECT {', '.join(columns or ['*'])} FROM {RISK_SCORES} WHERE delivery_month = $month "
         "ORDER BY area_rank",
         params={"month": month},
     ).pl()

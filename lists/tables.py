@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from warehouse.connection import table_exists, transaction
-from warehouse.opt_outs import ensure_opt_outs
+from warehouse.opt_outs import OPT_OUTS, ensure_opt_outs
 from warehouse.sql_files import read_sql
 
 RISK_SCORES = "scores.risk_scores"
@@ -35,7 +35,7 @@ def delete_opted_out_scores(connection: duckdb.DuckDBPyConnection) -> int:
         for table in (RISK_SCORES, PRACTICE_LISTS):
             row = fetch_one(
                 connection,
-                f"DELETE FROM {table} WHERE nhs_number IN ({read_sql('type1_opt_outs.sql', 'lists')})",
+                f"DELETE FROM {table} WHERE nhs_number IN (SELECT nhs_number FROM {OPT_OUTS})",
             )
             deleted += int(row[0]) if row else 0
     return deleted

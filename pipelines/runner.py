@@ -408,15 +408,13 @@ def read_recorded(home: Path) -> tuple[dict[str, Any], WarehouseTotals]:
 
 
 def summarise(
-    home: Path,
-    months: list[str],
-    recorded_and_totals: tuple[dict[str, Any], WarehouseTotals] | None = None,
+    home: Path, months: list[str], recorded_and_totals: tuple[dict[str, Any], WarehouseTotals]
 ) -> RunSummary:
     """What the run left in the home, read back rather than tallied on the way
-    (`recorded_and_totals`: `read_recorded`, if already read)."""
+    (`recorded_and_totals`: `read_recorded`)."""
     paths = Home.at(home)
     summary = RunSummary(home=home, months=months)
-    recorded, totals = recorded_and_totals or read_recorded(home)
+    recorded, totals = recorded_and_totals
     summary.month_status = {month: recorded[month].status for month in months if month in recorded}
     summary.rows_loaded, summary.files_rejected = totals.rows_loaded, totals.files_rejected
     summary.people, summary.rows_quarantined = totals.people, totals.rows_quarantined

@@ -4,7 +4,8 @@
 carries a Type 1 opt-out or leaves the flag unknown (``sql/staged/type1_opt_outs.sql``).
 Every reader (the features, the lists, the review app) reads this table instead of
 working the rule out again over every registrations snapshot: at 1,000,000 people and 37
-months that took about 0.9 s, and a new month paid it about fifteen times.
+months that took about 1 s (benchmarks/opt_out_sets.py times one statement of it), and a
+new month paid it about fifteen times.
 
 The table is only ever out of step with ``staged.registrations`` if something changes the
 registrations without rebuilding it, so it is rebuilt in the same transaction as every
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import duckdb
 
-from warehouse.connection import table_exists
+from warehouse.connection import table_exists, transaction
 from warehouse.sql_files import read_sql
 
 OPT_OUTS = "staged.type1_opt_outs"
@@ -67,10 +68,9 @@ def refresh_opt_outs(connection: duckdb.DuckDBPyConnection) -> int:
             "not in the delivery; nothing was staged. Please report it."
         )
     connection.execute(f"DELETE FROM {OPT_OUTS}")
-    connection.execute(
+    [(people,)] = connection.execute(
         f"INSERT INTO {OPT_OUTS} SELECT CAST(nhs_number AS VARCHAR) FROM {_RULE_TABLE} ORDER BY 1"
-    )
-    [(people,)] = connection.execute(f"SELECT count(*) FROM {_RULE_TABLE}").fetchall()
+    ).fetchall()
     connection.execute(f"DROP TABLE {_RULE_TABLE}")
     connection.execute(f"DELETE FROM {SOURCE}")
     connection.execute(f"INSERT INTO {SOURCE} VALUES ($s)", {"s": registrations_state(connection)})
@@ -104,25 +104,16 @@ def is_current(connection: duckdb.DuckDBPyConnection) -> bool:
 def ensure_opt_outs(connection: duckdb.DuckDBPyConnection) -> None:
     """Bring staged.type1_opt_outs up to the registrations if it is missing or was built
     from other registrations (a warehouse staged before the table existed, or staged by an
-    earlier release since); an empty set while nothing is staged. Call outside a transaction
-    (or inside the caller's): every writer of the set's readers calls it first."""
+    earlier release since); an empty set while nothing is staged. Every writer of the set's
+    readers calls it first, outside a transaction (inside one, DuckDB refuses the rebuild's
+    own, and the caller's work fails: never a stale set read)."""
     if is_current(connection):
         return
     connection.execute("CREATE SCHEMA IF NOT EXISTS staged")
     _create_tables(connection)
-    if not table_exists(connection, REGISTRATIONS):
-        return
-    try:
-        connection.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:  # already in the caller's: rebuilt within it
-        refresh_opt_outs(connection)
-        return
-    try:
-        refresh_opt_outs(connection)
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
+    if table_exists(connection, REGISTRATIONS):
+        with transaction(connection):
+            refresh_opt_outs(connection)
 
 
 def _create_tables(connection: duckdb.DuckDBPyConnection) -> None:

@@ -24,7 +24,7 @@ deceased AS (
     SELECT DISTINCT nhs_number FROM staged.registrations WHERE date_of_death IS NOT NULL
 ),
 opted_out AS (
-    {include:type1_opt_outs.sql}
+    SELECT nhs_number FROM staged.type1_opt_outs  -- warehouse/opt_outs.py
 )
 SELECT s.*
 FROM scored AS s

@@ -3,7 +3,7 @@
 -- opt-out in their latest delivery (an opted-out person is counted nowhere).
 -- Parameters: $month VARCHAR ('YYYY-MM'), $index_date DATE.
 WITH opted_out AS (
-    {include:type1_opt_outs.sql}
+    SELECT nhs_number FROM staged.type1_opt_outs  -- warehouse/opt_outs.py
 )
 SELECT r.practice_code, count(DISTINCT r.nhs_number) AS registered_list_size
 FROM staged.registrations AS r

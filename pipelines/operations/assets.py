@@ -84,7 +84,7 @@ def population_drift(
     month = context.partition_key
     threshold = settings.drift_threshold
     with warehouse.connect() as connection:
-        scores = read_scores(connection, month)
+        scores = read_scores(connection, month, ["risk"])
         report = drift.month_drift(
             connection,
             warehouse.paths,

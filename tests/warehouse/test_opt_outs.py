@@ -267,3 +267,26 @@ def test_a_set_of_many_row_groups_reads_back_whole_in_the_transaction_that_built
         connection.execute("COMMIT")
     finally:
         connection.close()
+
+
+def test_a_stale_set_found_inside_a_transaction_fails_the_transaction() -> None:
+    """ensure_opt_outs rebuilds in a transaction of its own: inside the caller's, DuckDB
+    refuses it and the caller's work fails, rather than reading a stale set."""
+    connection = duckdb.connect()
+    try:
+        connection.execute("CREATE SCHEMA staged")
+        connection.execute(
+            "CREATE TABLE staged.registrations (delivery_month VARCHAR, practice_code VARCHAR, "
+            "nhs_number VARCHAR, type1_opt_out BOOLEAN)"
+        )
+        ensure_opt_outs(connection)
+        connection.execute("BEGIN TRANSACTION")
+        connection.execute("INSERT INTO staged.registrations VALUES ('2024-01', 'A1', 'p1', TRUE)")
+        with pytest.raises(duckdb.TransactionException):
+            ensure_opt_outs(connection)
+        connection.execute("ROLLBACK")
+        connection.execute("INSERT INTO staged.registrations VALUES ('2024-01', 'A1', 'p1', TRUE)")
+        ensure_opt_outs(connection)  # outside: rebuilt
+        assert kept(connection) == ["p1"]
+    finally:
+        connection.close()
