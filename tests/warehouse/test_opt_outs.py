@@ -153,6 +153,17 @@ def test_an_empty_warehouse_gets_an_empty_set_that_staging_fills(tmp_path: Path)
     assert kept(connection) == []
 
 
+def registrations_only() -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse holding an empty staged.registrations of the rule's columns."""
+    connection = duckdb.connect()
+    connection.execute("CREATE SCHEMA staged")
+    connection.execute(
+        "CREATE TABLE staged.registrations (delivery_month VARCHAR, practice_code VARCHAR, "
+        "nhs_number VARCHAR, type1_opt_out BOOLEAN)"
+    )
+    return connection
+
+
 MONTHS = ("2024-01", "2024-02", "2024-03")
 snapshot_rows = st.lists(
     st.tuples(
@@ -168,13 +179,8 @@ snapshot_rows = st.lists(
 @settings(max_examples=60, deadline=None)
 @given(rows=snapshot_rows)
 def test_the_two_statements_of_the_rule_agree_on_any_registrations(rows) -> None:
-    connection = duckdb.connect()
+    connection = registrations_only()
     try:
-        connection.execute("CREATE SCHEMA staged")
-        connection.execute(
-            "CREATE TABLE staged.registrations (delivery_month VARCHAR, practice_code VARCHAR, "
-            "nhs_number VARCHAR, type1_opt_out BOOLEAN)"
-        )
         for person, month, practice, flag in rows:
             connection.execute(
                 "INSERT INTO staged.registrations VALUES (?, ?, ?, ?)",
@@ -272,13 +278,8 @@ def test_a_set_of_many_row_groups_reads_back_whole_in_the_transaction_that_built
 def test_a_stale_set_found_inside_a_transaction_fails_the_transaction() -> None:
     """ensure_opt_outs rebuilds in a transaction of its own: inside the caller's, DuckDB
     refuses it and the caller's work fails, rather than reading a stale set."""
-    connection = duckdb.connect()
+    connection = registrations_only()
     try:
-        connection.execute("CREATE SCHEMA staged")
-        connection.execute(
-            "CREATE TABLE staged.registrations (delivery_month VARCHAR, practice_code VARCHAR, "
-            "nhs_number VARCHAR, type1_opt_out BOOLEAN)"
-        )
         ensure_opt_outs(connection)
         connection.execute("BEGIN TRANSACTION")
         connection.execute("INSERT INTO staged.registrations VALUES ('2024-01', 'A1', 'p1', TRUE)")
