@@ -298,3 +298,64 @@ def test_dagster_preview_and_beta_notices_are_hidden_and_no_other_warning():
         "partitions_def is deprecated",
         "a warning of the pipeline's own",
     ]
+
+
+LEAVING = """
+import atexit, sys, tempfile, threading, time
+from pathlib import Path
+from pipelines.cli import leave
+marker = Path(sys.argv[1])
+atexit.register(lambda: marker.with_suffix(".atexit").write_text("ran"))
+kept = tempfile.TemporaryDirectory(dir=marker.parent)  # removed by its finalizer at exit
+marker.with_suffix(".tmpdir").write_text(kept.name)
+if sys.argv[2] == "thread":
+    def late() -> None:
+        time.sleep(0.5)
+        marker.with_suffix(".thread").write_text("finished")
+    threading.Thread(target=late).start()
+sys.stdout.write("written, not flushed")
+sys.stderr.write("to stderr")
+leave(3)
+"""
+
+
+@pytest.mark.parametrize("way", ["plain", "thread"])
+def test_the_command_leaves_with_its_code_after_every_exit_handler_and_flush(
+    tmp_path: Path, way: str
+):
+    """`leave` skips only the interpreter's teardown: the exit code, the atexit handlers,
+    the finalizers (a temporary directory removed), unflushed output and a thread Python
+    would wait for all come out as with an ordinary exit."""
+    marker = tmp_path / "marker"
+    left = subprocess.run(
+        [sys.executable, "-c", LEAVING, str(marker), way],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert left.returncode == 3
+    assert left.stdout == "written, not flushed"
+    assert left.stderr == "to stderr"
+    assert marker.with_suffix(".atexit").read_text() == "ran"
+    assert not Path(marker.with_suffix(".tmpdir").read_text()).exists()
+    assert marker.with_suffix(".thread").exists() == (way == "thread")
+    if way == "thread":
+        assert marker.with_suffix(".thread").read_text() == "finished"
+
+
+def test_the_riskstrat_command_is_main_then_leave() -> None:
+    """The installed script and `python -m pipelines.cli` exit through `leave`; callers
+    in-process call `main` and keep their interpreter."""
+    import tomllib
+
+    from pipelines import cli
+
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["riskstrat"] == "pipelines.cli:command"
+    leaving = []
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(cli, "main", lambda: 4)
+        monkeypatch.setattr(cli, "leave", leaving.append)
+        cli.command()
+    assert leaving == [4]
