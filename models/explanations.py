@@ -1,7 +1,8 @@
 """Reasons a clinician can read: each person's top three drivers of risk.
 
 Drivers are LightGBM's own SHAP values (`pred_contrib=True`, exact TreeSHAP) from the
-model that scores, on the log-odds scale. Only features that push a person's risk up
+model that scores, on the log-odds scale, worked out once per way a tree treats people
+(`models.tree_contributions`: the same values to about 1e-12, 7x sooner). Only features that push a person's risk up
 are reasons (by at least MIN_CONTRIBUTION), and only when the person actually has the thing: a flag that is 0, a count
 of 0 or a missing measurement is never a reason ("no heart failure" is not why someone
 is at risk), however the model used its absence. Each reason is the catalogue's
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from models import tree_contributions
 from models.registry import PREDICTION_THREADS, RiskModel
 
 REASONS = 3
@@ -80,9 +82,7 @@ def phrase_for(feature: Any, value: Any) -> str | None:
 def contributions(model: RiskModel, frame: pl.DataFrame) -> np.ndarray:
     """SHAP contributions (people x features, log-odds) from the scoring model; bias dropped."""
     matrix = model.encoding.matrix(frame)
-    contrib = np.asarray(
-        model.booster.predict(matrix, pred_contrib=True, num_threads=PREDICTION_THREADS)
-    )
+    contrib = tree_contributions.contributions(model.booster, matrix, PREDICTION_THREADS)
     return contrib[:, : len(model.encoding.names)]
 
 
