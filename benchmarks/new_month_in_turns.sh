@@ -10,7 +10,8 @@
 # AFTER_KEPT_HOME (default KEPT_HOME): the after tree's own kept home. A tree whose loading
 # or staging code differs from the code that made its home reloads the reference files (the
 # reference job, about 3 s); to time the steady state, give each tree a home it has already
-# run (a copy of KEPT_HOME after `riskstrat run` of the same landing zone by that tree).
+# run (a copy of KEPT_HOME after that tree's `riskstrat run` of KEPT_HOME's own landing zone,
+# the one without the new month).
 set -euo pipefail
 kept=$1 landing=$2 before=$3 after=$4 rounds=${5:-2} kept_after=${6:-$1}
 work=$(mktemp -d)

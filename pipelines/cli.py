@@ -626,8 +626,9 @@ def leave(code: int) -> NoReturn:
     """Exit with `code` the way the interpreter would, without its teardown.
 
     Everything registered to run at exit runs first (atexit handlers: logging's flush,
-    pending `weakref.finalize` calls such as temporary directories' removal, the file
-    locks' release), then the standard streams are flushed. What is skipped is the
+    pending `weakref.finalize` calls such as temporary directories' removal), then the
+    standard streams are flushed; as with Python's own exit, output that cannot be written
+    (a full disk, a closed pipe) makes the exit code 120. What is skipped is the
     interpreter's own teardown: the collections over every object Dagster, Great
     Expectations and LightGBM made, 1.2 s of every run for memory the process is about to
     give back (benchmarks/exit_time.py). If a thread that Python would wait for is still
@@ -642,9 +643,12 @@ def leave(code: int) -> NoReturn:
     if waited_for:
         sys.exit(code)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(OSError, ValueError):  # a closed pipe or stream
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # what Python's exit does when stdout cannot be flushed
+        code = 120
+    with suppress(OSError, ValueError):  # and, as there, stderr's failure is ignored
+        sys.stderr.flush()
     os._exit(code)
 
 

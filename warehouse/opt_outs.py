@@ -49,7 +49,7 @@ def refresh_opt_outs(connection: duckdb.DuckDBPyConnection) -> int:
     made by `CREATE TABLE ... AS` in the transaction that fills it (DuckDB 2.0 misreads such
     a table afterwards: docs/features.md).
     """
-    _create_tables(connection)
+    create_opt_out_tables(connection)
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE {_RULE_TABLE} AS {read_sql('staged/type1_opt_outs.sql')}"
     )
@@ -110,13 +110,14 @@ def ensure_opt_outs(connection: duckdb.DuckDBPyConnection) -> None:
     if is_current(connection):
         return
     connection.execute("CREATE SCHEMA IF NOT EXISTS staged")
-    _create_tables(connection)
+    create_opt_out_tables(connection)
     if table_exists(connection, REGISTRATIONS):
         with transaction(connection):
             refresh_opt_outs(connection)
 
 
-def _create_tables(connection: duckdb.DuckDBPyConnection) -> None:
+def create_opt_out_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """The set's table and its source record, empty if new (the staged schema must exist)."""
     connection.execute(f"CREATE TABLE IF NOT EXISTS {OPT_OUTS} (nhs_number VARCHAR)")
     connection.execute(f"CREATE TABLE IF NOT EXISTS {SOURCE} (state VARCHAR)")
 

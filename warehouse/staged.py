@@ -49,7 +49,7 @@ from data_contracts.sql import (
 )
 from warehouse.connection import transaction
 from warehouse.months import MONTH_PATTERN
-from warehouse.opt_outs import ensure_opt_outs, refresh_opt_outs
+from warehouse.opt_outs import create_opt_out_tables, ensure_opt_outs, refresh_opt_outs
 from warehouse.sql_files import read_sql
 
 REFERENCE_FEEDS = ("practices", "lsoa_imd")
@@ -121,6 +121,8 @@ def _create_staged_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(read_sql("raw/malformed_lines.sql"))
     for contract in load_contracts().values():
         connection.execute(_staged_table_ddl(contract))
+    # Made here, not in the staging transaction that fills them (as the features' tables are).
+    create_opt_out_tables(connection)
 
 
 def stage_reference(connection: duckdb.DuckDBPyConnection) -> dict[str, FeedStaging]:

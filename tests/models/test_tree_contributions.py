@@ -68,13 +68,19 @@ def hostile_rows(booster: lgb.Booster, matrix: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(rows).astype(np.float32))
 
 
-@pytest.mark.parametrize(("seed", "zero_as_missing"), [(1, False), (2, True), (3, False)])
-def test_grouped_contributions_are_lightgbms_own(seed: int, zero_as_missing: bool) -> None:
+@pytest.mark.parametrize(
+    ("seed", "zero_as_missing", "leaves", "rounds"),
+    # 63 leaves: more splits a tree than a 64-bit key holds: the keys are renumbered on the way
+    [(1, False, 7, 60), (2, True, 9, 60), (3, False, 63, 10)],
+)
+def test_grouped_contributions_are_lightgbms_own(
+    seed: int, zero_as_missing: bool, leaves: int, rounds: int
+) -> None:
     matrix, label = training_data(seed)
     booster = lgb.train(
         {
             "objective": "binary",
-            "num_leaves": 7 + seed,
+            "num_leaves": leaves,
             "learning_rate": 0.1,
             "min_data_in_leaf": 20,
             "zero_as_missing": zero_as_missing,
@@ -83,7 +89,7 @@ def test_grouped_contributions_are_lightgbms_own(seed: int, zero_as_missing: boo
             "deterministic": True,
         },
         lgb.Dataset(matrix, label, categorical_feature=CATEGORICAL),
-        num_boost_round=60,
+        num_boost_round=rounds,
     )
     rows = hostile_rows(booster, matrix)
     expected = np.asarray(booster.predict(rows, pred_contrib=True))
@@ -118,3 +124,36 @@ def test_a_model_the_grouping_is_not_written_for_gets_one_call() -> None:
     assert _trees(booster) is None
     expected = np.asarray(booster.predict(matrix, pred_contrib=True))
     assert contributions(booster, matrix, threads=1).tobytes() == expected.tobytes()
+
+
+def test_trees_of_one_leaf_add_only_their_expected_value() -> None:
+    """A round that finds no split worth making leaves a tree of one leaf (here the only
+    one: its expected value is everyone's whole explanation)."""
+    matrix, label = training_data(6)
+    booster = lgb.train(
+        {"objective": "binary", "min_gain_to_split": 200.0, "verbose": -1, "seed": 6},
+        lgb.Dataset(matrix, label, categorical_feature=CATEGORICAL),
+        num_boost_round=30,
+    )
+    trees = _trees(booster)
+    assert trees is not None and any(not splits for splits in trees)
+    expected = np.asarray(booster.predict(matrix, pred_contrib=True))
+    np.testing.assert_allclose(contributions(booster, matrix, threads=1), expected, atol=1e-12)
+
+
+def test_linear_trees_and_other_number_types_get_one_call() -> None:
+    matrix, label = training_data(7)
+    linear = lgb.train(
+        {"objective": "binary", "linear_tree": True, "verbose": -1, "seed": 7},
+        lgb.Dataset(np.nan_to_num(matrix), label),
+        num_boost_round=10,
+    )
+    assert _trees(linear) is None
+    plain = lgb.train(
+        {"objective": "binary", "verbose": -1, "seed": 7},
+        lgb.Dataset(matrix, label),
+        num_boost_round=10,
+    )
+    counts = np.nan_to_num(matrix).astype(np.int64)
+    expected = np.asarray(plain.predict(counts, pred_contrib=True))
+    assert contributions(plain, counts, threads=1).tobytes() == expected.tobytes()

@@ -313,19 +313,27 @@ if sys.argv[2] == "thread":
         time.sleep(0.5)
         marker.with_suffix(".thread").write_text("finished")
     threading.Thread(target=late).start()
+if sys.argv[2] == "unwritable":
+    class Unwritable:
+        def write(self, text):
+            return len(text)
+        def flush(self):
+            raise OSError(28, "No space left on device")
+    sys.stdout = Unwritable()
 sys.stdout.write("written, not flushed")
 sys.stderr.write("to stderr")
 leave(3)
 """
 
 
-@pytest.mark.parametrize("way", ["plain", "thread"])
+@pytest.mark.parametrize("way", ["plain", "thread", "unwritable"])
 def test_the_command_leaves_with_its_code_after_every_exit_handler_and_flush(
     tmp_path: Path, way: str
 ):
-    """`leave` skips only the interpreter's teardown: the exit code, the atexit handlers,
-    the finalizers (a temporary directory removed), unflushed output and a thread Python
-    would wait for all come out as with an ordinary exit."""
+    """`leave` skips only the interpreter's teardown: the exit code (120 when stdout cannot
+    be flushed, as Python's own exit), the atexit handlers, the finalizers (a temporary
+    directory removed), unflushed output and a thread Python would wait for all come out as
+    with an ordinary exit."""
     marker = tmp_path / "marker"
     left = subprocess.run(
         [sys.executable, "-c", LEAVING, str(marker), way],
@@ -334,8 +342,8 @@ def test_the_command_leaves_with_its_code_after_every_exit_handler_and_flush(
         timeout=60,
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert left.returncode == 3
-    assert left.stdout == "written, not flushed"
+    assert left.returncode == (120 if way == "unwritable" else 3)
+    assert left.stdout == ("" if way == "unwritable" else "written, not flushed")
     assert left.stderr == "to stderr"
     assert marker.with_suffix(".atexit").read_text() == "ran"
     assert not Path(marker.with_suffix(".tmpdir").read_text()).exists()
