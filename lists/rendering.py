@@ -117,8 +117,8 @@ def tier_class(tier: str) -> str:
 
 def render_practice_html(item: PracticeList) -> str:
     # Namespaces, not dicts: Jinja looks `row.tier` up as an attribute first, and on a dict
-    # each of the page's thousands of lookups raised and caught an AttributeError (about
-    # half of the page's rendering time: benchmarks/practice_files.py --against).
+    # each of the page's thousands of lookups raised and caught an AttributeError
+    # (benchmarks/practice_files.py: 111 pages in 1.13 s against 1.63 s, the same pages).
     rows = [
         SimpleNamespace(
             **{

@@ -2,9 +2,9 @@
 
 Drivers are LightGBM's own SHAP values (`pred_contrib=True`, exact TreeSHAP) from the
 model that scores, on the log-odds scale, worked out once per way a tree treats people
-(`models.tree_contributions`: the same values to about 1e-12, 7x sooner). Only features that push a person's risk up
-are reasons (by at least MIN_CONTRIBUTION), and only when the person actually has the thing: a flag that is 0, a count
-of 0 or a missing measurement is never a reason ("no heart failure" is not why someone
+(`models.tree_contributions`: the same values to about 1e-12, 7x sooner). Only features
+that push a person's risk up are reasons (by at least MIN_CONTRIBUTION), and only when the
+person actually has the thing: a flag that is 0, a count of 0 or a missing measurement is never a reason ("no heart failure" is not why someone
 is at risk), however the model used its absence. Each reason is the catalogue's
 `phrase` with the person's value, e.g. "2 emergency admissions in the last 12 months".
 

@@ -1,17 +1,18 @@
 """LightGBM's SHAP contributions, worked out once per way a tree treats people.
 
 `Booster.predict(pred_contrib=True)` runs LightGBM's exact TreeSHAP over every tree for
-every person: at 30,837 people and 799 trees, 6.3 s of the new month on two cores. Yet a
-tree's contributions for a person depend only on which way the person goes at each of the
-tree's splits (the "hot" child of every node in Lundberg et al. 2018, Algorithm 2), and the
-way at a split depends only on the person's value of its feature: whether it is missing,
-whether it is zero, and which side of the threshold it lies (a numerical split), or the
-value itself (a categorical one). People alike in all of these, for one tree, get the same
-contributions from it.
+every person: at 30,837 people and 799 trees, 6.5 s of the new month on two cores
+(benchmarks/tree_contributions.py). Yet a tree's contributions for a person depend only on
+which way the person goes at each of the tree's splits (the "hot" child of every node in
+Lundberg et al. 2018, Algorithm 2), and the way at a split depends only on the person's
+value of its feature: whether it is missing, whether it is zero, and which side of the
+threshold it lies (a numerical split), or the value itself (a categorical one). People
+alike in all of these, for one tree, get the same contributions from it.
 
-So, tree by tree, people are grouped by exactly those facts (a few dozen groups, not
-thousands of people); LightGBM works out the contributions of one person of each group for
-that tree alone (``start_iteration=t, num_iteration=1``); everyone adds their group's, in
+So, tree by tree, people are grouped by exactly those facts (the six splits of a tree of 7
+leaves send people at most 64 ways, whatever their number; missing values and zeros add
+a few groups); LightGBM works out the contributions of one person of each group for that
+tree alone (``start_iteration=t, num_iteration=1``); everyone adds their group's, in
 LightGBM's tree order. The values are LightGBM's own. Only the rounding differs: LightGBM
 adds each leaf's share of a tree to the running total, here a tree's total is added, so the
 two agree to about 1e-12 (tests/models/test_tree_contributions.py) and word the same
@@ -46,9 +47,9 @@ def contributions(booster: lgb.Booster, matrix: np.ndarray, threads: int) -> np.
     """What ``booster.predict(matrix, pred_contrib=True)`` gives (people x features + 1, the
     last column the expected value), to within rounding; see the module's docstring.
 
-    Grouped however few the people (a fixed 0.3 s for 799 trees, where one call for 200
-    people takes 0.06 s): a person's contributions are then the same doubles whoever else is
-    explained with them (tests/models/test_explanations.py). `threads` serves only a model
+    Grouped however few the people (a cost a tree, which for a few hundred people is more
+    than one call's): a person's contributions are then the same doubles whoever else is
+    explained with them (tests/models/test_tree_contributions.py). `threads` serves only a model
     the grouping is not written for, or a matrix neither float32 nor float64 (which
     LightGBM would narrow to float32 before its splits compare), explained by one call.
     """
