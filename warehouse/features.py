@@ -119,7 +119,8 @@ def feature_parameters(index_date: datetime.date) -> dict[str, Any]:
 
 
 def ensure_feature_schema(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the features schema's opt-out view (over staged.type1_opt_outs) and build bookkeeping table.
+    """Create the features schema's opt-out view (over staged.type1_opt_outs, brought up to
+    date first) and build bookkeeping table.
 
     A home built before the opt-out digest was recorded gets the column empty: its dates
     then count as built with another opt-out set, and are rebuilt or dropped.

@@ -22,13 +22,10 @@ registered_on_score_date AS (
 ),
 deceased AS (
     SELECT DISTINCT nhs_number FROM staged.registrations WHERE date_of_death IS NOT NULL
-),
-opted_out AS (
-    SELECT nhs_number FROM staged.type1_opt_outs  -- warehouse/opt_outs.py
 )
 SELECT s.*
 FROM scored AS s
 SEMI JOIN registered_on_score_date AS r USING (nhs_number, practice_code)
 ANTI JOIN deceased USING (nhs_number)
-ANTI JOIN opted_out USING (nhs_number)
+ANTI JOIN staged.type1_opt_outs USING (nhs_number)  -- warehouse/opt_outs.py
 ORDER BY s.practice_code, s.practice_rank, s.nhs_number

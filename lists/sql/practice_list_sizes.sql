@@ -2,12 +2,9 @@
 -- registrations snapshot registered there on $index_date and alive, without a Type 1
 -- opt-out in their latest delivery (an opted-out person is counted nowhere).
 -- Parameters: $month VARCHAR ('YYYY-MM'), $index_date DATE.
-WITH opted_out AS (
-    SELECT nhs_number FROM staged.type1_opt_outs  -- warehouse/opt_outs.py
-)
 SELECT r.practice_code, count(DISTINCT r.nhs_number) AS registered_list_size
 FROM staged.registrations AS r
-ANTI JOIN opted_out USING (nhs_number)
+ANTI JOIN staged.type1_opt_outs USING (nhs_number)  -- warehouse/opt_outs.py
 WHERE r.delivery_month = $month
   AND r.nhs_number IS NOT NULL
   AND r.registration_date <= $index_date
